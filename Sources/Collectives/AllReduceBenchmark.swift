@@ -1,0 +1,107 @@
+import MPI
+import Random
+
+/// One size of `benchmarkAllReduce`: the ring against `MPI_Allreduce`.
+public struct AllReduceBenchmarkResult: Sendable {
+    /// Floats per rank.
+    public let size: Int
+    public let ranks: Int
+    public let iterations: Int
+    /// Median over iterations of the slowest rank's seconds, ring.
+    public let ringSeconds: Double
+    /// The same for `MPI_Allreduce` on the same data, timed interleaved.
+    public let mpiSeconds: Double
+    /// Largest |ring - MPI_Allreduce| over all elements and ranks.
+    public let maxAbsError: Double
+    /// The float tolerance the error is checked against.
+    public let tolerance: Double
+    /// Bytes this rank's ring sends and receives in one call.
+    public let bytesSent: Int
+    public let bytesReceived: Int
+
+    /// Bus bandwidth in GB/s, as nccl-tests defines it: bytes x 2(N-1)/N / s.
+    public func busBandwidth(seconds: Double) -> Double {
+        guard seconds > 0, ranks > 1 else { return 0 }
+        return Double(size * 4) * 2 * Double(ranks - 1) / Double(ranks) / seconds / 1e9
+    }
+
+    /// `mpi_s / ring_s`: above 1 means the ring is faster.
+    public var ratio: Double { ringSeconds > 0 ? mpiSeconds / ringSeconds : 1 }
+}
+
+/// The ring disagreed with `MPI_Allreduce` beyond float tolerance. Every rank
+/// sees the same maximum error, so every rank throws.
+public struct AllReduceMismatch: AgreedError {
+    public let size: Int
+    public let maxAbsError: Double
+    public let tolerance: Double
+    public var description: String {
+        "ring all-reduce of \(size) floats differs from MPI_Allreduce by \(maxAbsError) (tolerance \(tolerance))"
+    }
+}
+
+/// Checks and times the dense ring against `MPI_Allreduce` (collective).
+///
+/// For each size every rank draws seeded uniform data in [-1, 1) (seed,
+/// stream = rank), sums it with both methods, and compares. Then it times
+/// `iterations` calls of each, interleaved, after `warmup` untimed calls;
+/// each call starts after a barrier and counts the slowest rank.
+public func benchmarkAllReduce(
+    communicator: Communicator, sizes: [Int], iterations: Int, warmup: Int = 2, seed: UInt64 = 1
+) throws -> [AllReduceBenchmarkResult] {
+    let ring = RingAllReduce(transport: MPITransport(communicator: communicator))
+    var results = [AllReduceBenchmarkResult]()
+    for size in sizes {
+        var rng = SeededGenerator(seed: seed ^ UInt64(size), stream: UInt64(communicator.rank))
+        let data = (0..<size).map { _ in Float(rng.nextUnit() * 2 - 1) }
+
+        var ringResult = data
+        let call = try ring.sum(&ringResult)
+        var mpiResult = data
+        try communicator.allReduce(&mpiResult, op: .sum)
+        var localError = 0.0
+        for i in 0..<size { localError = max(localError, Double(abs(ringResult[i] - mpiResult[i]))) }
+        let maxError = try communicator.allReduce(localError, op: .max)
+        let n = Double(communicator.size)
+        let tolerance = 2 * n * n * Double(Float.ulpOfOne)
+        guard maxError <= tolerance else {
+            throw AllReduceMismatch(size: size, maxAbsError: maxError, tolerance: tolerance)
+        }
+
+        var ringTimes = [Double]()
+        var mpiTimes = [Double]()
+        var work = data
+        for i in 0..<(warmup + iterations) {
+            work = data
+            try communicator.barrier()
+            var t0 = MPIEnvironment.wallTime
+            try ring.sum(&work)
+            let ringTime = MPIEnvironment.wallTime - t0
+            work = data
+            try communicator.barrier()
+            t0 = MPIEnvironment.wallTime
+            try communicator.allReduce(&work, op: .sum)
+            let mpiTime = MPIEnvironment.wallTime - t0
+            if i >= warmup {
+                ringTimes.append(ringTime)
+                mpiTimes.append(mpiTime)
+            }
+        }
+        try communicator.allReduce(&ringTimes, op: .max)
+        try communicator.allReduce(&mpiTimes, op: .max)
+        results.append(AllReduceBenchmarkResult(
+            size: size, ranks: communicator.size, iterations: iterations,
+            ringSeconds: median(ringTimes), mpiSeconds: median(mpiTimes),
+            maxAbsError: maxError, tolerance: tolerance,
+            bytesSent: call.bytesSent, bytesReceived: call.bytesReceived))
+    }
+    return results
+}
+
+/// The median of a non-empty list (mean of the middle two for even counts).
+public func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let s = values.sorted()
+    let m = s.count / 2
+    return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}

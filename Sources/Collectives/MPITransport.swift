@@ -1,0 +1,70 @@
+import MPI
+
+/// A `Transport` over an MPI communicator. Exchanges are `MPI_Isend` plus a
+/// receive; a variable-length receive probes for the size first. Bytes go as
+/// `MPI_BYTE`-sized UInt8, so every rank must share one float format (true of
+/// any cluster of one architecture).
+public final class MPITransport: Transport {
+    public let communicator: Communicator
+    public var traffic = TrafficStats()
+    /// Seconds any single wait may take before it throws (nil: wait forever).
+    public var timeout: Double?
+    /// Tag for this transport's messages, so that it can share a communicator.
+    public let tag: Int
+
+    public init(communicator: Communicator, tag: Int = 100, timeout: Double? = nil) {
+        self.communicator = communicator
+        self.tag = tag
+        self.timeout = timeout
+    }
+
+    public var rank: Int { communicator.rank }
+    public var size: Int { communicator.size }
+
+    public func exchange(
+        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+        receiving incoming: UnsafeMutableRawBufferPointer, from source: Int
+    ) throws {
+        let out = outgoing.bindMemory(to: UInt8.self)
+        let into = incoming.bindMemory(to: UInt8.self)
+        let status = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout) {
+            try communicator.receive(into: into, from: source, tag: tag, timeout: timeout)
+        }
+        guard status.count == incoming.count else {
+            throw TransportError(
+                "rank \(source) sent \(status.count) bytes where \(incoming.count) were expected")
+        }
+        count(sent: outgoing.count, received: status.count)
+    }
+
+    public func exchangeVariable(
+        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+        receivingFrom source: Int, into incoming: inout [UInt8]
+    ) throws -> Int {
+        let out = outgoing.bindMemory(to: UInt8.self)
+        let received = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout) {
+            let probed = try communicator.probe(UInt8.self, from: source, tag: tag, timeout: timeout)
+            if incoming.count < probed.count { incoming = [UInt8](repeating: 0, count: probed.count) }
+            return try incoming.withUnsafeMutableBufferPointer {
+                try communicator.receive(into: UnsafeMutableBufferPointer(rebasing: $0[0..<probed.count]),
+                                         from: source, tag: tag).count
+            }
+        }
+        count(sent: outgoing.count, received: received)
+        return received
+    }
+
+    /// One `MPI_Allreduce` (min) of (value, -value); not counted in `traffic`.
+    public func minMax(_ value: Int) throws -> (min: Int, max: Int) {
+        var v: [Int64] = [Int64(value), -Int64(value)]
+        try communicator.allReduce(&v, op: .min)
+        return (Int(v[0]), Int(-v[1]))
+    }
+
+    private func count(sent: Int, received: Int) {
+        traffic.bytesSent += sent
+        traffic.bytesReceived += received
+        traffic.messagesSent += 1
+        traffic.messagesReceived += 1
+    }
+}

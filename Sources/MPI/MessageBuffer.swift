@@ -1,0 +1,52 @@
+/// A typed buffer with a stable address, owned by Swift, for non-blocking
+/// calls. A `Request` keeps its buffer alive until the operation completes,
+/// so no pointer outlives the memory it points to.
+public final class MessageBuffer<Element: MPIScalar> {
+    public let count: Int
+    @usableFromInline let base: UnsafeMutablePointer<Element>
+
+    /// A buffer of `count` copies of `value`.
+    public init(count: Int, repeating value: Element) {
+        precondition(count >= 0, "count must be non-negative")
+        self.count = count
+        base = .allocate(capacity: Swift.max(count, 1))
+        base.initialize(repeating: value, count: count)
+    }
+
+    /// A buffer holding a copy of `elements`.
+    public init(_ elements: [Element]) {
+        count = elements.count
+        base = .allocate(capacity: Swift.max(count, 1))
+        elements.withUnsafeBufferPointer { source in
+            if let s = source.baseAddress { base.initialize(from: s, count: count) }
+        }
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    @inlinable
+    public subscript(index: Int) -> Element {
+        get { precondition(index >= 0 && index < count, "index out of range"); return base[index] }
+        set { precondition(index >= 0 && index < count, "index out of range"); base[index] = newValue }
+    }
+
+    /// The contents as an array (a copy).
+    public var elements: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Calls `body` with the storage. The pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Element>) throws -> R
+    ) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: base, count: count))
+    }
+
+    func checkedRange(_ range: Range<Int>?) -> Range<Int> {
+        let r = range ?? 0..<count
+        precondition(r.lowerBound >= 0 && r.upperBound <= count, "range \(r) outside buffer of \(count)")
+        return r
+    }
+}

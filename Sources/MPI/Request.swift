@@ -1,0 +1,126 @@
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a completed receive reports: who sent it, with which tag, and how
+/// many elements arrived.
+public struct ReceiveStatus: Sendable, Equatable {
+    public let source: Int
+    public let tag: Int
+    public let count: Int
+}
+
+/// A pending non-blocking operation (`MPI_Isend`, `MPI_Irecv`, ...). It must
+/// be completed with `wait` or `test`. It keeps its buffer alive until then.
+/// A request dropped while pending is cancelled and its buffer is leaked on
+/// purpose, since MPI may still write to it.
+public final class Request {
+    var handle: MPI_Request?
+    private var buffer: AnyObject?
+    private let datatype: MPI_Datatype?
+    private let operation: StaticString
+    public private(set) var isComplete = false
+    private var completedStatus: ReceiveStatus?
+
+    init(handle: MPI_Request?, buffer: AnyObject?, datatype: MPI_Datatype?, operation: StaticString) {
+        self.handle = handle
+        self.buffer = buffer
+        self.datatype = datatype
+        self.operation = operation
+    }
+
+    deinit {
+        guard !isComplete, MPIEnvironment.isInitialized, !MPIEnvironment.isFinalized else { return }
+        MPI_Cancel(&handle)
+        MPI_Request_free(&handle)
+        if let buffer { _ = Unmanaged.passRetained(buffer) }
+    }
+
+    private func complete(_ status: MPI_Status) -> ReceiveStatus? {
+        isComplete = true
+        buffer = nil
+        guard let datatype else { return nil }
+        var s = status
+        var count: Int32 = 0
+        MPI_Get_count(&s, datatype, &count)
+        completedStatus = ReceiveStatus(source: Int(s.MPI_SOURCE), tag: Int(s.MPI_TAG), count: Int(count))
+        return completedStatus
+    }
+
+    /// Waits for completion. Without a timeout this is `MPI_Wait`. With one it
+    /// polls `MPI_Test` (see `waitForCompletion`) and throws
+    /// `MPIError.Kind.timeout` when `timeout` seconds pass; the request is then
+    /// still pending. Returns the receive status for receives.
+    @discardableResult
+    public func wait(timeout: Double? = nil) throws -> ReceiveStatus? {
+        if isComplete { return completedStatus }
+        let status = try waitForCompletion(&handle, timeout: timeout, operation: operation)
+        return complete(status)
+    }
+
+    /// `MPI_Test`: true if the operation has completed.
+    public func test() throws -> Bool {
+        if isComplete { return true }
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        try check(MPI_Test(&handle, &flag, &status), "MPI_Test")
+        if flag != 0 { _ = complete(status) }
+        return flag != 0
+    }
+
+    /// The status of a completed receive.
+    public var status: ReceiveStatus? { completedStatus }
+
+    /// Waits for every request in `requests`.
+    public static func waitAll(_ requests: [Request], timeout: Double? = nil) throws {
+        for r in requests { try r.wait(timeout: timeout) }
+    }
+}
+
+/// Completes one request: `MPI_Wait` without a timeout, else `MPI_Test`
+/// under `poll`. Throws `.timeout` when `timeout` seconds pass; the request
+/// then stays pending.
+func waitForCompletion(_ handle: inout MPI_Request?, timeout: Double?, operation: StaticString) throws -> MPI_Status {
+    var status = MPI_Status()
+    guard let timeout else {
+        try check(MPI_Wait(&handle, &status), "MPI_Wait")
+        return status
+    }
+    try poll(timeout: timeout, operation: operation) {
+        var flag: Int32 = 0
+        try check(MPI_Test(&handle, &flag, &status), "MPI_Test")
+        return flag != 0
+    }
+    return status
+}
+
+/// Calls `done` until it returns true: spinning for the first millisecond
+/// (latency), then sleeping with backoff up to 1 ms between calls, so that
+/// waiting ranks leave the cores to working ones. Throws `.timeout` after
+/// `timeout` seconds.
+func poll(timeout: Double, operation: StaticString, until done: () throws -> Bool) throws {
+    let start = MPI_Wtime()
+    var sleepMicros: UInt32 = 0
+    while try !done() {
+        let elapsed = MPI_Wtime() - start
+        if elapsed > timeout {
+            throw MPIError(
+                kind: .timeout(seconds: timeout), operation: "\(operation)",
+                message: "nothing arrived within \(timeout) s; a peer is gone or stuck")
+        }
+        if elapsed > 0.001 {
+            sleepMicros = Swift.min(Swift.max(sleepMicros * 2, 20), 1000)
+            usleep(sleepMicros)
+        }
+    }
+}
+
+/// Cancels a pending request and frees it. Used when a scoped operation must
+/// return early (a timeout): the memory it referred to stays owned by the
+/// caller, who is about to abort the job.
+func cancelAndFree(_ handle: inout MPI_Request?) {
+    guard handle != nil, handle != cmpi_request_null() else { return }
+    MPI_Cancel(&handle)
+    MPI_Request_free(&handle)
+}

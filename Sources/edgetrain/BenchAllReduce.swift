@@ -1,0 +1,79 @@
+import ArgumentParser
+import Collectives
+import Foundation
+import MPI
+
+/// `edgetrain bench allreduce`: the dense ring against `MPI_Allreduce`.
+struct BenchAllReduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "Check the ring all-reduce against MPI_Allreduce and time both.",
+        discussion: """
+            Every size is checked first (seeded random data, float tolerance); a mismatch \
+            exits non-zero. Times are the median over iterations of the slowest rank.
+            """
+    )
+
+    @Option(help: "Comma-separated vector lengths in floats.")
+    var sizes: String = "1,7,1000,1048576,16777216"
+
+    @Option(help: "Timed iterations per size.")
+    var iters: Int = 10
+
+    @Option(help: "Untimed warm-up iterations per size.")
+    var warmup: Int = 2
+
+    @Option(help: "Seed of the random data.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print one JSON object per size instead of a table.")
+    var json = false
+
+    func validate() throws {
+        _ = try parsedSizes()
+        guard iters >= 1 else { throw ValidationError("--iters must be at least 1, got \(iters)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
+    }
+
+    func parsedSizes() throws -> [Int] {
+        let parts = sizes.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw ValidationError("--sizes must be a comma-separated list of lengths >= 0, got '\(sizes)'")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        let sizeList = try parsedSizes()
+        try runWithMPI { env in
+            let results = try benchmarkAllReduce(
+                communicator: env.world, sizes: sizeList, iterations: iters, warmup: warmup, seed: seed)
+            guard env.world.rank == 0 else { return }
+            if json {
+                for r in results {
+                    printJSONLine([
+                        "size": r.size, "ranks": r.ranks, "iters": r.iterations,
+                        "ring_s": r.ringSeconds, "mpi_s": r.mpiSeconds,
+                        "ratio_mpi_over_ring": r.ratio,
+                        "ring_busbw_gbps": r.busBandwidth(seconds: r.ringSeconds),
+                        "mpi_busbw_gbps": r.busBandwidth(seconds: r.mpiSeconds),
+                        "max_abs_err": r.maxAbsError, "tolerance": r.tolerance,
+                        "bytes_sent": r.bytesSent, "bytes_received": r.bytesReceived,
+                    ])
+                }
+            } else {
+                print("all-reduce, \(env.world.size) ranks, median of \(iters) (slowest rank)")
+                print(pad("size", 10) + pad("ring_s", 12) + pad("mpi_s", 12) + pad("mpi/ring", 10)
+                      + pad("ring GB/s", 11) + pad("mpi GB/s", 10) + pad("max_err", 10) + "bytes_sent")
+                for r in results {
+                    print(pad("\(r.size)", 10) + pad(fmt(r.ringSeconds), 12) + pad(fmt(r.mpiSeconds), 12)
+                          + pad(String(format: "%.2f", r.ratio), 10)
+                          + pad(String(format: "%.2f", r.busBandwidth(seconds: r.ringSeconds)), 11)
+                          + pad(String(format: "%.2f", r.busBandwidth(seconds: r.mpiSeconds)), 10)
+                          + pad(String(format: "%.1e", r.maxAbsError), 10) + "\(r.bytesSent)")
+                }
+            }
+        }
+    }
+}

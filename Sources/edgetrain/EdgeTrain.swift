@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import MPI
+
+/// The `edgetrain` command line. Each subcommand parses and validates its
+/// options (identically on every rank, before MPI starts), then calls one
+/// library function under `runWithMPI`.
+struct EdgeTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgetrain",
+        abstract: "Decentralized training over MPI with Group-TopK gradient compression.",
+        discussion: "Launch with mpirun, e.g. `mpirun -np 4 edgetrain bench allreduce`.",
+        subcommands: [Bench.self]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try EdgeTrain.parseAsRoot()
+            try command.run()
+        } catch {
+            reportAndExit(error)
+        }
+    }
+}
+
+/// Prints one line for `error` and ends the job with a non-zero status.
+///
+/// Before MPI starts (a bad flag), only launcher rank 0 prints, so a job of
+/// N ranks shows the line once, and every rank exits with the parser's code.
+/// After MPI starts, `MPIEnvironment.terminate(after:)` decides.
+func reportAndExit(_ error: Error) -> Never {
+    guard MPIEnvironment.isInitialized && !MPIEnvironment.isFinalized else {
+        let code = EdgeTrain.exitCode(for: error)
+        let printer = MPIEnvironment.launcherRank ?? 0 == 0
+        if code == .success {
+            if printer { EdgeTrain.exit(withError: error) }
+            exit(0)
+        }
+        if printer { writeStandardError("edgetrain: \(EdgeTrain.message(for: error))") }
+        exit(code.rawValue == 0 ? 1 : code.rawValue)
+    }
+    MPIEnvironment.terminate(after: error, program: "edgetrain")
+}
+
+/// Starts MPI, runs `body` with the environment, and finalizes. Errors
+/// propagate to `reportAndExit`, which knows MPI is still running.
+func runWithMPI(_ body: (MPIEnvironment) throws -> Void) throws {
+    let environment = try MPIEnvironment.initialize()
+    try body(environment)
+    try environment.finalize()
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Prints one JSON object on one line, keys sorted, to stdout.
+func printJSONLine(_ object: [String: Any]) {
+    print(jsonLine(object))
+}
+
+/// One JSON object as a line of text, keys sorted.
+func jsonLine(_ object: [String: Any]) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Seconds in a short human form.
+func fmt(_ seconds: Double) -> String {
+    if seconds >= 1 { return String(format: "%.3fs", seconds) }
+    if seconds >= 1e-3 { return String(format: "%.3fms", seconds * 1e3) }
+    return String(format: "%.1fus", seconds * 1e6)
+}
+
+/// Left-aligns `text` in a column of `width`.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+
+/// Runs built executables under a real `mpirun`, as users do.
+///
+/// Binaries come from the products directory of this test build. Every job
+/// gets `--oversubscribe` (2 cores here) and `--timeout`, so a hang fails the
+/// test instead of the suite. As root, OpenMPI needs the two ALLOW variables.
+enum MPIJob {
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        let seconds: Double
+
+        /// stdout lines that parse as JSON objects.
+        var jsonLines: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap { line in
+                guard line.hasPrefix("{") else { return nil }
+                return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            }
+        }
+    }
+
+    /// The directory holding `edgetrain`, `mpi-selftest` and this test bundle.
+    static var productsDirectory: URL {
+        Bundle.main.bundleURL
+    }
+
+    static var mpirun: String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/mpirun"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Skips (with the reason printed) only when mpirun is missing.
+    static func requireMPIRun() throws -> String {
+        guard let path = mpirun else {
+            throw XCTSkip("mpirun not found on PATH: install openmpi-bin to run the multi-rank tests")
+        }
+        return path
+    }
+
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        if getuid() == 0 {
+            env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+            env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        }
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    /// `mpirun --oversubscribe --timeout T -np ranks <program> <arguments>`.
+    static func run(
+        _ program: String, _ arguments: [String], ranks: Int, timeout: Int = 120,
+        mpirunOptions: [String] = [], environment extra: [String: String] = [:]
+    ) throws -> Outcome {
+        let mpirun = try requireMPIRun()
+        let binary = productsDirectory.appendingPathComponent(program).path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "missing \(binary)")
+        return try spawn(mpirun, ["--oversubscribe", "--timeout", "\(timeout)", "-np", "\(ranks)"]
+                         + mpirunOptions + [binary] + arguments,
+                         environment: environment(extra), timeout: Double(timeout) + 30)
+    }
+
+    /// Runs a process, captures its output through files, and kills it if it
+    /// outlives `timeout` seconds.
+    static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        timeout: Double = 300, currentDirectory: URL? = nil
+    ) throws -> Outcome {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgetrain-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outURL = dir.appendingPathComponent("stdout")
+        let errURL = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        let start = Date()
+        try process.run()
+        while process.isRunning {
+            if Date().timeIntervalSince(start) > timeout {
+                process.terminate()
+                usleep(500_000)
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                XCTFail("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout) s")
+                break
+            }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return Outcome(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+            seconds: Date().timeIntervalSince(start))
+    }
+}

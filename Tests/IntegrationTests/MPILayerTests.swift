@@ -1,0 +1,29 @@
+import XCTest
+
+/// The MPI layer and the dense ring under real mpirun jobs of 1 to 5 ranks.
+final class MPILayerTests: XCTestCase {
+    func testSelfTestPassesOnOneToFiveRanks() throws {
+        for ranks in 1...5 {
+            let outcome = try MPIJob.run("mpi-selftest", ["all"], ranks: ranks, timeout: 120)
+            XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stdout.contains("selftest passed:"), "ranks \(ranks): \(outcome.stdout)")
+            XCTAssertTrue(outcome.stdout.contains("on \(ranks) ranks"), outcome.stdout)
+        }
+    }
+
+    func testAFailingRankEndsTheWholeJobQuickly() throws {
+        // Rank 1 throws while ranks 0 and 2 block in MPI_Recv from it.
+        let outcome = try MPIJob.run("mpi-selftest", ["fault", "1"], ranks: 3, timeout: 60)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertLessThan(outcome.seconds, 20, "the job took \(outcome.seconds) s to end")
+        XCTAssertTrue(outcome.stderr.contains("[rank 1] check failed") || outcome.stderr.contains("[rank 1] injected fault"),
+                      outcome.stderr)
+    }
+
+    func testAnErrorEveryRankAgreesOnIsPrintedOnce() throws {
+        let outcome = try MPIJob.run("mpi-selftest", ["agreed"], ranks: 4, timeout: 60)
+        XCTAssertNotEqual(outcome.status, 0)
+        let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("mpi-selftest:") }
+        XCTAssertEqual(lines, ["mpi-selftest: every rank raised this on purpose"])
+    }
+}
