@@ -23,8 +23,27 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev"])]
         ),
 
+        // OpenBLAS through pkg-config `openblas`; imported only by NN.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // zlib through pkg-config `zlib`; imported only by Data.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
         // Seeded, serializable random numbers shared by Data, NN and the trainers.
         .target(name: "Random"),
+
+        // Flat parameter store, layers, models, loss, SGD (never imports MPI).
+        .target(name: "NN", dependencies: ["CBLAS", "Random"]),
+
+        // IDX + gzip, Fashion-MNIST, synthetic data, partitioners (never imports MPI).
+        .target(name: "Data", dependencies: ["CZlib", "Random"]),
 
         // The only importer of CMPI.
         .target(name: "MPI", dependencies: ["CMPI"]),
@@ -32,11 +51,14 @@ let package = Package(
         // Ring reduce-scatter / all-gather over a Transport protocol (MPI or in-process loopback).
         .target(name: "Collectives", dependencies: ["MPI", "Random"]),
 
+        // The decentralized training loop, LR schedule, metrics, checkpoints.
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "NN", "Data", "Random"]),
+
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Random",
+                "MPI", "Collectives", "NN", "Data", "Training", "Random",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,7 +71,10 @@ let package = Package(
         ),
 
         .testTarget(name: "RandomTests", dependencies: ["Random"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest"]

@@ -10,7 +10,7 @@ struct EdgeTrain: ParsableCommand {
         commandName: "edgetrain",
         abstract: "Decentralized training over MPI with Group-TopK gradient compression.",
         discussion: "Launch with mpirun, e.g. `mpirun -np 4 edgetrain bench allreduce`.",
-        subcommands: [Bench.self]
+        subcommands: [TrainCommand.self, Bench.self]
     )
 }
 
@@ -28,18 +28,17 @@ enum Main {
 
 /// Prints one line for `error` and ends the job with a non-zero status.
 ///
-/// Before MPI starts (a bad flag), only launcher rank 0 prints, so a job of
-/// N ranks shows the line once, and every rank exits with the parser's code.
-/// After MPI starts, `MPIEnvironment.terminate(after:)` decides.
+/// Before MPI starts (a bad flag), every rank parsed the same arguments and
+/// found the same error. Launcher rank 0 prints it and exits with the
+/// parser's code; the other ranks exit 0 without a word, so that mpirun
+/// does not kill rank 0 before its line is out, and the job's status is
+/// rank 0's. After MPI starts, `MPIEnvironment.terminate(after:)` decides.
 func reportAndExit(_ error: Error) -> Never {
     guard MPIEnvironment.isInitialized && !MPIEnvironment.isFinalized else {
         let code = EdgeTrain.exitCode(for: error)
-        let printer = MPIEnvironment.launcherRank ?? 0 == 0
-        if code == .success {
-            if printer { EdgeTrain.exit(withError: error) }
-            exit(0)
-        }
-        if printer { writeStandardError("edgetrain: \(EdgeTrain.message(for: error))") }
+        guard MPIEnvironment.launcherRank ?? 0 == 0 else { exit(0) }
+        if code == .success { EdgeTrain.exit(withError: error) }
+        writeStandardError("edgetrain: \(EdgeTrain.message(for: error))")
         exit(code.rawValue == 0 ? 1 : code.rawValue)
     }
     MPIEnvironment.terminate(after: error, program: "edgetrain")

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The whole content of the file at `path`, decompressed if it is gzip.
+///
+/// Gzip is recognised by its magic bytes `1f 8b`, not by the file name, so a
+/// plain file named `.gz` (or a compressed one without the suffix) reads
+/// correctly. Concatenated gzip members are decompressed one after another.
+///
+/// - Throws: `DataError.missingFile` when nothing is at `path`,
+///   `.unreadableFile` on other I/O errors, `.truncatedGzip` / `.corruptGzip`
+///   when the gzip stream ends early or is damaged.
+public func readPossiblyCompressedFile(path: String) throws -> [UInt8] {
+    let raw = try readWholeFile(path: path)
+    if raw.count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
+        return try decompressGzip(raw, name: path)
+    }
+    return raw
+}
+
+/// Reads every byte of a regular file.
+func readWholeFile(path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+        let code = errno
+        if code == ENOENT { throw DataError.missingFile(path: path, alsoTried: []) }
+        throw DataError.unreadableFile(path: path, reason: systemMessage(code))
+    }
+    defer { close(fd) }
+
+    var info = stat()
+    let sizeHint = fstat(fd, &info) == 0 ? max(Int(info.st_size), 0) : 0
+    // One spare chunk past the expected size lets a single read observe end of file.
+    var bytes = [UInt8](repeating: 0, count: sizeHint + 1)
+    var filled = 0
+    while true {
+        if filled == bytes.count {
+            bytes.append(contentsOf: repeatElement(0, count: max(bytes.count, 1 << 16)))
+        }
+        let n = bytes.withUnsafeMutableBytes { buffer in
+            read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+        }
+        if n < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            throw DataError.unreadableFile(path: path, reason: systemMessage(code))
+        }
+        if n == 0 { break }
+        filled += n
+    }
+    bytes.removeLast(bytes.count - filled)
+    return bytes
+}
+
+/// True when something (file, directory, ...) exists at `path`.
+func fileExists(_ path: String) -> Bool {
+    access(path, F_OK) == 0
+}
+
+private func systemMessage(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "error \(code)" }
+    return String(cString: text)
+}

@@ -1,0 +1,40 @@
+import Random
+
+/// One layer: a forward/backward pair over flat, batch-major buffers.
+///
+/// Shapes are per sample: images are [height, width, channels] (channels
+/// last), vectors are [features]. A batch is `batch` samples back to back.
+/// The model binds each layer to its slice of the flat parameter and
+/// gradient buffers before first use.
+public protocol Layer: AnyObject {
+    var name: String { get }
+    var inputShape: [Int] { get }
+    var outputShape: [Int] { get }
+    /// The layer's tensors in storage order: (tensor name, shape).
+    var parameterShapes: [(name: String, shape: [Int])] { get }
+
+    /// Points the layer at its parameters and gradients (same offsets).
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+    /// Fills the bound parameters (He/Kaiming normal weights, zero biases).
+    func initialize(_ rng: inout SeededGenerator)
+    /// Computes `output` (batch x outputCount) from `input` (batch x inputCount).
+    func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int)
+    /// Given dL/d(output), overwrites the parameter gradients with dL/d(params)
+    /// and, when `inputGradient` is non-nil, writes dL/d(input). `input` and
+    /// `output` are the buffers of the last `forward` on this batch.
+    func backward(
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, batch: Int)
+}
+
+extension Layer {
+    public var inputCount: Int { inputShape.reduce(1, *) }
+    public var outputCount: Int { outputShape.reduce(1, *) }
+    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+}
+
+/// He/Kaiming normal initialization for ReLU networks: N(0, 2 / fanIn).
+func heNormal(_ weights: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, _ rng: inout SeededGenerator) {
+    let std = (2.0 / Double(fanIn)).squareRoot()
+    for i in 0..<count { weights[i] = Float(rng.nextGaussian() * std) }
+}

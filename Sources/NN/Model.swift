@@ -1,0 +1,103 @@
+import Random
+
+/// A sequence of layers over one flat parameter store.
+///
+/// Owns the activations of the last forward pass and two ping-pong gradient
+/// buffers, sized for the largest batch seen so far. Not thread-safe: one
+/// model per rank.
+public final class Model {
+    public let name: String
+    public let layers: [Layer]
+    public let store: ParameterStore
+    public let classes: Int
+    private var capacity = 0
+    /// outputs[i] holds layer i's output for the current batch.
+    private var outputs: [UnsafeMutablePointer<Float>] = []
+    private var gradientA: UnsafeMutablePointer<Float>?
+    private var gradientB: UnsafeMutablePointer<Float>?
+
+    /// Builds the store, binds every layer to its slice, and initializes the
+    /// parameters from `seed`: the same seed gives bitwise-identical weights
+    /// on every rank and every run.
+    public init(name: String, layers: [Layer], seed: UInt64) {
+        precondition(!layers.isEmpty, "a model needs at least one layer")
+        for i in 1..<layers.count {
+            precondition(layers[i - 1].outputCount == layers[i].inputCount,
+                         "\(layers[i - 1].name) gives \(layers[i - 1].outputShape) but \(layers[i].name) takes \(layers[i].inputShape)")
+        }
+        self.name = name
+        self.layers = layers
+        classes = layers.last!.outputCount
+        store = ParameterStore(tensors: layers.flatMap { layer in
+            layer.parameterShapes.map { (layer: layer.name, name: $0.name, shape: $0.shape) }
+        })
+        var offset = 0
+        var rng = SeededGenerator(seed: seed, stream: 0x6D6F_6465_6C)  // "model"
+        for layer in layers {
+            layer.bind(parameters: store.parameters.baseAddress! + offset, gradients: store.gradients.baseAddress! + offset)
+            layer.initialize(&rng)
+            offset += layer.parameterCount
+        }
+    }
+
+    deinit { release() }
+
+    private func release() {
+        for p in outputs { p.deallocate() }
+        gradientA?.deallocate()
+        gradientB?.deallocate()
+        outputs = []
+    }
+
+    public var inputShape: [Int] { layers[0].inputShape }
+    public var inputCount: Int { layers[0].inputCount }
+    public var parameterCount: Int { store.count }
+
+    private func reserve(batch: Int) {
+        guard batch > capacity else { return }
+        release()
+        capacity = batch
+        outputs = layers.map { .allocate(capacity: batch * $0.outputCount) }
+        let widest = layers.map { max($0.inputCount, $0.outputCount) }.max()!
+        gradientA = .allocate(capacity: batch * widest)
+        gradientB = .allocate(capacity: batch * widest)
+    }
+
+    /// Runs the layers on `features` (batch x inputCount) and returns the
+    /// logits (batch x classes), valid until the next call.
+    @discardableResult
+    public func forward(features: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
+        precondition(batch > 0, "batch must be positive")
+        reserve(batch: batch)
+        var input = features
+        for (i, layer) in layers.enumerated() {
+            layer.forward(input, outputs[i], batch: batch)
+            input = UnsafePointer(outputs[i])
+        }
+        return input
+    }
+
+    /// Forward, softmax cross-entropy and backward on one batch. Overwrites
+    /// `store.gradients` with the gradient of the mean loss. Returns the mean
+    /// loss and the number of correct predictions.
+    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (loss: Double, correct: Int) {
+        let logits = forward(features: features, batch: batch)
+        var dy = gradientA!
+        var dx = gradientB!
+        let (lossSum, correct) = SoftmaxCrossEntropy.apply(
+            logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
+            layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
+                               inputGradient: i == 0 ? nil : dx, batch: batch)
+            swap(&dy, &dx)
+        }
+        return (lossSum / Double(batch), correct)
+    }
+
+    /// Summed loss and correct count of one batch, without gradients.
+    public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (lossSum: Double, correct: Int) {
+        let logits = forward(features: features, batch: batch)
+        return SoftmaxCrossEntropy.apply(logits: logits, labels: labels, batch: batch, classes: classes, gradient: nil)
+    }
+}

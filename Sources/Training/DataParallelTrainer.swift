@@ -1,0 +1,195 @@
+import Collectives
+import Data
+import Foundation
+import MPI
+import NN
+
+/// Synchronous data-parallel training: every rank trains the same model on
+/// its own partition; each step the ranks average their gradients through a
+/// `GradientExchange` and apply the same SGD step, so the models stay
+/// bitwise identical. Rank 0 evaluates on the test set after each epoch,
+/// prints progress and writes the metrics.
+public final class DataParallelTrainer {
+    public let config: TrainConfig
+    let world: Communicator
+    let progress: ProgressPrinter
+    let metrics: MetricsLog
+
+    public init(config: TrainConfig, world: Communicator) {
+        self.config = config
+        self.world = world
+        progress = ProgressPrinter(enabled: world.rank == 0, toStandardError: config.json)
+        metrics = MetricsLog(path: world.rank == 0 ? config.metricsPath : nil)
+    }
+
+    /// Runs the whole training (collective) and returns the final record
+    /// (identical keys on every rank; the evaluation figures come from rank 0).
+    public func run() throws -> [String: Any] {
+        let start = monotonicNow()
+        let rank = world.rank, ranks = world.size
+        let (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
+        let parts = try world.agree {
+            try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+        }
+        let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
+                              classes: train.classes, hidden: config.hidden, seed: config.seed)
+        let exchange: GradientExchange = DenseExchange(transport: MPITransport(communicator: world))
+        let stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
+        let totalSteps = stepsPerEpoch * config.epochs
+        let peak = LearningRateSchedule.scaledRate(
+            base: config.learningRate, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
+            baseBatch: config.baseBatch ?? config.batch)
+        let schedule = LearningRateSchedule(
+            base: config.learningRate, peak: peak,
+            warmupSteps: Int((config.warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
+            totalSteps: totalSteps, decay: config.decay)
+        let optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
+                            momentum: Float(config.momentum), nesterov: config.nesterov,
+                            weightDecay: Float(config.weightDecay))
+
+        progress.line("""
+            edgetrain train: \(model.name) (\(model.parameterCount) parameters), \(ranks) rank(s), \
+            batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
+            compression \(exchange.compression), seed \(config.seed)
+            data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
+            lr: \(schedule.summary)
+            """)
+        progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
+
+        var sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
+        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
+        var labels = [Int32](repeating: 0, count: config.batch)
+        var step = 0
+        var total = ExchangeStats()
+        var computeSeconds = 0.0
+        var lastTest = (loss: Double.nan, accuracy: Double.nan)
+        let trainStart = monotonicNow()
+
+        for epoch in 1...config.epochs {
+            let epochStart = monotonicNow()
+            var epochStats = ExchangeStats()
+            var lossSum = 0.0, correct = 0.0
+            for _ in 0..<stepsPerEpoch {
+                let t0 = monotonicNow()
+                let batch = sampler.next()
+                features.withUnsafeMutableBufferPointer { x in
+                    labels.withUnsafeMutableBufferPointer { y in
+                        train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
+                    }
+                }
+                let result = features.withUnsafeBufferPointer { x in
+                    labels.withUnsafeBufferPointer { y in
+                        model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch)
+                    }
+                }
+                lossSum += result.loss * Double(config.batch)
+                correct += Double(result.correct)
+                computeSeconds += monotonicNow() - t0
+                let stats = try exchange.average(model.store.gradients)
+                epochStats.add(stats)
+                optimizer.learningRate = Float(schedule.rate(at: step))
+                optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
+                step += 1
+            }
+            total.add(epochStats)
+            var sums = [lossSum, correct, Double(stepsPerEpoch * config.batch)]
+            try world.allReduce(&sums, op: .sum)
+            if rank == 0 {
+                lastTest = evaluate(model, on: test, batch: config.evalBatch)
+            }
+            let wall = monotonicNow() - start
+            let epochSeconds = monotonicNow() - epochStart
+            let record: [String: Any] = [
+                "event": "epoch", "epoch": epoch, "step": step,
+                "train_loss": sums[0] / sums[2], "train_accuracy": sums[1] / sums[2],
+                "test_loss": lastTest.loss, "test_accuracy": lastTest.accuracy,
+                "lr": Double(optimizer.learningRate), "wall_s": wall, "epoch_s": epochSeconds,
+                "bytes_sent": epochStats.traffic.bytesSent, "bytes_received": epochStats.traffic.bytesReceived,
+                "communicate_s": epochStats.communicateSeconds, "compress_s": epochStats.compressSeconds,
+            ]
+            try metrics.append(record)
+            progress.line(String(
+                format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %@  ETA %@",
+                epoch, config.epochs, sums[0] / sums[2], sums[1] / sums[2], lastTest.accuracy,
+                ProgressPrinter.duration(epochSeconds),
+                ProgressPrinter.duration(ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: epoch,
+                                                             total: config.epochs))))
+        }
+
+        let hash = try agreedModelHash(model)
+        let wall = monotonicNow() - start
+        let final: [String: Any] = [
+            "event": "final", "model": model.name, "parameters": model.parameterCount,
+            "ranks": ranks, "epochs": config.epochs, "steps": step, "batch": config.batch, "seed": config.seed,
+            "data": config.data.name, "partition": config.partition.name, "compression": exchange.compression,
+            "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
+            "compute_s": computeSeconds, "communicate_s": total.communicateSeconds, "compress_s": total.compressSeconds,
+            "bytes_sent": total.traffic.bytesSent, "bytes_received": total.traffic.bytesReceived,
+            "samples_per_s": Double(step * config.batch * ranks) / wall, "lr_peak": peak,
+            "model_sha256": hash,
+        ]
+        try metrics.append(final)
+        progress.line(String(
+            format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",
+            lastTest.accuracy, lastTest.loss, config.epochs, step, ProgressPrinter.duration(wall),
+            formatBytes(total.traffic.bytesSent)))
+        return final
+    }
+
+    /// SHA-256 of the parameters, checked equal on every rank (collective).
+    func agreedModelHash(_ model: Model) throws -> String {
+        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let all = try world.allGather(Array(hash.utf8))
+        let mine = Array(hash.utf8)
+        for r in 0..<world.size where Array(all[r * mine.count..<(r + 1) * mine.count]) != mine {
+            throw ModelDivergence(rank: r, hash: String(decoding: all[r * mine.count..<(r + 1) * mine.count], as: UTF8.self),
+                                  rankZeroHash: String(decoding: all[0..<mine.count], as: UTF8.self))
+        }
+        return hash
+    }
+}
+
+/// The ranks' models differ: a bug or a corrupted rank. Every rank sees the
+/// gathered hashes, so every rank throws the same error.
+public struct ModelDivergence: AgreedError {
+    public let rank: Int
+    public let hash: String
+    public let rankZeroHash: String
+    public var description: String {
+        "model diverged across ranks: rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
+    }
+}
+
+extension ExchangeStats {
+    mutating func add(_ other: ExchangeStats) {
+        traffic = traffic + other.traffic
+        compressSeconds += other.compressSeconds
+        communicateSeconds += other.communicateSeconds
+        density = other.density
+    }
+}
+
+extension PartitionScheme {
+    var name: String {
+        switch self {
+        case .iid: return "iid"
+        case let .dirichlet(alpha, minSize): return "dirichlet(alpha \(alpha), min \(minSize))"
+        case let .shards(perPartition): return "shards(\(perPartition) per rank)"
+        }
+    }
+}
+
+/// Bytes in a short human form (decimal units).
+public func formatBytes(_ bytes: Int) -> String {
+    let b = Double(bytes)
+    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
+    if b >= 1e6 { return String(format: "%.2f MB", b / 1e6) }
+    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
+    return "\(bytes) B"
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

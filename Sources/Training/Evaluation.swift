@@ -1,0 +1,39 @@
+import Data
+import NN
+
+/// Mean loss and accuracy of `model` over all of `dataset`, in batches of
+/// `batch` (the last batch may be shorter).
+public func evaluate(_ model: Model, on dataset: ImageDataset, batch: Int) -> (loss: Double, accuracy: Double) {
+    guard dataset.count > 0 else { return (.nan, .nan) }
+    var features = [Float](repeating: 0, count: batch * dataset.featureCount)
+    var labels = [Int32](repeating: 0, count: batch)
+    var lossSum = 0.0
+    var correct = 0
+    var start = 0
+    while start < dataset.count {
+        let n = min(batch, dataset.count - start)
+        let result = features.withUnsafeMutableBufferPointer { x in
+            labels.withUnsafeMutableBufferPointer { y in
+                dataset.fillBatch(indices: start..<start + n, features: x.baseAddress!, labels: y.baseAddress!)
+                return model.evaluate(features: x.baseAddress!, labels: y.baseAddress!, batch: n)
+            }
+        }
+        lossSum += result.lossSum
+        correct += result.correct
+        start += n
+    }
+    return (lossSum / Double(dataset.count), Double(correct) / Double(dataset.count))
+}
+
+/// Loads the training and test sets. Throws `DataError` naming the file.
+public func loadData(_ source: DataSource, seed: UInt64) throws -> (train: ImageDataset, test: ImageDataset) {
+    switch source {
+    case let .fashionMNIST(directory):
+        return (try FashionMNIST.load(directory: directory, split: .train),
+                try FashionMNIST.load(directory: directory, split: .test))
+    case let .synthetic(trainCount, testCount):
+        // One draw, split, so that both halves share the class prototypes.
+        let all = SyntheticData.make(count: trainCount + testCount, seed: seed)
+        return (all.subset(Array(0..<trainCount)), all.subset(Array(trainCount..<trainCount + testCount)))
+    }
+}

@@ -1,0 +1,59 @@
+import Data
+import NN
+
+/// Where the training and test images come from.
+public enum DataSource: Sendable, Equatable {
+    /// Fashion-MNIST's four IDX files (plain or gzip) in `directory`.
+    case fashionMNIST(directory: String)
+    /// Seeded synthetic 28x28 images of 10 classes, for fast tests.
+    case synthetic(trainCount: Int, testCount: Int)
+
+    public var name: String {
+        switch self {
+        case .fashionMNIST: return "fashion-mnist"
+        case .synthetic: return "synthetic"
+        }
+    }
+}
+
+/// Everything `edgetrain train` needs. The command line fills it and checks
+/// each value before MPI starts; `DataParallelTrainer` trusts it.
+public struct TrainConfig: Sendable {
+    public var model: ModelKind = .mlp
+    /// Hidden layer sizes of the MLP.
+    public var hidden = [256, 128]
+    public var epochs = 5
+    /// Samples per rank per step.
+    public var batch = 64
+    /// Base learning rate (before linear scaling).
+    public var learningRate = 0.05
+    public var momentum = 0.9
+    public var nesterov = false
+    public var weightDecay = 0.0
+    public var scaling: LearningRateSchedule.Scaling = .linear
+    /// The batch `learningRate` was tuned for; nil means the local batch.
+    public var baseBatch: Int?
+    /// Warm-up length; nil means the default (see `warmupEpochs(ranks:)`).
+    public var warmupEpochs: Double?
+    public var decay: LearningRateSchedule.Decay = .cosine
+    public var partition: PartitionScheme = .iid
+    public var seed: UInt64 = 1
+    public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
+    /// JSON Lines metrics file, written by rank 0.
+    public var metricsPath: String?
+    /// Test-set evaluation batch.
+    public var evalBatch = 1000
+    /// Progress to standard error, so that standard output holds only the final JSON record.
+    public var json = false
+
+    public init() {}
+
+    /// The warm-up in epochs: as given, else 5 epochs when ranks > 1 and the
+    /// rate is scaled (Goyal et al.), capped at half of the run so that a
+    /// short run still spends half its steps at and after the peak.
+    public func warmupEpochs(ranks: Int) -> Double {
+        if let warmupEpochs { return warmupEpochs }
+        guard ranks > 1, scaling == .linear else { return 0 }
+        return min(5, Double(epochs) / 2)
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Data
+import NN
+import Training
+
+/// Options that pick the model; shared by `train` and `federated`.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Model: mlp (784-256-128-10) or cnn (conv5x5x32, pool, conv5x5x64, pool, fc128, fc10).")
+    var model: ModelKind = .mlp
+
+    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
+    var hidden: String = "256,128"
+
+    func hiddenSizes() throws -> [Int] {
+        let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--hidden must be comma-separated sizes >= 1, got '\(hidden)'")
+        }
+        return sizes.map { $0! }
+    }
+
+    func check() throws { _ = try hiddenSizes() }
+}
+
+/// Options that pick the data and its partition across ranks.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Directory of the Fashion-MNIST IDX files (plain or .gz).")
+    var dataDir: String = FashionMNIST.defaultDirectory
+
+    @Flag(help: "Use seeded synthetic 28x28 images instead of Fashion-MNIST (fast tests).")
+    var synthetic = false
+
+    @Option(help: "Synthetic training samples.")
+    var syntheticTrain: Int = 6000
+
+    @Option(help: "Synthetic test samples.")
+    var syntheticTest: Int = 1000
+
+    @Option(help: "How the training set is split over ranks: iid, dirichlet or shards.")
+    var partition: PartitionKind = .iid
+
+    @Option(help: "Dirichlet concentration (smaller: more skewed labels per rank).")
+    var alpha: Double = 0.5
+
+    @Option(help: "Dirichlet: the smallest partition allowed.")
+    var minPartitionSize: Int = 10
+
+    @Option(help: "Shards: shards per partition.")
+    var shards: Int = 2
+
+    func check() throws {
+        guard alpha > 0 && alpha.isFinite else { throw ValidationError("--alpha must be > 0, got \(alpha)") }
+        try requireAtLeast(0, minPartitionSize, "--min-partition-size")
+        try requireAtLeast(1, shards, "--shards")
+        try requireAtLeast(1, syntheticTrain, "--synthetic-train")
+        try requireAtLeast(1, syntheticTest, "--synthetic-test")
+    }
+
+    func scheme() throws -> PartitionScheme {
+        switch partition {
+        case .iid: return .iid
+        case .dirichlet: return .dirichlet(alpha: alpha, minSize: minPartitionSize)
+        case .shards: return .shards(perPartition: shards)
+        }
+    }
+
+    func source() -> DataSource {
+        synthetic ? .synthetic(trainCount: syntheticTrain, testCount: syntheticTest) : .fashionMNIST(directory: dataDir)
+    }
+}
+
+enum PartitionKind: String, CaseIterable, ExpressibleByArgument {
+    case iid, dirichlet, shards
+}
+
+func requireAtLeast(_ minimum: Int, _ value: Int, _ flag: String) throws {
+    guard value >= minimum else { throw ValidationError("\(flag) must be at least \(minimum), got \(value)") }
+}
+
+func requirePositive(_ value: Double, _ flag: String) throws {
+    guard value > 0 && value.isFinite else { throw ValidationError("\(flag) must be > 0, got \(value)") }
+}

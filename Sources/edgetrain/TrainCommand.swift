@@ -1,0 +1,104 @@
+import ArgumentParser
+import Data
+import MPI
+import NN
+import Training
+
+/// `edgetrain train`: decentralized data-parallel training.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on every rank's partition, averaging gradients over a ring each step.",
+        discussion: "Launch with mpirun: `scripts/mpirun -np 4 --oversubscribe .build/release/edgetrain train`."
+    )
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Passes over the training set.")
+    var epochs: Int = 5
+
+    @Option(help: "Samples per rank per step.")
+    var batch: Int = 64
+
+    @Option(help: "Base learning rate (scaled by the rank count under --lr-scaling linear).")
+    var lr: Double = 0.05
+
+    @Option(help: "SGD momentum.")
+    var momentum: Double = 0.9
+
+    @Flag(help: "Nesterov momentum.")
+    var nesterov = false
+
+    @Option(help: "L2 weight decay.")
+    var weightDecay: Double = 0
+
+    @Option(help: "Learning-rate scaling with the rank count: linear or none.")
+    var lrScaling: LearningRateSchedule.Scaling = .linear
+
+    @Option(help: "The batch --lr was tuned for (default: --batch).")
+    var baseBatch: Int?
+
+    @Option(help: "Warm-up epochs (default: 5 when ranks > 1 with linear scaling, at most half the run).")
+    var warmupEpochs: Double?
+
+    @Option(help: "Decay after warm-up: constant, step or cosine.")
+    var lrDecay: LearningRateSchedule.Decay = .cosine
+
+    @Option(help: "Seed of the weights, data order and partitions.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Write JSON Lines metrics (one record per epoch and a final one) to this file.")
+    var metrics: String?
+
+    @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
+    var json = false
+
+    func validate() throws {
+        try requireAtLeast(1, epochs, "--epochs")
+        try requireAtLeast(1, batch, "--batch")
+        try requirePositive(lr, "--lr")
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
+        guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be >= 0, got \(weightDecay)") }
+        if let baseBatch { try requireAtLeast(1, baseBatch, "--base-batch") }
+        if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) {
+            throw ValidationError("--warmup-epochs must be >= 0, got \(warmupEpochs)")
+        }
+        try model.check()
+        try data.check()
+    }
+
+    func makeConfig() throws -> TrainConfig {
+        var c = TrainConfig()
+        c.model = model.model
+        c.hidden = try model.hiddenSizes()
+        c.epochs = epochs
+        c.batch = batch
+        c.learningRate = lr
+        c.momentum = momentum
+        c.nesterov = nesterov
+        c.weightDecay = weightDecay
+        c.scaling = lrScaling
+        c.baseBatch = baseBatch
+        c.warmupEpochs = warmupEpochs
+        c.decay = lrDecay
+        c.partition = try data.scheme()
+        c.seed = seed
+        c.data = data.source()
+        c.metricsPath = metrics
+        c.json = json
+        return c
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        BLASThreads.set(1)
+        try runWithMPI { env in
+            let final = try DataParallelTrainer(config: config, world: env.world).run()
+            if json && env.world.rank == 0 { print(jsonLine(final)) }
+        }
+    }
+}
+
+extension LearningRateSchedule.Scaling: ExpressibleByArgument {}
+extension LearningRateSchedule.Decay: ExpressibleByArgument {}

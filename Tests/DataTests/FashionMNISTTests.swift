@@ -1,0 +1,104 @@
+import Data
+import Foundation
+import XCTest
+
+final class FashionMNISTTests: XCTestCase {
+    /// The real data set, installed by Debian's `dataset-fashion-mnist` (CI installs it).
+    func testLoadsTheRealDataSet() throws {
+        let dir = FashionMNIST.defaultDirectory
+        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz")
+            || FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte")
+        else {
+            return XCTFail(
+                "Fashion-MNIST is not in \(dir): install it with `apt-get install dataset-fashion-mnist`")
+        }
+        let train = try FashionMNIST.load(directory: dir, split: .train)
+        XCTAssertEqual(train.count, 60_000)
+        XCTAssertEqual([train.height, train.width, train.channels, train.classes], [28, 28, 1, 10])
+        XCTAssertEqual(train.featureCount, 784)
+        XCTAssertEqual(train.labelCounts(), [Int](repeating: 6000, count: 10))
+        XCTAssertEqual(train.pixels.count, 60_000 * 784)
+
+        let test = try FashionMNIST.load(directory: dir, split: .test)
+        XCTAssertEqual(test.count, 10_000)
+        XCTAssertEqual([test.height, test.width], [28, 28])
+        XCTAssertEqual(test.labelCounts(), [Int](repeating: 1000, count: 10))
+        XCTAssertEqual(test.mean, FashionMNIST.mean)
+        XCTAssertEqual(test.std, FashionMNIST.std)
+
+        // The pixel statistics of the test split are close to the published
+        // training constants only if the images were decoded correctly.
+        var sum = 0.0
+        var sumOfSquares = 0.0
+        test.pixels.withUnsafeBufferPointer { pixels in
+            for p in pixels {
+                let x = Double(p) / 255
+                sum += x
+                sumOfSquares += x * x
+            }
+        }
+        let mean = sum / Double(test.pixels.count)
+        let std = (sumOfSquares / Double(test.pixels.count) - mean * mean).squareRoot()
+        XCTAssertEqual(mean, Double(FashionMNIST.mean), accuracy: 0.005)
+        XCTAssertEqual(std, Double(FashionMNIST.std), accuracy: 0.005)
+    }
+
+    func testMissingFilesNameBothNames() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        assertThrows(
+            .missingFile(
+                path: dir + "/train-images-idx3-ubyte.gz", alsoTried: [dir + "/train-images-idx3-ubyte"])
+        ) { try FashionMNIST.load(directory: dir, split: .train) }
+        let message = DataError.missingFile(path: "/d/a.gz", alsoTried: ["/d/a"]).description
+        XCTAssertEqual(message, "/d/a.gz: no such file (also tried /d/a)")
+    }
+
+    func testLoadsPlainFilesOfAnyImageSize() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let pixels = pseudoRandomBytes(count: 4 * 5 * 3, seed: 9)
+        try writeFile(dir + "/t10k-images-idx3-ubyte", IDX.encode(IDXArray(dimensions: [4, 5, 3], bytes: pixels)))
+        try writeFile(dir + "/t10k-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [4], bytes: [9, 0, 3, 3])))
+        let set = try FashionMNIST.load(directory: dir, split: .test)
+        XCTAssertEqual([set.count, set.height, set.width, set.channels], [4, 5, 3, 1])
+        XCTAssertEqual(set.pixels, pixels)
+        XCTAssertEqual(set.labels, [9, 0, 3, 3])
+        XCTAssertEqual(set.labelCounts(), [1, 0, 0, 2, 0, 0, 0, 0, 0, 1])
+    }
+
+    func testImageAndLabelCountMismatch() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let images = dir + "/t10k-images-idx3-ubyte"
+        let labels = dir + "/t10k-labels-idx1-ubyte.gz"
+        try writeFile(images, IDX.encode(IDXArray(dimensions: [3, 2, 2], bytes: [UInt8](repeating: 1, count: 12))))
+        try writeFile(labels, gzipWithSystemTool(IDX.encode(IDXArray(dimensions: [4], bytes: [1, 2, 3, 4])), scratch: dir))
+        assertThrows(.countMismatch(images: images, imageCount: 3, labels: labels, labelCount: 4)) {
+            try FashionMNIST.load(directory: dir, split: .test)
+        }
+        let message = DataError.countMismatch(images: images, imageCount: 3, labels: labels, labelCount: 4).description
+        XCTAssertTrue(message.contains(images) && message.contains(labels), message)
+    }
+
+    func testLabelOutOfRange() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let labels = dir + "/train-labels-idx1-ubyte"
+        try writeFile(dir + "/train-images-idx3-ubyte", IDX.encode(IDXArray(dimensions: [3, 1, 1], bytes: [0, 1, 2])))
+        try writeFile(labels, IDX.encode(IDXArray(dimensions: [3], bytes: [9, 0, 10])))
+        assertThrows(.labelOutOfRange(file: labels, index: 2, label: 10, classes: 10)) {
+            try FashionMNIST.load(directory: dir, split: .train)
+        }
+    }
+
+    func testImagesMustBeThreeDimensional() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let images = dir + "/train-images-idx3-ubyte"
+        try writeFile(images, IDX.encode(IDXArray(dimensions: [3, 4], bytes: [UInt8](repeating: 0, count: 12))))
+        try writeFile(dir + "/train-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [3], bytes: [0, 1, 2])))
+        XCTAssertThrowsError(try FashionMNIST.load(directory: dir, split: .train)) { error in
+            guard case let .unexpectedShape(file, _, found) = error as? DataError else {
+                return XCTFail("expected unexpectedShape, got \(error)")
+            }
+            XCTAssertEqual(file, images)
+            XCTAssertEqual(found, [3, 4])
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+
+/// `edgetrain train` under real mpirun jobs, on small synthetic data.
+final class TrainTests: XCTestCase {
+    let small = ["train", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "300",
+                 "--epochs", "3", "--batch", "16", "--lr", "0.02", "--json"]
+
+    func metricsPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).jsonl").path
+    }
+
+    func records(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    func testLossFallsAndRecordsAreWellFormedOnOneToFiveRanks() throws {
+        for ranks in 1...5 {
+            let path = metricsPath()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let outcome = try MPIJob.run("edgetrain", small + ["--metrics", path], ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, "ranks \(ranks): no JSON on stdout")
+            XCTAssertEqual(outcome.jsonLines.count, 1, "stdout must hold only the final record")
+            XCTAssertEqual(final["event"] as? String, "final")
+            XCTAssertEqual(final["ranks"] as? Int, ranks)
+            XCTAssertEqual(final["compression"] as? String, "none")
+            XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.8, "ranks \(ranks)")
+            XCTAssertEqual((final["model_sha256"] as? String)?.count, 64)
+            let epochs = try records(path).filter { $0["event"] as? String == "epoch" }
+            XCTAssertEqual(epochs.count, 3)
+            let losses = try epochs.map { try XCTUnwrap($0["train_loss"] as? Double) }
+            XCTAssertLessThan(losses[2], losses[0], "ranks \(ranks): loss did not fall: \(losses)")
+            for e in epochs {
+                for key in ["test_accuracy", "train_loss", "wall_s", "bytes_sent", "bytes_received", "lr"] {
+                    XCTAssertNotNil(e[key], "epoch record lacks \(key)")
+                }
+                let sent = try XCTUnwrap(e["bytes_sent"] as? Int)
+                if ranks == 1 { XCTAssertEqual(sent, 0) } else { XCTAssertGreaterThan(sent, 0) }
+            }
+            // The run checks at the end that every rank holds the same model
+            // (SHA-256 gathered from all ranks); a mismatch would exit non-zero.
+            XCTAssertTrue(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
+        }
+    }
+
+    func testSameSeedSameModelDifferentSeedDifferentModel() throws {
+        let a = try MPIJob.run("edgetrain", small + ["--seed", "7"], ranks: 3)
+        let b = try MPIJob.run("edgetrain", small + ["--seed", "7"], ranks: 3)
+        let c = try MPIJob.run("edgetrain", small + ["--seed", "8"], ranks: 3)
+        for o in [a, b, c] { XCTAssertEqual(o.status, 0, o.stderr) }
+        let hash = { (o: MPIJob.Outcome) in o.jsonLines.last?["model_sha256"] as? String }
+        XCTAssertNotNil(hash(a))
+        XCTAssertEqual(hash(a), hash(b))
+        XCTAssertNotEqual(hash(a), hash(c))
+    }
+
+    func testNonIIDPartitionsTrain() throws {
+        for partition in [["--partition", "dirichlet", "--alpha", "0.5"], ["--partition", "shards", "--shards", "2"]] {
+            let outcome = try MPIJob.run("edgetrain", small + partition, ranks: 4)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            XCTAssertNotNil(outcome.jsonLines.last?["test_accuracy"] as? Double)
+        }
+    }
+
+    func testBadInputGivesOneLineAndNoHang() throws {
+        let cases: [(args: [String], ranks: Int, message: String)] = [
+            (["train", "--epochs", "0"], 3, "edgetrain: --epochs must be at least 1, got 0"),
+            (["train", "--batch", "0"], 2, "edgetrain: --batch must be at least 1, got 0"),
+            (["train", "--model", "resnet"], 2, "edgetrain: The value 'resnet' is invalid for '--model <model>'. Please provide one of 'mlp' and 'cnn'."),
+            (["train", "--partition", "dirichlet", "--alpha", "0"], 2, "edgetrain: --alpha must be > 0, got 0.0"),
+            (["train", "--data-dir", "/nonexistent-data"], 3, "edgetrain: /nonexistent-data/train-images-idx3-ubyte.gz"),
+            (["train", "--synthetic", "--synthetic-train", "3"], 4, "edgetrain: invalid partition request: 4 partitions but only 3 samples"),
+        ]
+        for c in cases {
+            let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
+            XCTAssertNotEqual(outcome.status, 0, "\(c.args)")
+            XCTAssertLessThan(outcome.seconds, 20, "\(c.args)")
+            let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
+            XCTAssertEqual(lines.count, 1, "\(c.args): \(outcome.stderr)")
+            XCTAssertTrue(lines.first?.hasPrefix(c.message) ?? false, "\(c.args): \(lines)")
+        }
+    }
+}
