@@ -42,6 +42,9 @@ let package = Package(
         // Flat parameter store, layers, models, loss, SGD (never imports MPI).
         .target(name: "NN", dependencies: ["CBLAS", "Random"]),
 
+        // Group-TopK, sparse blocks and their merges, error feedback (never imports MPI).
+        .target(name: "Compression", dependencies: ["Random"]),
+
         // IDX + gzip, Fashion-MNIST, synthetic data, partitioners (never imports MPI).
         .target(name: "Data", dependencies: ["CZlib", "Random"]),
 
@@ -49,16 +52,16 @@ let package = Package(
         .target(name: "MPI", dependencies: ["CMPI"]),
 
         // Ring reduce-scatter / all-gather over a Transport protocol (MPI or in-process loopback).
-        .target(name: "Collectives", dependencies: ["MPI", "Random"]),
+        .target(name: "Collectives", dependencies: ["MPI", "Compression", "Random"]),
 
         // The decentralized training loop, LR schedule, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["MPI", "Collectives", "NN", "Data", "Random"]),
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "NN", "Data", "Training", "Random",
+                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,8 +75,9 @@ let package = Package(
 
         .testTarget(name: "RandomTests", dependencies: ["Random"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "Random"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
-        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(
             name: "IntegrationTests",

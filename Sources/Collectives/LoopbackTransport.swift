@@ -67,17 +67,17 @@ public final class LoopbackTransport: Transport, @unchecked Sendable {
         return message.count
     }
 
-    public func minMax(_ value: Int) throws -> (min: Int, max: Int) {
-        let bytes = withUnsafeBytes(of: Int64(value)) { Array($0) }
+    public func minMax(_ values: [Int]) throws -> [(min: Int, max: Int)] {
+        let bytes = values.map { Int64($0) }.withUnsafeBytes { Array($0) }
         for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: 1) }
-        var lo = value
-        var hi = value
+        var result = values.map { (min: $0, max: $0) }
         for peer in 0..<size where peer != rank {
-            let v = Int(hub.take(from: peer, to: rank, channel: 1).withUnsafeBytes { $0.loadUnaligned(as: Int64.self) })
-            lo = Swift.min(lo, v)
-            hi = Swift.max(hi, v)
+            let theirs = hub.take(from: peer, to: rank, channel: 1).withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+            for i in 0..<values.count {
+                result[i] = (Swift.min(result[i].min, Int(theirs[i])), Swift.max(result[i].max, Int(theirs[i])))
+            }
         }
-        return (lo, hi)
+        return result
     }
 
     private func count(sent: Int, received: Int) {

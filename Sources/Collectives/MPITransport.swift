@@ -54,11 +54,11 @@ public final class MPITransport: Transport {
         return received
     }
 
-    /// One `MPI_Allreduce` (min) of (value, -value); not counted in `traffic`.
-    public func minMax(_ value: Int) throws -> (min: Int, max: Int) {
-        var v: [Int64] = [Int64(value), -Int64(value)]
+    /// One `MPI_Allreduce` (min) of (values, -values); not counted in `traffic`.
+    public func minMax(_ values: [Int]) throws -> [(min: Int, max: Int)] {
+        var v = values.map { Int64($0) } + values.map { -Int64($0) }
         try communicator.allReduce(&v, op: .min)
-        return (Int(v[0]), Int(-v[1]))
+        return (0..<values.count).map { (Int(v[$0]), Int(-v[values.count + $0])) }
     }
 
     private func count(sent: Int, received: Int) {

@@ -28,7 +28,7 @@ public final class RingAllReduce {
     public func sum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> TrafficStats {
         let start = monotonicSeconds()
         let before = transport.traffic
-        let (lo, hi) = try transport.minMax(buffer.count)
+        let (lo, hi) = try transport.minMax([buffer.count])[0]
         guard lo == hi else { throw CollectiveError.lengthMismatch(local: buffer.count, min: lo, max: hi) }
 
         let n = transport.size

@@ -30,8 +30,9 @@ public protocol Transport: AnyObject {
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int
 
-    /// The minimum and maximum of `value` over all ranks.
-    func minMax(_ value: Int) throws -> (min: Int, max: Int)
+    /// The minimum and maximum of each of `values` over all ranks (every
+    /// rank passes the same number of values).
+    func minMax(_ values: [Int]) throws -> [(min: Int, max: Int)]
 }
 
 /// Per-rank traffic of one or more collective calls.

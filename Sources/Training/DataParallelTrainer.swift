@@ -1,4 +1,5 @@
 import Collectives
+import Compression
 import Data
 import Foundation
 import MPI
@@ -33,26 +34,31 @@ public final class DataParallelTrainer {
         }
         let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                               classes: train.classes, hidden: config.hidden, seed: config.seed)
-        let exchange: GradientExchange = DenseExchange(transport: MPITransport(communicator: world))
+        let transport = MPITransport(communicator: world)
+        let exchange: GradientExchange = config.compression.map {
+            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
+        } ?? DenseExchange(transport: transport)
+        let (momentum, rateFactor) = config.optimizerMomentum
         let stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
         let totalSteps = stepsPerEpoch * config.epochs
+        let base = config.learningRate * rateFactor
         let peak = LearningRateSchedule.scaledRate(
-            base: config.learningRate, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
+            base: base, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
             baseBatch: config.baseBatch ?? config.batch)
         let schedule = LearningRateSchedule(
-            base: config.learningRate, peak: peak,
+            base: base, peak: peak,
             warmupSteps: Int((config.warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
             totalSteps: totalSteps, decay: config.decay)
         let optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
-                            momentum: Float(config.momentum), nesterov: config.nesterov,
+                            momentum: Float(momentum), nesterov: config.nesterov,
                             weightDecay: Float(config.weightDecay))
 
         progress.line("""
             edgetrain train: \(model.name) (\(model.parameterCount) parameters), \(ranks) rank(s), \
             batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
-            compression \(exchange.compression), seed \(config.seed)
+            compression \(compressionSummary), seed \(config.seed)
             data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
-            lr: \(schedule.summary)
+            lr: \(schedule.summary); \(config.optimizerSummary)
             """)
         progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
 
@@ -67,8 +73,9 @@ public final class DataParallelTrainer {
 
         for epoch in 1...config.epochs {
             let epochStart = monotonicNow()
+            var epochCompute = 0.0
             var epochStats = ExchangeStats()
-            var lossSum = 0.0, correct = 0.0
+            var lossSum = 0.0, correct = 0.0, densitySum = 0.0
             for _ in 0..<stepsPerEpoch {
                 let t0 = monotonicNow()
                 let batch = sampler.next()
@@ -84,14 +91,16 @@ public final class DataParallelTrainer {
                 }
                 lossSum += result.loss * Double(config.batch)
                 correct += Double(result.correct)
-                computeSeconds += monotonicNow() - t0
+                epochCompute += monotonicNow() - t0
                 let stats = try exchange.average(model.store.gradients)
                 epochStats.add(stats)
+                densitySum += stats.density
                 optimizer.learningRate = Float(schedule.rate(at: step))
                 optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
                 step += 1
             }
             total.add(epochStats)
+            computeSeconds += epochCompute
             var sums = [lossSum, correct, Double(stepsPerEpoch * config.batch)]
             try world.allReduce(&sums, op: .sum)
             if rank == 0 {
@@ -99,14 +108,19 @@ public final class DataParallelTrainer {
             }
             let wall = monotonicNow() - start
             let epochSeconds = monotonicNow() - epochStart
-            let record: [String: Any] = [
+            var record: [String: Any] = [
                 "event": "epoch", "epoch": epoch, "step": step,
                 "train_loss": sums[0] / sums[2], "train_accuracy": sums[1] / sums[2],
                 "test_loss": lastTest.loss, "test_accuracy": lastTest.accuracy,
                 "lr": Double(optimizer.learningRate), "wall_s": wall, "epoch_s": epochSeconds,
                 "bytes_sent": epochStats.traffic.bytesSent, "bytes_received": epochStats.traffic.bytesReceived,
-                "communicate_s": epochStats.communicateSeconds, "compress_s": epochStats.compressSeconds,
+                "bytes_sent_per_step": Double(epochStats.traffic.bytesSent) / Double(stepsPerEpoch),
+                "bytes_received_per_step": Double(epochStats.traffic.bytesReceived) / Double(stepsPerEpoch),
+                "density": densitySum / Double(stepsPerEpoch),
+                "compute_s": epochCompute, "communicate_s": epochStats.communicateSeconds,
+                "compress_s": epochStats.compressSeconds,
             ]
+            record.merge(compressionFields) { a, _ in a }
             try metrics.append(record)
             progress.line(String(
                 format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %@  ETA %@",
@@ -118,22 +132,38 @@ public final class DataParallelTrainer {
 
         let hash = try agreedModelHash(model)
         let wall = monotonicNow() - start
-        let final: [String: Any] = [
+        var final: [String: Any] = [
             "event": "final", "model": model.name, "parameters": model.parameterCount,
             "ranks": ranks, "epochs": config.epochs, "steps": step, "batch": config.batch, "seed": config.seed,
-            "data": config.data.name, "partition": config.partition.name, "compression": exchange.compression,
+            "data": config.data.name, "partition": config.partition.name,
             "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
             "compute_s": computeSeconds, "communicate_s": total.communicateSeconds, "compress_s": total.compressSeconds,
             "bytes_sent": total.traffic.bytesSent, "bytes_received": total.traffic.bytesReceived,
             "samples_per_s": Double(step * config.batch * ranks) / wall, "lr_peak": peak,
-            "model_sha256": hash,
+            "model_sha256": hash, "bytes_sent_per_step": Double(total.traffic.bytesSent) / Double(max(step, 1)),
+            "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]
+        final.merge(compressionFields) { a, _ in a }
         try metrics.append(final)
         progress.line(String(
             format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",
             lastTest.accuracy, lastTest.loss, config.epochs, step, ProgressPrinter.duration(wall),
             formatBytes(total.traffic.bytesSent)))
         return final
+    }
+
+    /// The compression keys of every metrics record.
+    var compressionFields: [String: Any] {
+        guard let c = config.compression else { return ["compression": "none"] }
+        return ["compression": "group-topk", "ratio": c.ratio, "group_size": c.groupSize,
+                "sparse_reduce": c.policy.rawValue, "error_feedback": c.errorFeedback,
+                "sparse_momentum": c.momentum.rawValue, "momentum_correction": c.momentum == .correction]
+    }
+
+    var compressionSummary: String {
+        guard let c = config.compression else { return "none (dense ring)" }
+        return "group-topk (ratio \(c.ratio), group \(c.groupSize), \(c.policy.rawValue), error feedback "
+            + (c.errorFeedback ? "on" : "off") + ")"
     }
 
     /// SHA-256 of the parameters, checked equal on every rank (collective).

@@ -1,4 +1,5 @@
 import Collectives
+import Compression
 
 /// What one exchange cost this rank.
 public struct ExchangeStats: Sendable {
@@ -36,6 +37,87 @@ public final class DenseExchange: GradientExchange {
         var stats = ExchangeStats()
         stats.traffic = try ring.sum(gradients)
         stats.communicateSeconds = stats.traffic.seconds
+        let scale = 1 / Float(ring.transport.size)
+        if scale != 1 { for i in 0..<gradients.count { gradients[i] *= scale } }
+        return stats
+    }
+}
+
+/// Where SGD's momentum goes when gradients are compressed.
+public enum SparseMomentum: String, CaseIterable, Sendable {
+    /// Plain SGD at the momentum-equivalent rate lr / (1 - momentum): with
+    /// error feedback this matches dense momentum SGD (docs/design.md).
+    case fold
+    /// DGC's momentum correction: momentum accumulated locally before
+    /// selection, cleared where sent; the optimizer has no momentum.
+    case correction
+    /// Momentum in the optimizer, on the averaged sparse gradient.
+    case optimizer
+}
+
+/// Group-TopK settings of a run.
+public struct CompressionSettings: Sendable, Equatable {
+    public var groupSize = 1024
+    public var ratio = 0.01
+    public var policy: SparseReducePolicy = .exact
+    public var errorFeedback = true
+    public var momentum: SparseMomentum = .fold
+
+    public init() {}
+}
+
+/// Group-TopK data parallelism: each rank compresses gradient + residual
+/// (error feedback), the sparse ring sums the compressed gradients, and every
+/// rank divides by N.
+public final class GroupTopKExchange: GradientExchange {
+    public let settings: CompressionSettings
+    public let layout: GroupLayout
+    public let ring: SparseRingAllReduce
+    private let compressor: GroupTopK
+    private var sparse: SparseGradient
+    /// What error feedback has not sent yet (zero without error feedback).
+    public private(set) var residual: [Float]
+    /// DGC's local momentum u (empty without momentum correction).
+    public private(set) var velocity: [Float]
+    public var compression: String { "group-topk" }
+
+    /// `momentum` is SGD's momentum factor, used here under `.correction`.
+    public init(length: Int, settings: CompressionSettings, momentum: Double, transport: Transport) {
+        self.settings = settings
+        layout = GroupLayout(length: length, groupSize: settings.groupSize, ratio: settings.ratio)
+        ring = SparseRingAllReduce(transport: transport, policy: settings.policy)
+        compressor = GroupTopK(layout: layout)
+        sparse = SparseGradient(layout: layout)
+        residual = [Float](repeating: 0, count: settings.errorFeedback ? length : 0)
+        velocity = [Float](repeating: 0, count: settings.momentum == .correction ? length : 0)
+        correctionFactor = settings.momentum == .correction ? Float(momentum) : nil
+    }
+
+    private let correctionFactor: Float?
+
+    public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
+        var stats = ExchangeStats()
+        let t0 = monotonicNow()
+        if settings.errorFeedback {
+            residual.withUnsafeMutableBufferPointer { r in
+                if let factor = correctionFactor {
+                    velocity.withUnsafeMutableBufferPointer { u in
+                        compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, momentum: (factor, u), into: &sparse)
+                    }
+                } else {
+                    compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, into: &sparse)
+                }
+            }
+        } else {
+            compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
+        }
+        stats.compressSeconds = monotonicNow() - t0
+        let outcome = try residual.withUnsafeMutableBufferPointer { r in
+            try ring.sum(sparse, into: gradients, residual: settings.errorFeedback ? r.baseAddress : nil)
+        }
+        stats.traffic = outcome.traffic
+        stats.communicateSeconds = outcome.traffic.seconds
+        stats.density = outcome.density
         let scale = 1 / Float(ring.transport.size)
         if scale != 1 { for i in 0..<gradients.count { gradients[i] *= scale } }
         return stats

@@ -27,6 +27,8 @@ public struct TrainConfig: Sendable {
     public var batch = 64
     /// Base learning rate (before linear scaling).
     public var learningRate = 0.05
+    /// Group-TopK settings; nil trains dense.
+    public var compression: CompressionSettings? = CompressionSettings()
     public var momentum = 0.9
     public var nesterov = false
     public var weightDecay = 0.0
@@ -47,6 +49,34 @@ public struct TrainConfig: Sendable {
     public var json = false
 
     public init() {}
+
+    /// The base learning rate `edgetrain train` uses when none is given:
+    /// 0.05 for the MLP, 0.02 for the CNN (which trains worse at 0.05 with
+    /// momentum 0.9: 0.891 against 0.913 after 5 epochs, see docs/design.md).
+    public static func defaultLearningRate(for model: ModelKind) -> Double {
+        model == .cnn ? 0.02 : 0.05
+    }
+
+    /// The optimizer's momentum and the factor on the learning rate, after
+    /// `compression.momentum` moved the momentum: (m, 1) dense or with
+    /// `.optimizer`; (0, 1 / (1 - m)) with `.fold`; (0, 1) with `.correction`.
+    public var optimizerMomentum: (momentum: Double, rateFactor: Double) {
+        switch compression?.momentum {
+        case nil, .optimizer?: return (momentum, 1)
+        case .fold?: return (0, 1 / (1 - momentum))
+        case .correction?: return (0, 1)
+        }
+    }
+
+    /// One line saying what the optimizer does.
+    public var optimizerSummary: String {
+        let nesterovText = nesterov ? " (Nesterov)" : ""
+        switch compression?.momentum {
+        case nil, .optimizer?: return "SGD momentum \(momentum)\(nesterovText)"
+        case .fold?: return "plain SGD, momentum \(momentum) folded into the rate (x\(1 / (1 - momentum)))"
+        case .correction?: return "plain SGD, DGC momentum correction \(momentum) before selection"
+        }
+    }
 
     /// The warm-up in epochs: as given, else 5 epochs when ranks > 1 and the
     /// rate is scaled (Goyal et al.), capped at half of the run so that a

@@ -1,14 +1,9 @@
 import Foundation
+import Training
 
 /// Prints one JSON object on one line, keys sorted, to stdout.
 func printJSONLine(_ object: [String: Any]) {
     print(jsonLine(object))
-}
-
-/// One JSON object as a line of text, keys sorted.
-func jsonLine(_ object: [String: Any]) -> String {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// Seconds in a short human form.

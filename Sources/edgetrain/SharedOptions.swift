@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Data
 import NN
 import Training
@@ -80,3 +81,57 @@ func requireAtLeast(_ minimum: Int, _ value: Int, _ flag: String) throws {
 func requirePositive(_ value: Double, _ flag: String) throws {
     guard value > 0 && value.isFinite else { throw ValidationError("\(flag) must be > 0, got \(value)") }
 }
+
+/// Group-TopK options; shared by `train` and `federated`.
+struct CompressionOptions: ParsableArguments {
+    @Option(help: "Gradient compression: group-topk or none (dense).")
+    var compression: CompressionKind = .groupTopK
+
+    @Option(help: "Group-TopK: fraction of each group kept (k = max(1, round(ratio x group size))).")
+    var ratio: Double = 0.01
+
+    @Option(help: "Group-TopK: elements per group.")
+    var groupSize: Int = 1024
+
+    @Option(help: "Sparse ring merge: exact (union, dense when smaller) or reselect (cut back to top-k).")
+    var sparseReduce: SparseReducePolicy = .exact
+
+    @Flag(name: .customLong("no-error-feedback"), help: "Drop what Group-TopK does not send instead of accumulating it.")
+    var noErrorFeedback = false
+
+    @Option(help: "Where momentum goes under compression: fold (plain SGD at lr/(1-m)), correction (DGC), optimizer.")
+    var sparseMomentum: SparseMomentum = .fold
+
+    @Flag(help: "DGC momentum correction; the same as --sparse-momentum correction.")
+    var momentumCorrection = false
+
+    func check() throws {
+        try checkRatio(ratio)
+        try checkGroupSize(groupSize)
+        if momentumCorrection && sparseMomentum != .fold && sparseMomentum != .correction {
+            throw ValidationError("--momentum-correction contradicts --sparse-momentum \(sparseMomentum.rawValue)")
+        }
+        if (momentumCorrection || sparseMomentum == .correction) && noErrorFeedback {
+            throw ValidationError("--momentum-correction needs error feedback; drop --no-error-feedback")
+        }
+    }
+
+    func settings() -> CompressionSettings? {
+        guard compression == .groupTopK else { return nil }
+        var s = CompressionSettings()
+        s.ratio = ratio
+        s.groupSize = groupSize
+        s.policy = sparseReduce
+        s.errorFeedback = !noErrorFeedback
+        s.momentum = momentumCorrection ? .correction : sparseMomentum
+        return s
+    }
+}
+
+enum CompressionKind: String, CaseIterable, ExpressibleByArgument {
+    case groupTopK = "group-topk"
+    case none
+}
+
+extension SparseReducePolicy: ExpressibleByArgument {}
+extension SparseMomentum: ExpressibleByArgument {}

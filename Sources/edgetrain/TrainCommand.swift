@@ -14,6 +14,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
+    @OptionGroup var compression: CompressionOptions
 
     @Option(help: "Passes over the training set.")
     var epochs: Int = 5
@@ -21,8 +22,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples per rank per step.")
     var batch: Int = 64
 
-    @Option(help: "Base learning rate (scaled by the rank count under --lr-scaling linear).")
-    var lr: Double = 0.05
+    @Option(help: "Base learning rate, scaled by the rank count under --lr-scaling linear (default: 0.05 mlp, 0.02 cnn).")
+    var lr: Double?
 
     @Option(help: "SGD momentum.")
     var momentum: Double = 0.9
@@ -57,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         try requireAtLeast(1, epochs, "--epochs")
         try requireAtLeast(1, batch, "--batch")
-        try requirePositive(lr, "--lr")
+        if let lr { try requirePositive(lr, "--lr") }
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be >= 0, got \(weightDecay)") }
         if let baseBatch { try requireAtLeast(1, baseBatch, "--base-batch") }
@@ -66,6 +67,7 @@ struct TrainCommand: ParsableCommand {
         }
         try model.check()
         try data.check()
+        try compression.check()
     }
 
     func makeConfig() throws -> TrainConfig {
@@ -74,7 +76,8 @@ struct TrainCommand: ParsableCommand {
         c.hidden = try model.hiddenSizes()
         c.epochs = epochs
         c.batch = batch
-        c.learningRate = lr
+        c.learningRate = lr ?? TrainConfig.defaultLearningRate(for: model.model)
+        c.compression = compression.settings()
         c.momentum = momentum
         c.nesterov = nesterov
         c.weightDecay = weightDecay

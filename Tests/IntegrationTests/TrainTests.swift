@@ -26,7 +26,10 @@ final class TrainTests: XCTestCase {
             XCTAssertEqual(outcome.jsonLines.count, 1, "stdout must hold only the final record")
             XCTAssertEqual(final["event"] as? String, "final")
             XCTAssertEqual(final["ranks"] as? Int, ranks)
-            XCTAssertEqual(final["compression"] as? String, "none")
+            XCTAssertEqual(final["compression"] as? String, "group-topk")
+            XCTAssertEqual(final["sparse_reduce"] as? String, "exact")
+            XCTAssertEqual(final["ratio"] as? Double, 0.01)
+            XCTAssertEqual(final["group_size"] as? Int, 1024)
             XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.8, "ranks \(ranks)")
             XCTAssertEqual((final["model_sha256"] as? String)?.count, 64)
             let epochs = try records(path).filter { $0["event"] as? String == "epoch" }
@@ -34,7 +37,8 @@ final class TrainTests: XCTestCase {
             let losses = try epochs.map { try XCTUnwrap($0["train_loss"] as? Double) }
             XCTAssertLessThan(losses[2], losses[0], "ranks \(ranks): loss did not fall: \(losses)")
             for e in epochs {
-                for key in ["test_accuracy", "train_loss", "wall_s", "bytes_sent", "bytes_received", "lr"] {
+                for key in ["test_accuracy", "train_loss", "wall_s", "bytes_sent", "bytes_received", "lr", "density",
+                            "bytes_sent_per_step", "compute_s", "compress_s", "communicate_s", "ratio", "group_size"] {
                     XCTAssertNotNil(e[key], "epoch record lacks \(key)")
                 }
                 let sent = try XCTUnwrap(e["bytes_sent"] as? Int)
@@ -44,6 +48,27 @@ final class TrainTests: XCTestCase {
             // (SHA-256 gathered from all ranks); a mismatch would exit non-zero.
             XCTAssertTrue(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
         }
+    }
+
+    func testEveryExchangeTrainsAndCompressionSendsFarLess() throws {
+        var bytes = [String: Int]()
+        let variants: [(name: String, args: [String])] = [
+            ("dense", ["--compression", "none"]),
+            ("reselect", ["--sparse-reduce", "reselect"]),
+            ("correction", ["--momentum-correction"]),
+            ("no-feedback", ["--no-error-feedback"]),
+        ]
+        for v in variants {
+            let outcome = try MPIJob.run("edgetrain", small + v.args, ranks: 3)
+            XCTAssertEqual(outcome.status, 0, "\(v.name): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, v.name)
+            XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.8, v.name)
+            bytes[v.name] = final["bytes_sent"] as? Int
+        }
+        let dense = try XCTUnwrap(bytes["dense"])
+        // Reselect sends about 2(N-1)/N x 1% of the entries at 6 bytes each: ~1.5% of the dense bytes.
+        XCTAssertLessThan(Double(try XCTUnwrap(bytes["reselect"])), 0.03 * Double(dense))
+        XCTAssertLessThan(Double(try XCTUnwrap(bytes["correction"])), 0.06 * Double(dense))
     }
 
     func testSameSeedSameModelDifferentSeedDifferentModel() throws {

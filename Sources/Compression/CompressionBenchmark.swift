@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Random
+
+/// What `measureCompression` found for one (group size, ratio).
+public struct CompressionThroughput: Sendable {
+    public let length: Int
+    public let groupSize: Int
+    public let ratio: Double
+    public let k: Int
+    /// Median seconds of one Group-TopK selection + encoding of the vector.
+    public let seconds: Double
+    /// Median seconds of the same with error feedback (residual += gradient,
+    /// select from the residual, clear what was sent).
+    public let secondsWithFeedback: Double
+    /// Input bytes per second, plain selection.
+    public var gigabytesPerSecond: Double { Double(length * 4) / seconds / 1e9 }
+    public var gigabytesPerSecondWithFeedback: Double { Double(length * 4) / secondsWithFeedback / 1e9 }
+}
+
+/// Times Group-TopK on `length` seeded Gaussian floats, one core, median of
+/// `iterations` after one warm-up.
+public func measureCompression(length: Int, groupSize: Int, ratio: Double, iterations: Int, seed: UInt64 = 1)
+    -> CompressionThroughput
+{
+    let layout = GroupLayout(length: length, groupSize: groupSize, ratio: ratio)
+    var rng = SeededGenerator(seed: seed)
+    let input = (0..<length).map { _ in Float(rng.nextGaussian()) }
+    let compressor = GroupTopK(layout: layout)
+    var out = SparseGradient(layout: layout)
+    var residual = [Float](repeating: 0, count: length)
+    var plain = [Double](), feedback = [Double]()
+    input.withUnsafeBufferPointer { x in
+        for i in 0...iterations {
+            var t0 = now()
+            compressor.compress(x, into: &out)
+            let a = now() - t0
+            t0 = now()
+            residual.withUnsafeMutableBufferPointer { compressor.compress(gradient: x, residual: $0, into: &out) }
+            let b = now() - t0
+            if i > 0 {
+                plain.append(a)
+                feedback.append(b)
+            }
+        }
+    }
+    return CompressionThroughput(length: length, groupSize: groupSize, ratio: ratio, k: layout.k,
+                                 seconds: middle(plain), secondsWithFeedback: middle(feedback))
+}
+
+private func middle(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s[s.count / 2]
+}
+
+private func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
