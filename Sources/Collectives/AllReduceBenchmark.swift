@@ -1,3 +1,4 @@
+import Compression
 import MPI
 import Random
 
@@ -18,6 +19,24 @@ public struct AllReduceBenchmarkResult: Sendable {
     /// Bytes this rank's ring sends and receives in one call.
     public let bytesSent: Int
     public let bytesReceived: Int
+    /// The sparse ring on the Group-TopK compressed data, per policy.
+    public var sparse: [SparseResult] = []
+
+    /// One policy of the sparse ring.
+    public struct SparseResult: Sendable {
+        public let policy: SparseReducePolicy
+        /// Median seconds of the sparse ring (slowest rank), compression excluded.
+        public let seconds: Double
+        /// Median seconds of compressing this rank's vector.
+        public let compressSeconds: Double
+        /// Largest error against MPI_Allreduce of the densified inputs
+        /// (reselect: of the result plus every rank's residual).
+        public let maxAbsError: Double
+        public let bytesSent: Int
+        public let bytesReceived: Int
+        /// Non-zero elements of the result over the length.
+        public let density: Double
+    }
 
     /// Bus bandwidth in GB/s, as nccl-tests defines it: bytes x 2(N-1)/N / s.
     public func busBandwidth(seconds: Double) -> Double {
@@ -46,8 +65,14 @@ public struct AllReduceMismatch: AgreedError {
 /// stream = rank), sums it with both methods, and compares. Then it times
 /// `iterations` calls of each, interleaved, after `warmup` untimed calls;
 /// each call starts after a barrier and counts the slowest rank.
+///
+/// With `sparse` (ratio, group size) it also compresses each rank's data
+/// with Group-TopK and runs the sparse ring under both policies, checking
+/// `exact` against `MPI_Allreduce` of the densified inputs and `reselect`
+/// (result + all residuals) against the same.
 public func benchmarkAllReduce(
-    communicator: Communicator, sizes: [Int], iterations: Int, warmup: Int = 2, seed: UInt64 = 1
+    communicator: Communicator, sizes: [Int], iterations: Int, warmup: Int = 2, seed: UInt64 = 1,
+    sparse: (ratio: Double, groupSize: Int)? = nil
 ) throws -> [AllReduceBenchmarkResult] {
     let ring = RingAllReduce(transport: MPITransport(communicator: communicator))
     var results = [AllReduceBenchmarkResult]()
@@ -89,13 +114,80 @@ public func benchmarkAllReduce(
         }
         try communicator.allReduce(&ringTimes, op: .max)
         try communicator.allReduce(&mpiTimes, op: .max)
-        results.append(AllReduceBenchmarkResult(
+        var result = AllReduceBenchmarkResult(
             size: size, ranks: communicator.size, iterations: iterations,
             ringSeconds: median(ringTimes), mpiSeconds: median(mpiTimes),
             maxAbsError: maxError, tolerance: tolerance,
-            bytesSent: call.bytesSent, bytesReceived: call.bytesReceived))
+            bytesSent: call.bytesSent, bytesReceived: call.bytesReceived)
+        if let sparse {
+            let layout = GroupLayout(length: size, groupSize: sparse.groupSize, ratio: sparse.ratio)
+            for policy in SparseReducePolicy.allCases {
+                result.sparse.append(try benchmarkSparse(
+                    communicator: communicator, data: data, layout: layout, policy: policy,
+                    iterations: iterations, warmup: warmup, tolerance: tolerance))
+            }
+        }
+        results.append(result)
     }
     return results
+}
+
+/// Checks and times one policy of the sparse ring on `data` (collective).
+func benchmarkSparse(
+    communicator: Communicator, data: [Float], layout: GroupLayout, policy: SparseReducePolicy,
+    iterations: Int, warmup: Int, tolerance: Double
+) throws -> AllReduceBenchmarkResult.SparseResult {
+    let ring = SparseRingAllReduce(transport: MPITransport(communicator: communicator), policy: policy)
+    let compressor = GroupTopK(layout: layout)
+    var compressed = SparseGradient(layout: layout)
+    var compressTimes = [Double]()
+    for _ in 0..<max(iterations, 1) {
+        let t0 = MPIEnvironment.wallTime
+        data.withUnsafeBufferPointer { compressor.compress($0, into: &compressed) }
+        compressTimes.append(MPIEnvironment.wallTime - t0)
+    }
+    // Reference: MPI_Allreduce of every rank's densified input.
+    var reference = [Float](repeating: 0, count: layout.length)
+    reference.withUnsafeMutableBufferPointer { compressed.densify(into: $0) }
+    try communicator.allReduce(&reference, op: .sum)
+    var output = [Float](repeating: 0, count: layout.length)
+    var residual = [Float](repeating: 0, count: layout.length)
+    let outcome = try output.withUnsafeMutableBufferPointer { o in
+        try residual.withUnsafeMutableBufferPointer { try ring.sum(compressed, into: o, residual: $0.baseAddress) }
+    }
+    if policy == .reselect { try communicator.allReduce(&residual, op: .sum) }
+    var localError = 0.0
+    for i in 0..<layout.length {
+        localError = max(localError, Double(abs(output[i] + (policy == .reselect ? residual[i] : 0) - reference[i])))
+    }
+    let maxError = try communicator.allReduce(localError, op: .max)
+    guard maxError <= tolerance else {
+        throw SparseAllReduceMismatch(policy: policy, size: layout.length, maxAbsError: maxError, tolerance: tolerance)
+    }
+    var times = [Double]()
+    for i in 0..<(warmup + iterations) {
+        try communicator.barrier()
+        let t0 = MPIEnvironment.wallTime
+        _ = try output.withUnsafeMutableBufferPointer { o in
+            try residual.withUnsafeMutableBufferPointer { try ring.sum(compressed, into: o, residual: $0.baseAddress) }
+        }
+        if i >= warmup { times.append(MPIEnvironment.wallTime - t0) }
+    }
+    try communicator.allReduce(&times, op: .max)
+    return .init(policy: policy, seconds: median(times), compressSeconds: median(compressTimes), maxAbsError: maxError,
+                 bytesSent: outcome.traffic.bytesSent, bytesReceived: outcome.traffic.bytesReceived,
+                 density: outcome.density)
+}
+
+/// The sparse ring disagreed with MPI_Allreduce of the densified inputs.
+public struct SparseAllReduceMismatch: AgreedError {
+    public let policy: SparseReducePolicy
+    public let size: Int
+    public let maxAbsError: Double
+    public let tolerance: Double
+    public var description: String {
+        "sparse ring (\(policy.rawValue)) of \(size) floats differs from MPI_Allreduce of the densified inputs by \(maxAbsError) (tolerance \(tolerance))"
+    }
 }
 
 /// The median of a non-empty list (mean of the middle two for even counts).

@@ -26,11 +26,22 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Seed of the random data.")
     var seed: UInt64 = 1
 
+    @Flag(help: "Also compress the data with Group-TopK and run the sparse ring, both policies.")
+    var sparse = false
+
+    @Option(help: "Group-TopK ratio for --sparse.")
+    var ratio: Double = 0.01
+
+    @Option(help: "Group-TopK group size for --sparse.")
+    var groupSize: Int = 1024
+
     @Flag(help: "Print one JSON object per size instead of a table.")
     var json = false
 
     func validate() throws {
         _ = try parsedSizes()
+        try checkRatio(ratio)
+        try checkGroupSize(groupSize)
         guard iters >= 1 else { throw ValidationError("--iters must be at least 1, got \(iters)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
     }
@@ -48,11 +59,12 @@ struct BenchAllReduce: ParsableCommand {
         let sizeList = try parsedSizes()
         try runWithMPI { env in
             let results = try benchmarkAllReduce(
-                communicator: env.world, sizes: sizeList, iterations: iters, warmup: warmup, seed: seed)
+                communicator: env.world, sizes: sizeList, iterations: iters, warmup: warmup, seed: seed,
+                sparse: sparse ? (ratio, groupSize) : nil)
             guard env.world.rank == 0 else { return }
             if json {
                 for r in results {
-                    printJSONLine([
+                    var record: [String: Any] = [
                         "size": r.size, "ranks": r.ranks, "iters": r.iterations,
                         "ring_s": r.ringSeconds, "mpi_s": r.mpiSeconds,
                         "ratio_mpi_over_ring": r.ratio,
@@ -60,7 +72,22 @@ struct BenchAllReduce: ParsableCommand {
                         "mpi_busbw_gbps": r.busBandwidth(seconds: r.mpiSeconds),
                         "max_abs_err": r.maxAbsError, "tolerance": r.tolerance,
                         "bytes_sent": r.bytesSent, "bytes_received": r.bytesReceived,
-                    ])
+                    ]
+                    for s in r.sparse {
+                        let p = s.policy.rawValue
+                        record["\(p)_s"] = s.seconds
+                        record["\(p)_compress_s"] = s.compressSeconds
+                        record["\(p)_max_abs_err"] = s.maxAbsError
+                        record["\(p)_bytes_sent"] = s.bytesSent
+                        record["\(p)_bytes_received"] = s.bytesReceived
+                        record["\(p)_density"] = s.density
+                        record["ratio_mpi_over_\(p)"] = s.seconds > 0 ? r.mpiSeconds / s.seconds : 0
+                    }
+                    if !r.sparse.isEmpty {
+                        record["ratio"] = ratio
+                        record["group_size"] = groupSize
+                    }
+                    printJSONLine(record)
                 }
             } else {
                 print("all-reduce, \(env.world.size) ranks, median of \(iters) (slowest rank)")
@@ -72,6 +99,13 @@ struct BenchAllReduce: ParsableCommand {
                           + pad(String(format: "%.2f", r.busBandwidth(seconds: r.ringSeconds)), 11)
                           + pad(String(format: "%.2f", r.busBandwidth(seconds: r.mpiSeconds)), 10)
                           + pad(String(format: "%.1e", r.maxAbsError), 10) + "\(r.bytesSent)")
+                    for s in r.sparse {
+                        print(pad("", 10) + pad("\(s.policy.rawValue): \(fmt(s.seconds))", 24)
+                              + pad(String(format: "mpi/sparse %.1f", s.seconds > 0 ? r.mpiSeconds / s.seconds : 0), 18)
+                              + pad("compress \(fmt(s.compressSeconds))", 20)
+                              + pad(String(format: "err %.1e", s.maxAbsError), 14)
+                              + "bytes_sent \(s.bytesSent) (\(String(format: "%.2f", 100 * Double(s.bytesSent) / Double(max(r.bytesSent, 1))))% of dense)")
+                    }
                 }
             }
         }

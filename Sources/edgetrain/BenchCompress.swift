@@ -20,7 +20,7 @@ struct BenchCompress: ParsableCommand {
     var ratio: String = "0.01"
 
     @Option(help: "Timed repetitions (median reported).")
-    var iters: Int = 5
+    var iters: Int = 11
 
     @Flag(help: "Print one JSON object per configuration.")
     var json = false
@@ -42,11 +42,13 @@ struct BenchCompress: ParsableCommand {
                         "seconds": m.seconds, "gbps": m.gigabytesPerSecond,
                         "seconds_error_feedback": m.secondsWithFeedback,
                         "gbps_error_feedback": m.gigabytesPerSecondWithFeedback,
+                        "memcpy_gbps": m.copyGigabytesPerSecond, "ratio_to_memcpy": m.gigabytesPerSecond / m.copyGigabytesPerSecond,
                     ])
                 } else {
-                    print(String(format: "group-topk size %d G %d r %g (k %d): %.2f GB/s (%.2f ms); with error feedback %.2f GB/s",
+                    print(String(format: "group-topk size %d G %d r %g (k %d): %.2f GB/s (%.2f ms); with error feedback %.2f GB/s; memcpy %.2f GB/s (ratio %.2f)",
                                  m.length, m.groupSize, m.ratio, m.k, m.gigabytesPerSecond, m.seconds * 1e3,
-                                 m.gigabytesPerSecondWithFeedback))
+                                 m.gigabytesPerSecondWithFeedback, m.copyGigabytesPerSecond,
+                                 m.gigabytesPerSecond / m.copyGigabytesPerSecond))
                 }
             }
         }

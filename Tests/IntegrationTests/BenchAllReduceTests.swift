@@ -26,6 +26,36 @@ final class BenchAllReduceTests: XCTestCase {
         }
     }
 
+    /// Both sparse policies under mpirun, checked by the benchmark itself
+    /// against MPI_Allreduce of the densified inputs (a mismatch exits non-zero).
+    func testSparseRingBothPoliciesOnOneToFiveRanks() throws {
+        for ranks in 1...5 {
+            let outcome = try MPIJob.run(
+                "edgetrain", ["bench", "allreduce", "--sparse", "--ratio", "0.05", "--group-size", "64",
+                              "--sizes", "0,1,7,63,1001,20000", "--iters", "1", "--warmup", "0", "--json"],
+                ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
+            let records = outcome.jsonLines
+            XCTAssertEqual(records.count, 6)
+            for record in records {
+                let size = try XCTUnwrap(record["size"] as? Int)
+                let tolerance = try XCTUnwrap(record["tolerance"] as? Double)
+                for policy in ["exact", "reselect"] {
+                    XCTAssertLessThanOrEqual(try XCTUnwrap(record["\(policy)_max_abs_err"] as? Double), tolerance)
+                    let sent = try XCTUnwrap(record["\(policy)_bytes_sent"] as? Int)
+                    if ranks == 1 { XCTAssertEqual(sent, 0) }
+                    if size >= 1001 && ranks > 1 {
+                        XCTAssertLessThan(sent, try XCTUnwrap(record["bytes_sent"] as? Int), "\(policy) size \(size)")
+                    }
+                }
+                if size == 20000 && ranks > 1 {
+                    XCTAssertLessThan(try XCTUnwrap(record["reselect_bytes_sent"] as? Int),
+                                      try XCTUnwrap(record["exact_bytes_sent"] as? Int))
+                }
+            }
+        }
+    }
+
     func testBadSizesGiveOneLineAndNonZeroExit() throws {
         let outcome = try MPIJob.run("edgetrain", ["bench", "allreduce", "--sizes", "1,x"], ranks: 3, timeout: 30)
         XCTAssertNotEqual(outcome.status, 0)
