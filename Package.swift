@@ -57,11 +57,14 @@ let package = Package(
         // The decentralized training loop, LR schedule, metrics, checkpoints.
         .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Random"]),
 
+        // Federated mode: coordinator (rank 0) and client roles.
+        .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random"]),
+
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random",
+                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Federated", "Random",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,6 +82,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest"]

@@ -147,6 +147,20 @@ public final class Communicator {
         return try receiveStatus(status, T.self)
     }
 
+    /// Waits until a matching message is ready, polling `MPI_Iprobe` (it
+    /// spins for a millisecond, then sleeps with backoff up to 1 ms, so a
+    /// waiting rank leaves the cores to working ones). Returns nil when
+    /// `timeout` seconds pass without one.
+    public func waitForMessage<T: MPIScalar>(
+        _ type: T.Type, from source: Int? = nil, tag: Int? = nil, timeout: Double
+    ) throws -> ReceiveStatus? {
+        do {
+            return try probe(type, from: source, tag: tag, timeout: timeout)
+        } catch let error as MPIError where error.kind == .timeout(seconds: timeout) {
+            return nil
+        }
+    }
+
     /// `MPI_Iprobe`: the status of a matching message if one is ready, else nil.
     public func probeIfReady<T: MPIScalar>(_ type: T.Type, from source: Int? = nil, tag: Int? = nil) throws -> ReceiveStatus? {
         let src = try source.map { try checkPeer($0, "MPI_Iprobe") } ?? cmpi_any_source()

@@ -70,12 +70,31 @@ public final class DataParallelTrainer {
         var computeSeconds = 0.0
         var lastTest = (loss: Double.nan, accuracy: Double.nan)
         let trainStart = monotonicNow()
+        var timeToTarget: Double?
+        var stopped = false
+        /// Rank 0 evaluates and records; with a target to stop at, every rank
+        /// learns by one broadcast whether it was reached (collective).
+        func evaluateNow(epoch: Int) throws -> Bool {
+            if rank == 0 {
+                lastTest = evaluate(model, on: test, batch: config.evalBatch)
+                let wall = monotonicNow() - start
+                if let target = config.targetAccuracy, timeToTarget == nil, lastTest.accuracy >= target { timeToTarget = wall }
+                try metrics.append([
+                    "event": "eval", "epoch": epoch, "step": step, "wall_s": wall,
+                    "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss,
+                    "bytes_sent": total.traffic.bytesSent,
+                ])
+            }
+            guard config.stopAtTarget else { return false }
+            return try world.broadcast(Int32(timeToTarget != nil ? 1 : 0), root: 0) == 1
+        }
 
         for epoch in 1...config.epochs {
             let epochStart = monotonicNow()
             var epochCompute = 0.0
             var epochStats = ExchangeStats()
             var lossSum = 0.0, correct = 0.0, densitySum = 0.0
+            var stepsThisEpoch = 0
             for _ in 0..<stepsPerEpoch {
                 let t0 = monotonicNow()
                 let batch = sampler.next()
@@ -94,17 +113,27 @@ public final class DataParallelTrainer {
                 epochCompute += monotonicNow() - t0
                 let stats = try exchange.average(model.store.gradients)
                 epochStats.add(stats)
+                total.add(stats)
                 densitySum += stats.density
                 optimizer.learningRate = Float(schedule.rate(at: step))
                 optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
                 step += 1
+                stepsThisEpoch += 1
+                if config.evalEvery > 0 && step % config.evalEvery == 0 {
+                    if try evaluateNow(epoch: epoch) {
+                        stopped = true
+                        break
+                    }
+                }
             }
-            total.add(epochStats)
             computeSeconds += epochCompute
-            var sums = [lossSum, correct, Double(stepsPerEpoch * config.batch)]
+            var sums = [lossSum, correct, Double(stepsThisEpoch * config.batch)]
             try world.allReduce(&sums, op: .sum)
             if rank == 0 {
                 lastTest = evaluate(model, on: test, batch: config.evalBatch)
+                if let target = config.targetAccuracy, timeToTarget == nil, lastTest.accuracy >= target {
+                    timeToTarget = monotonicNow() - start
+                }
             }
             let wall = monotonicNow() - start
             let epochSeconds = monotonicNow() - epochStart
@@ -114,9 +143,9 @@ public final class DataParallelTrainer {
                 "test_loss": lastTest.loss, "test_accuracy": lastTest.accuracy,
                 "lr": Double(optimizer.learningRate), "wall_s": wall, "epoch_s": epochSeconds,
                 "bytes_sent": epochStats.traffic.bytesSent, "bytes_received": epochStats.traffic.bytesReceived,
-                "bytes_sent_per_step": Double(epochStats.traffic.bytesSent) / Double(stepsPerEpoch),
-                "bytes_received_per_step": Double(epochStats.traffic.bytesReceived) / Double(stepsPerEpoch),
-                "density": densitySum / Double(stepsPerEpoch),
+                "bytes_sent_per_step": Double(epochStats.traffic.bytesSent) / Double(max(stepsThisEpoch, 1)),
+                "bytes_received_per_step": Double(epochStats.traffic.bytesReceived) / Double(max(stepsThisEpoch, 1)),
+                "density": densitySum / Double(max(stepsThisEpoch, 1)),
                 "compute_s": epochCompute, "communicate_s": epochStats.communicateSeconds,
                 "compress_s": epochStats.compressSeconds,
             ]
@@ -128,6 +157,11 @@ public final class DataParallelTrainer {
                 ProgressPrinter.duration(epochSeconds),
                 ProgressPrinter.duration(ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: epoch,
                                                              total: config.epochs))))
+            if stopped {
+                progress.line(String(format: "reached test accuracy %.4f >= %.4f at step %d: stopping",
+                                     lastTest.accuracy, config.targetAccuracy ?? 0, step))
+                break
+            }
         }
 
         let hash = try agreedModelHash(model)
@@ -144,6 +178,10 @@ public final class DataParallelTrainer {
             "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]
         final.merge(compressionFields) { a, _ in a }
+        if let target = config.targetAccuracy {
+            final["target_accuracy"] = target
+            final["time_to_target_s"] = timeToTarget ?? Double.nan
+        }
         try metrics.append(final)
         progress.line(String(
             format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",

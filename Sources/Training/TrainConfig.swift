@@ -45,6 +45,14 @@ public struct TrainConfig: Sendable {
     public var metricsPath: String?
     /// Test-set evaluation batch.
     public var evalBatch = 1000
+    /// Rank 0 also evaluates every this many steps (0: only after each epoch),
+    /// writing `{"event":"eval"}` records: accuracy against wall time.
+    public var evalEvery = 0
+    /// A test accuracy to time: the final record gains `time_to_target_s`,
+    /// the wall seconds of the first evaluation that reached it.
+    public var targetAccuracy: Double?
+    /// End the run at the first evaluation that reaches `targetAccuracy`.
+    public var stopAtTarget = false
     /// Progress to standard error, so that standard output holds only the final JSON record.
     public var json = false
 

@@ -35,12 +35,16 @@ struct BenchAllReduce: ParsableCommand {
     @Option(help: "Group-TopK group size for --sparse.")
     var groupSize: Int = 1024
 
+    @Flag(help: "With --sparse: run only the sparse ring (no dense ring, no MPI_Allreduce; their fields are 0).")
+    var sparseOnly = false
+
     @Flag(help: "Print one JSON object per size instead of a table.")
     var json = false
 
     func validate() throws {
         _ = try parsedSizes()
         try checkRatio(ratio)
+        if sparseOnly && !sparse { throw ValidationError("--sparse-only needs --sparse") }
         try checkGroupSize(groupSize)
         guard iters >= 1 else { throw ValidationError("--iters must be at least 1, got \(iters)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
@@ -60,7 +64,7 @@ struct BenchAllReduce: ParsableCommand {
         try runWithMPI { env in
             let results = try benchmarkAllReduce(
                 communicator: env.world, sizes: sizeList, iterations: iters, warmup: warmup, seed: seed,
-                sparse: sparse ? (ratio, groupSize) : nil)
+                sparse: sparse ? (ratio, groupSize) : nil, timeDense: !sparseOnly)
             guard env.world.rank == 0 else { return }
             if json {
                 for r in results {

@@ -52,6 +52,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write JSON Lines metrics (one record per epoch and a final one) to this file.")
     var metrics: String?
 
+    @Option(help: "Rank 0 also evaluates every this many steps (eval records in --metrics).")
+    var evalEvery: Int = 0
+
+    @Option(help: "A test accuracy to time: the final record gains time_to_target_s.")
+    var targetAccuracy: Double?
+
+    @Flag(help: "Stop at the first evaluation that reaches --target-accuracy.")
+    var stopAtTarget = false
+
     @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
     var json = false
 
@@ -65,6 +74,11 @@ struct TrainCommand: ParsableCommand {
         if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) {
             throw ValidationError("--warmup-epochs must be >= 0, got \(warmupEpochs)")
         }
+        try requireAtLeast(0, evalEvery, "--eval-every")
+        if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
+            throw ValidationError("--target-accuracy must be in (0, 1], got \(targetAccuracy)")
+        }
+        if stopAtTarget && targetAccuracy == nil { throw ValidationError("--stop-at-target needs --target-accuracy") }
         try model.check()
         try data.check()
         try compression.check()
@@ -89,6 +103,9 @@ struct TrainCommand: ParsableCommand {
         c.seed = seed
         c.data = data.source()
         c.metricsPath = metrics
+        c.evalEvery = evalEvery
+        c.targetAccuracy = targetAccuracy
+        c.stopAtTarget = stopAtTarget
         c.json = json
         return c
     }

@@ -1,0 +1,180 @@
+import Compression
+import Data
+import Foundation
+import MPI
+import NN
+import Training
+
+/// A client of the federated mode (ranks 1..N-1): waits for the global
+/// model, trains on its own partition, uploads its change, and repeats until
+/// the coordinator says stop.
+final class FederatedClient {
+    let config: FederatedConfig
+    let world: Communicator
+    let train: ImageDataset
+    let indices: [Int]
+    let model: Model
+    var sampler: MinibatchSampler
+    var speed: ClientSpeedModel
+    /// Group-TopK state: the compressor and this client's residual.
+    let compressor: GroupTopK?
+    var residual: [Float]
+
+    init(config: FederatedConfig, world: Communicator, train: ImageDataset, indices: [Int], model: Model) {
+        self.config = config
+        self.world = world
+        self.train = train
+        self.indices = indices
+        self.model = model
+        let rank = world.rank
+        sampler = MinibatchSampler(indices: indices, batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
+        speed = ClientSpeedModel(
+            factor: config.speed(ofClient: rank), slowdownProbability: config.slowdownProbability,
+            slowdownFactor: config.slowdownFactor, slowdownSteps: config.slowdownSteps, seed: config.seed, rank: rank)
+        if let c = config.compression {
+            compressor = GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio))
+            residual = [Float](repeating: 0, count: c.errorFeedback ? model.parameterCount : 0)
+        } else {
+            compressor = nil
+            residual = []
+        }
+    }
+
+    /// The client's loop (collective with the coordinator's).
+    func run() throws {
+        while true {
+            guard try world.waitForMessage(UInt8.self, from: 0, tag: FederatedTag.model, timeout: config.communicationTimeout) != nil
+            else {
+                throw FederatedError("client \(world.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
+            }
+            let (bytes, _) = try world.receive(UInt8.self, from: 0, tag: FederatedTag.model)
+            guard let message = FederatedMessage(decoding: bytes) else {
+                throw FederatedError("client \(world.rank): malformed message from the coordinator (\(bytes.count) bytes)")
+            }
+            switch message.kind {
+            case .stop?:
+                try world.send(FederatedMessage(kind: .bye).encoded(), to: 0, tag: FederatedTag.update)
+                return
+            case .model?:
+                let update = try trainRound(message, downloadBytes: bytes.count)
+                let encoded = update.encoded()
+                pause(linkSeconds(bytes: encoded.count, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
+                try world.send(encoded, to: 0, tag: FederatedTag.update)
+            default:
+                throw FederatedError("client \(world.rank): unexpected message kind \(message[int: .kind])")
+            }
+        }
+    }
+
+    /// One round of local training on the weights in `message`.
+    func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
+        let global = message.floats()
+        guard global.count == model.parameterCount else {
+            throw FederatedError("client \(world.rank): model of \(global.count) floats, expected \(model.parameterCount)")
+        }
+        model.store.loadParameters(global)
+        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
+        let assigned = message[int: .steps]
+        let steps = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
+        let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate),
+                      momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
+        if config.strategy == .fedprox { sgd.gradientHook = fedProxTerm(global: global, mu: config.mu) }
+        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
+        var labels = [Int32](repeating: 0, count: config.batch)
+        var losses = [Double]()
+        losses.reserveCapacity(steps)
+        var compute = 0.0, waited = 0.0
+        for _ in 0..<steps {
+            let slow = speed.beginStep()
+            let t0 = monotonicClock()
+            let batch = sampler.next()
+            let loss = features.withUnsafeMutableBufferPointer { x in
+                labels.withUnsafeMutableBufferPointer { y in
+                    train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
+                    return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch).loss
+                }
+            }
+            sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+            let seconds = monotonicClock() - t0
+            compute += seconds
+            let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
+            pause(wait)
+            waited += wait
+            losses.append(loss)
+        }
+        var update = FederatedMessage(kind: .update)
+        update[int: .round] = message[int: .round]
+        update[int: .version] = message[int: .version]
+        update[int: .steps] = steps
+        update[int: .samples] = indices.count
+        update[.secondsPerStep] = steps > 0 ? (compute + waited) / Double(steps) : 0
+        let window = max(1, min(5, losses.count))
+        update[.lossBefore] = losses.isEmpty ? 0 : losses.prefix(window).reduce(0, +) / Double(window)
+        update[.lossAfter] = losses.isEmpty ? 0 : losses.suffix(window).reduce(0, +) / Double(window)
+        update[.computeSeconds] = compute
+        update[.waitSeconds] = waited
+        update[int: .extra] = downloadBytes
+        var delta = [Float](repeating: 0, count: model.parameterCount)
+        for i in 0..<delta.count { delta[i] = model.store.parameters[i] - global[i] }
+        encodeDelta(&delta, into: &update)
+        return update
+    }
+
+    /// Dense floats, or Group-TopK (with this client's residual) as one block.
+    func encodeDelta(_ delta: inout [Float], into update: inout FederatedMessage) {
+        guard let compressor, let settings = config.compression else {
+            delta.withUnsafeBufferPointer { update.setFloats($0) }
+            return
+        }
+        var sparse = SparseGradient(layout: compressor.layout)
+        delta.withUnsafeBufferPointer { d in
+            if settings.errorFeedback {
+                residual.withUnsafeMutableBufferPointer { compressor.compress(gradient: d, residual: $0, into: &sparse) }
+            } else {
+                compressor.compress(d, into: &sparse)
+            }
+        }
+        var bytes = [UInt8]()
+        let n = SparseBlock(sparse, groups: 0..<compressor.layout.groupCount).encode(into: &bytes)
+        update.payload = Array(bytes[0..<n])
+        update[int: .payloadForm] = FederatedMessage.PayloadForm.sparseBlock.rawValue
+    }
+}
+
+/// FedProx's proximal term as an SGD gradient hook: grad += mu (w - w_global).
+public func fedProxTerm(global: [Float], mu: Double)
+    -> (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+{
+    let m = Float(mu)
+    return { params, grads in
+        global.withUnsafeBufferPointer { g in
+            for i in 0..<grads.count { grads[i] += m * (params[i] - g[i]) }
+        }
+    }
+}
+
+/// MPI tags of the federated mode.
+enum FederatedTag {
+    static let model = 21
+    static let update = 22
+}
+
+/// A federated-mode failure on one rank (the job aborts).
+struct FederatedError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Sleeps for `seconds` (emulated slowness and links).
+func pause(_ seconds: Double) {
+    guard seconds > 0 else { return }
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+func monotonicClock() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,84 @@
+import Data
+import NN
+import Training
+
+/// What each client does locally, as chosen by `--strategy`.
+public enum FederatedStrategy: String, CaseIterable, Sendable {
+    /// FedAvg: plain local SGD.
+    case fedavg
+    /// FedProx: the client adds mu (w - w_global) to its gradient.
+    case fedprox
+    /// FedAda-style: the coordinator assigns each client's iterations.
+    case fedada
+}
+
+/// Everything `edgetrain federated` needs; checked by the command line
+/// before MPI starts.
+public struct FederatedConfig: Sendable {
+    public var model: ModelKind = .mlp
+    public var hidden = [256, 128]
+    public var rounds = 20
+    /// Clients per round (nil: `fraction`, or all).
+    public var clientsPerRound: Int?
+    /// Fraction of clients per round (nil: all).
+    public var fraction: Double?
+    public var localEpochs = 1
+    /// Local steps per round instead of epochs.
+    public var localSteps: Int?
+    public var batch = 64
+    public var learningRate = 0.05
+    public var momentum = 0.0
+    public var weightDecay = 0.0
+    public var strategy: FederatedStrategy = .fedavg
+    public var aggregation: AggregationRule = .weighted
+    public var mu = 0.01
+    /// Server step size on the aggregated change (1: FedAvg).
+    public var serverLearningRate = 1.0
+    public var partition: PartitionScheme = .iid
+    public var seed: UInt64 = 1
+    public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
+    /// Group-TopK on the uploads (nil: dense).
+    public var compression: CompressionSettings?
+    /// Slowdown factor per client (index 0 is rank 1); nil: all 1.
+    public var clientSpeed: [Double]?
+    public var slowdownProbability = 0.0
+    public var slowdownFactor = 4.0
+    public var slowdownSteps = 20
+    /// Link model per client in Mbit/s (one value for all, or one per client).
+    public var clientBandwidth: [Double]?
+    /// Clients that miss this many seconds are left out of the round.
+    public var roundTimeout: Double?
+    public var asynchronous = false
+    public var maxStaleness = 4
+    public var stalenessWeighting: StalenessWeighting = .polynomial
+    /// FedBuff: updates buffered before the coordinator applies them.
+    public var buffer = 1
+    /// FedAsync's mixing weight alpha.
+    public var asyncMixing = 0.6
+    public var evalBatch = 1000
+    /// Seconds any wait for a peer may take before the run fails.
+    public var communicationTimeout = 600.0
+    public var metricsPath: String?
+    public var json = false
+
+    public init() {}
+
+    /// The number of clients to select each round, out of `clients`.
+    public func perRound(clients: Int) -> Int {
+        if let clientsPerRound { return min(max(clientsPerRound, 1), clients) }
+        if let fraction { return min(max(Int((fraction * Double(clients)).rounded()), 1), clients) }
+        return clients
+    }
+
+    /// The default local steps of a client holding `samples` samples.
+    public func defaultSteps(samples: Int) -> Int {
+        localSteps ?? localEpochs * max(1, (samples + batch - 1) / batch)
+    }
+
+    func speed(ofClient rank: Int) -> Double { clientSpeed.map { $0[rank - 1] } ?? 1 }
+
+    func bandwidth(ofClient rank: Int) -> Double? {
+        guard let b = clientBandwidth else { return nil }
+        return b.count == 1 ? b[0] : b[rank - 1]
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Training
+
+extension FederatedCoordinator {
+    /// Asynchronous rounds (FedAsync, Xie et al. 2019; FedBuff, Nguyen et
+    /// al. 2022): `perRound` clients train at once; each update is applied
+    /// as it arrives, weighted by alpha x s(staleness), where staleness is
+    /// how many versions the global model moved since the client got it.
+    /// With `--buffer K` the coordinator averages K weighted updates before
+    /// applying them. Updates more than `--max-staleness` versions old are
+    /// dropped. The client that answered gets the new model at once. A
+    /// "round" here is one new global version.
+    ///
+    /// In delta form: w += alpha x sum_j s(t_j) delta_j / K, where FedAsync
+    /// mixes (1 - a) w + a w_client with w_client = w_(v_j) + delta_j; using
+    /// delta_j on the current w avoids keeping old versions.
+    func runAsynchronous() throws {
+        let active = selectClients(clients, count: config.perRound(clients: clients.count), seed: config.seed, round: 0)
+        var sentAt = [Int: Double]()
+        for c in active {
+            sentAt[c] = monotonicClock()
+            try sendModel(to: c, round: version + 1, steps: 0)
+        }
+        var buffer = [(delta: [Float], weight: Double)]()
+        var entries = [[String: Any]]()
+        var roundStart = monotonicClock()
+        while version < config.rounds {
+            guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            busy.remove(client)
+            bytesUp += bytes
+            let staleness = version - message[int: .version]
+            let seconds = monotonicClock() - (sentAt[client] ?? roundStart)
+            if staleness > config.maxStaleness {
+                dropped += 1
+                entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: true))
+            } else {
+                buffer.append((try delta(of: message, from: client), config.stalenessWeighting.weight(staleness: staleness)))
+                entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: false))
+            }
+            if buffer.count >= config.buffer {
+                var change = [Float](repeating: 0, count: model.parameterCount)
+                for (d, w) in buffer {
+                    let s = Float(w / Double(buffer.count))
+                    for i in 0..<change.count { change[i] += s * d[i] }
+                }
+                apply(change, scale: config.asyncMixing)
+                buffer.removeAll()
+                try finishRound(version, total: config.rounds, record: [
+                    "round_s": monotonicClock() - roundStart, "idle_s": 0.0, "clients": entries,
+                    "participants": entries.filter { ($0["dropped"] as? Bool) == false }.count,
+                    "dropped": entries.filter { ($0["dropped"] as? Bool) == true }.count,
+                ])
+                entries.removeAll()
+                roundStart = monotonicClock()
+            }
+            if version < config.rounds {
+                sentAt[client] = monotonicClock()
+                try sendModel(to: client, round: version + 1, steps: 0)
+            }
+        }
+    }
+}

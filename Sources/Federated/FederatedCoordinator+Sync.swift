@@ -1,0 +1,71 @@
+import Foundation
+import Training
+
+extension FederatedCoordinator {
+    /// Synchronous rounds: select, send, wait for every selected client (or
+    /// the round deadline), aggregate in rank order, evaluate.
+    ///
+    /// With `--round-timeout`, updates that miss the deadline are left out
+    /// (FedAvg's drop-the-stragglers baseline); a late update arrives during
+    /// a later round and is discarded there. Clients still busy with an old
+    /// round are not selected.
+    func runSynchronous() throws {
+        var fedAda = FedAdaAssigner()
+        var assignment = [Int: Int]()
+        for round in 1...config.rounds {
+            let roundStart = monotonicClock()
+            let idle = clients.filter { !busy.contains($0) }
+            let selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round)
+            var sentAt = [Int: Double]()
+            for c in selected {
+                sentAt[c] = monotonicClock()
+                try sendModel(to: c, round: round, steps: assignment[c] ?? 0)
+            }
+            let deadline = config.roundTimeout.map { roundStart + $0 }
+            var arrived = [Int: (message: FederatedMessage, bytes: Int, seconds: Double)]()
+            while arrived.count < selected.count {
+                guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
+                busy.remove(client)
+                bytesUp += bytes
+                if message[int: .round] == round, sentAt[client] != nil {
+                    arrived[client] = (message, bytes, monotonicClock() - sentAt[client]!)
+                } else {
+                    late += 1
+                }
+            }
+            let missing = selected.filter { arrived[$0] == nil }
+            dropped += missing.count
+            var contributions = [ClientContribution]()
+            for (client, a) in arrived {
+                contributions.append(ClientContribution(
+                    rank: client, samples: a.message[int: .samples], steps: a.message[int: .steps],
+                    delta: try delta(of: a.message, from: client)))
+            }
+            if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum) {
+                apply(change, scale: config.serverLearningRate)
+            }
+            if config.strategy == .fedada {
+                let reports = arrived.sorted { $0.key < $1.key }.map { client, a in
+                    FedAdaReport(
+                        rank: client, secondsPerStep: a.message[.secondsPerStep],
+                        communicationSeconds: max(0, a.seconds - Double(a.message[int: .steps]) * a.message[.secondsPerStep]),
+                        lossChange: a.message[.lossBefore] - a.message[.lossAfter],
+                        initialSteps: config.defaultSteps(samples: samples[client]))
+                }
+                assignment.merge(fedAda.assign(reports)) { _, new in new }
+            }
+            let times = arrived.values.map(\.seconds)
+            let slowest = times.max() ?? 0
+            var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
+                clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
+            }
+            entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
+            try finishRound(round, total: config.rounds, record: [
+                "round_s": monotonicClock() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
+                "selected": selected, "participants": arrived.count, "dropped": missing.count,
+                "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
+                "clients": entries,
+            ])
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Compression
+import Data
+import Foundation
+import MPI
+import NN
+import Training
+
+/// Rank 0 of the federated mode: holds the global model and the test set,
+/// sends the model to selected clients, collects their changes, aggregates,
+/// evaluates and records. `FederatedCoordinator+Sync` and `+Async` hold the
+/// two round loops.
+final class FederatedCoordinator {
+    let config: FederatedConfig
+    let world: Communicator
+    let test: ImageDataset
+    let model: Model
+    /// Training samples per client rank (index 0 unused).
+    let samples: [Int]
+    let metrics: MetricsLog
+    let progress: ProgressPrinter
+    let start: Double
+    let layout: GroupLayout?
+    /// Model messages still in flight.
+    var pending: [Request] = []
+    /// Clients holding a model they have not answered yet.
+    var busy = Set<Int>()
+    var version = 0
+    var lastTest = (loss: Double.nan, accuracy: Double.nan)
+    var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0
+
+    init(config: FederatedConfig, world: Communicator, test: ImageDataset, model: Model, samples: [Int], start: Double) {
+        self.config = config
+        self.world = world
+        self.test = test
+        self.model = model
+        self.samples = samples
+        self.start = start
+        metrics = MetricsLog(path: config.metricsPath)
+        progress = ProgressPrinter(enabled: true, toStandardError: config.json)
+        layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+    }
+
+    var clients: [Int] { Array(1..<world.size) }
+
+    /// Runs every round, stops the clients, and returns the final record.
+    func run() throws -> [String: Any] {
+        if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
+        try stopClients()
+        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let wall = monotonicClock() - start
+        var final: [String: Any] = [
+            "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
+            "parameters": model.parameterCount, "ranks": world.size, "clients": world.size - 1,
+            "rounds": config.rounds, "versions": version, "strategy": config.strategy.rawValue,
+            "aggregation": config.aggregation.rawValue, "seed": config.seed, "data": config.data.name,
+            "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
+            "bytes_sent": bytesDown, "bytes_received": bytesUp, "bytes_up": bytesUp, "bytes_down": bytesDown,
+            "dropped_updates": dropped, "late_updates": late, "model_sha256": hash,
+            "compression": config.compression == nil ? "none" : "group-topk",
+        ]
+        if let c = config.compression { final["ratio"] = c.ratio; final["group_size"] = c.groupSize }
+        try metrics.append(final)
+        progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped",
+                             lastTest.accuracy, lastTest.loss, version, ProgressPrinter.duration(wall),
+                             formatBytes(bytesDown), formatBytes(bytesUp), dropped + late))
+        return final
+    }
+
+    /// Sends the global model to `client` (non-blocking; a busy client takes
+    /// it when it is done). Returns the bytes sent.
+    @discardableResult
+    func sendModel(to client: Int, round: Int, steps: Int, reference: Double = 0) throws -> Int {
+        var message = FederatedMessage(kind: .model)
+        message[int: .round] = round
+        message[int: .version] = version
+        message[int: .steps] = steps
+        message[.referenceTime] = reference
+        message.setFloats(UnsafeBufferPointer(model.store.parameters))
+        let bytes = message.encoded()
+        pending.append(try world.isend(MessageBuffer(bytes), to: client, tag: FederatedTag.model))
+        pending.removeAll { (try? $0.test()) ?? false }
+        busy.insert(client)
+        bytesDown += bytes.count
+        return bytes.count
+    }
+
+    /// The next message from any client, or nil once `deadline` (monotonic
+    /// seconds) has passed. Waiting longer than the communication timeout
+    /// is an error: a client is gone or stuck.
+    func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int)? {
+        let now = monotonicClock()
+        let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
+        guard let status = try world.waitForMessage(UInt8.self, tag: FederatedTag.update, timeout: limit) else {
+            if let deadline, monotonicClock() >= deadline { return nil }
+            throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+        }
+        let (bytes, _) = try world.receive(UInt8.self, from: status.source, tag: FederatedTag.update)
+        guard let message = FederatedMessage(decoding: bytes) else {
+            throw FederatedError("coordinator: malformed message from rank \(status.source) (\(bytes.count) bytes)")
+        }
+        return (status.source, message, bytes.count)
+    }
+
+    /// The model change carried by an update, as dense floats.
+    func delta(of message: FederatedMessage, from client: Int) throws -> [Float] {
+        switch FederatedMessage.PayloadForm(rawValue: message[int: .payloadForm]) {
+        case .denseFloats?:
+            let d = message.floats()
+            guard d.count == model.parameterCount else {
+                throw FederatedError("coordinator: rank \(client) sent \(d.count) floats, expected \(model.parameterCount)")
+            }
+            return d
+        case .sparseBlock?:
+            guard let layout else { throw FederatedError("coordinator: rank \(client) sent a compressed update unasked") }
+            let block = try message.payload.withUnsafeBytes {
+                try SparseBlock(decoding: $0, layout: layout, groups: 0..<layout.groupCount)
+            }
+            var d = [Float](repeating: 0, count: model.parameterCount)
+            d.withUnsafeMutableBufferPointer { block.add(into: $0.baseAddress!) }
+            return d
+        default:
+            throw FederatedError("coordinator: rank \(client) sent an update with payload form \(message[int: .payloadForm])")
+        }
+    }
+
+    /// global += scale x change.
+    func apply(_ change: [Float], scale: Double) {
+        let s = Float(scale)
+        for i in 0..<change.count { model.store.parameters[i] += s * change[i] }
+        version += 1
+    }
+
+    /// The per-client entry of a round record.
+    func clientEntry(_ client: Int, _ m: FederatedMessage, bytesUp up: Int, roundSeconds: Double, staleness: Int, dropped: Bool) -> [String: Any] {
+        [
+            "rank": client, "steps": m[int: .steps], "compute_s": m[.computeSeconds], "wait_s": m[.waitSeconds],
+            "seconds_per_step": m[.secondsPerStep], "loss_change": m[.lossBefore] - m[.lossAfter],
+            "bytes_up": up, "bytes_down": m[int: .extra], "round_s": roundSeconds,
+            "staleness": staleness, "dropped": dropped,
+        ]
+    }
+
+    /// Evaluates the global model, writes the round record and a progress line.
+    func finishRound(_ round: Int, total: Int, record: [String: Any]) throws {
+        lastTest = evaluate(model, on: test, batch: config.evalBatch)
+        let wall = monotonicClock() - start
+        var r = record
+        r["event"] = "round"
+        r["round"] = round
+        r["wall_s"] = wall
+        r["test_accuracy"] = lastTest.accuracy
+        r["test_loss"] = lastTest.loss
+        r["bytes_up_total"] = bytesUp
+        r["bytes_down_total"] = bytesDown
+        try metrics.append(r)
+        progress.line(String(format: "round %d/%d  test acc %.4f  loss %.4f  idle %.1fs  %@  ETA %@",
+                             round, total, lastTest.accuracy, lastTest.loss, (r["idle_s"] as? Double) ?? 0,
+                             ProgressPrinter.duration(wall),
+                             ProgressPrinter.duration(ProgressPrinter.eta(elapsed: wall, done: round, total: total))))
+    }
+
+    /// Tells every client to stop and drains whatever they still send.
+    func stopClients() throws {
+        for c in clients {
+            pending.append(try world.isend(FederatedMessage(kind: .stop).encoded(), to: c, tag: FederatedTag.model))
+        }
+        var remaining = Set(clients)
+        while !remaining.isEmpty {
+            guard let (client, message, _) = try nextMessage(deadline: nil) else { continue }
+            if message.kind == .bye { remaining.remove(client) } else { late += 1 }
+        }
+        try Request.waitAll(pending, timeout: config.communicationTimeout)
+        pending.removeAll()
+    }
+}

@@ -1,0 +1,62 @@
+import Data
+import Foundation
+import MPI
+import NN
+import Training
+
+/// A setting that cannot work with this many ranks. Every rank finds it
+/// before any collective call, so every rank stops together.
+public struct FederatedSetupError: AgreedError {
+    public let description: String
+}
+
+/// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
+/// Collective: every rank calls it. Returns the final record on rank 0,
+/// nil on the clients.
+public func runFederated(config: FederatedConfig, world: Communicator) throws -> [String: Any]? {
+    let start = monotonicClock()
+    let clients = world.size - 1
+    guard clients >= 1 else {
+        throw FederatedSetupError(description: "federated mode needs at least 2 ranks (a coordinator and a client), got \(world.size)")
+    }
+    if let speed = config.clientSpeed, speed.count != clients {
+        throw FederatedSetupError(description: "--client-speed has \(speed.count) values for \(clients) clients")
+    }
+    if let b = config.clientBandwidth, b.count != 1 && b.count != clients {
+        throw FederatedSetupError(description: "--client-bandwidth has \(b.count) values for \(clients) clients (give 1 or \(clients))")
+    }
+    if let c = config.clientsPerRound, c > clients {
+        throw FederatedSetupError(description: "--clients-per-round \(c) is more than the \(clients) clients")
+    }
+    let (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
+    let parts = try world.agree {
+        try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
+    }
+    let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels], classes: train.classes,
+                          hidden: config.hidden, seed: config.seed)
+    if world.rank == 0 {
+        let coordinator = FederatedCoordinator(config: config, world: world, test: test, model: model,
+                                               samples: [0] + parts.map(\.count), start: start)
+        coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test))
+        coordinator.progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes,
+                                                                             partitions: parts)))
+        return try coordinator.run()
+    }
+    try FederatedClient(config: config, world: world, train: train, indices: parts[world.rank - 1], model: model).run()
+    return nil
+}
+
+func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDataset, test: ImageDataset) -> String {
+    let local = c.localSteps.map { "\($0) local steps" } ?? "\(c.localEpochs) local epoch(s)"
+    let mode = c.asynchronous
+        ? "async (max staleness \(c.maxStaleness), \(c.stalenessWeighting.rawValue) weight, buffer \(c.buffer), alpha \(c.asyncMixing))"
+        : "sync" + (c.roundTimeout.map { ", round timeout \($0) s" } ?? "")
+    let compression = c.compression.map { "group-topk (ratio \($0.ratio), group \($0.groupSize))" } ?? "none"
+    return """
+        edgetrain federated: \(model.name) (\(model.parameterCount) parameters), coordinator + \(clients) client(s), \
+        \(c.rounds) rounds, \(c.perRound(clients: clients)) per round, \(local), batch \(c.batch), lr \(c.learningRate)
+        strategy \(c.strategy.rawValue)\(c.strategy == .fedprox ? " (mu \(c.mu))" : ""), aggregation \(c.aggregation.rawValue), \
+        \(mode), uploads: \(compression), seed \(c.seed)
+        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)
+        """
+}

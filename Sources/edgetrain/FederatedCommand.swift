@@ -1,0 +1,205 @@
+import ArgumentParser
+import Federated
+import MPI
+import NN
+import Training
+
+/// `edgetrain federated`: rank 0 coordinates, the other ranks are clients.
+struct FederatedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "federated",
+        abstract: "Federated training: rank 0 holds the global model, ranks 1..N-1 train on their partitions.",
+        discussion: "Launch with mpirun: `scripts/mpirun -np 5 --oversubscribe .build/release/edgetrain federated`."
+    )
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Rounds (in --async mode: global model versions).")
+    var rounds: Int = 20
+
+    @Option(help: "Clients per round (default: all).")
+    var clientsPerRound: Int?
+
+    @Option(help: "Fraction of clients per round, instead of --clients-per-round.")
+    var fraction: Double?
+
+    @Option(help: "Local epochs per round over the client's partition.")
+    var localEpochs: Int = 1
+
+    @Option(help: "Local steps per round, instead of --local-epochs.")
+    var localSteps: Int?
+
+    @Option(help: "Samples per local step.")
+    var batch: Int = 64
+
+    @Option(help: "Local learning rate.")
+    var lr: Double = 0.05
+
+    @Option(help: "Local SGD momentum (reset every round).")
+    var momentum: Double = 0
+
+    @Option(help: "fedavg, fedprox or fedada.")
+    var strategy: FederatedStrategy = .fedavg
+
+    @Option(help: "weighted (FedAvg, by samples) or fednova (normalized by local steps).")
+    var aggregation: AggregationRule = .weighted
+
+    @Option(help: "FedProx's proximal weight.")
+    var mu: Double = 0.01
+
+    @Option(help: "Upload compression: none or group-topk (with the client's own residual).")
+    var compression: CompressionKind = .none
+
+    @Option(help: "Group-TopK ratio of uploads.")
+    var ratio: Double = 0.01
+
+    @Option(help: "Group-TopK group size of uploads.")
+    var groupSize: Int = 1024
+
+    @Option(help: "Slowdown factor per client, comma-separated (one per client, e.g. 1,1,1,4).")
+    var clientSpeed: String?
+
+    @Option(help: "Probability per step that a client enters a slow state.")
+    var slowdownProb: Double = 0
+
+    @Option(help: "Extra slowdown factor of the slow state.")
+    var slowdownFactor: Double = 4
+
+    @Option(help: "Steps a slow state lasts.")
+    var slowdownSteps: Int = 20
+
+    @Option(help: "Per-client link model in Mbit/s (one value for all, or one per client).")
+    var clientBandwidth: String?
+
+    @Option(help: "Seconds after which a round goes on without the missing clients.")
+    var roundTimeout: Double?
+
+    @Flag(name: .customLong("async"), help: "Asynchronous rounds (FedAsync; FedBuff with --buffer).")
+    var asynchronous = false
+
+    @Option(help: "Async: drop updates more than this many versions old.")
+    var maxStaleness: Int = 4
+
+    @Option(help: "Async: polynomial or constant weight by staleness.")
+    var stalenessWeight: StalenessWeighting = .polynomial
+
+    @Option(help: "Async: updates buffered before applying (FedBuff).")
+    var buffer: Int = 1
+
+    @Option(help: "Async: mixing weight alpha of each update.")
+    var asyncAlpha: Double = 0.6
+
+    @Option(help: "Seconds any wait for another rank may take before the run fails.")
+    var commTimeout: Double = 600
+
+    @Option(help: "Seed of the weights, partitions, selection and slowdowns.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Write JSON Lines metrics (one record per round and a final one) to this file.")
+    var metrics: String?
+
+    @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
+    var json = false
+
+    func validate() throws {
+        try requireAtLeast(1, rounds, "--rounds")
+        if let clientsPerRound { try requireAtLeast(1, clientsPerRound, "--clients-per-round") }
+        if let fraction, !(fraction > 0 && fraction <= 1) { throw ValidationError("--fraction must be in (0, 1], got \(fraction)") }
+        if clientsPerRound != nil && fraction != nil { throw ValidationError("give --clients-per-round or --fraction, not both") }
+        try requireAtLeast(1, localEpochs, "--local-epochs")
+        if let localSteps { try requireAtLeast(1, localSteps, "--local-steps") }
+        try requireAtLeast(1, batch, "--batch")
+        try requirePositive(lr, "--lr")
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
+        guard mu >= 0 && mu.isFinite else { throw ValidationError("--mu must be >= 0, got \(mu)") }
+        try checkRatio(ratio)
+        try checkGroupSize(groupSize)
+        _ = try speeds()
+        _ = try bandwidths()
+        guard slowdownProb >= 0 && slowdownProb <= 1 else { throw ValidationError("--slowdown-prob must be in [0, 1], got \(slowdownProb)") }
+        guard slowdownFactor >= 1 && slowdownFactor.isFinite else { throw ValidationError("--slowdown-factor must be >= 1, got \(slowdownFactor)") }
+        try requireAtLeast(1, slowdownSteps, "--slowdown-steps")
+        if let roundTimeout { try requirePositive(roundTimeout, "--round-timeout") }
+        if asynchronous && roundTimeout != nil { throw ValidationError("--round-timeout applies to synchronous rounds; drop it or --async") }
+        try requireAtLeast(0, maxStaleness, "--max-staleness")
+        try requireAtLeast(1, buffer, "--buffer")
+        guard asyncAlpha > 0 && asyncAlpha <= 1 else { throw ValidationError("--async-alpha must be in (0, 1], got \(asyncAlpha)") }
+        try requirePositive(commTimeout, "--comm-timeout")
+        try model.check()
+        try data.check()
+    }
+
+    func speeds() throws -> [Double]? {
+        guard let clientSpeed else { return nil }
+        let values = try parseList(clientSpeed, "--client-speed", Double.init)
+        guard values.allSatisfy({ $0 >= 1 && $0.isFinite }) else {
+            throw ValidationError("--client-speed factors must be numbers >= 1, got '\(clientSpeed)'")
+        }
+        return values
+    }
+
+    func bandwidths() throws -> [Double]? {
+        guard let clientBandwidth else { return nil }
+        let values = try parseList(clientBandwidth, "--client-bandwidth", Double.init)
+        guard values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ValidationError("--client-bandwidth values must be Mbit/s > 0, got '\(clientBandwidth)'")
+        }
+        return values
+    }
+
+    func makeConfig() throws -> FederatedConfig {
+        var c = FederatedConfig()
+        c.model = model.model
+        c.hidden = try model.hiddenSizes()
+        c.rounds = rounds
+        c.clientsPerRound = clientsPerRound
+        c.fraction = fraction
+        c.localEpochs = localEpochs
+        c.localSteps = localSteps
+        c.batch = batch
+        c.learningRate = lr
+        c.momentum = momentum
+        c.strategy = strategy
+        c.aggregation = aggregation
+        c.mu = mu
+        c.partition = try data.scheme()
+        c.data = data.source()
+        c.seed = seed
+        if compression == .groupTopK {
+            var s = CompressionSettings()
+            s.ratio = ratio
+            s.groupSize = groupSize
+            c.compression = s
+        }
+        c.clientSpeed = try speeds()
+        c.slowdownProbability = slowdownProb
+        c.slowdownFactor = slowdownFactor
+        c.slowdownSteps = slowdownSteps
+        c.clientBandwidth = try bandwidths()
+        c.roundTimeout = roundTimeout
+        c.asynchronous = asynchronous
+        c.maxStaleness = maxStaleness
+        c.stalenessWeighting = stalenessWeight
+        c.buffer = buffer
+        c.asyncMixing = asyncAlpha
+        c.communicationTimeout = commTimeout
+        c.metricsPath = metrics
+        c.json = json
+        return c
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        BLASThreads.set(1)
+        try runWithMPI { env in
+            if let final = try runFederated(config: config, world: env.world), json {
+                print(jsonLine(final))
+            }
+        }
+    }
+}
+
+extension FederatedStrategy: ExpressibleByArgument {}
+extension AggregationRule: ExpressibleByArgument {}
+extension StalenessWeighting: ExpressibleByArgument {}

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+
+/// `edgetrain federated` under real mpirun jobs, on small synthetic data.
+final class FederatedIntegrationTests: XCTestCase {
+    let small = ["federated", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "300",
+                 "--rounds", "4", "--batch", "16", "--lr", "0.02", "--local-steps", "20", "--json"]
+
+    func metricsPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("fed-\(UUID().uuidString).jsonl").path
+    }
+
+    func records(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    func testEveryStrategyLowersTheGlobalLossWithWellFormedRecords() throws {
+        let variants: [(name: String, args: [String])] = [
+            ("fedavg", []),
+            ("fedprox", ["--strategy", "fedprox", "--mu", "0.01"]),
+            ("fedada", ["--strategy", "fedada", "--client-speed", "1,1,1,4"]),
+            ("fednova", ["--aggregation", "fednova", "--slowdown-prob", "0.2", "--slowdown-steps", "5"]),
+            ("async", ["--async", "--rounds", "8"]),
+            ("fedbuff", ["--async", "--buffer", "2", "--rounds", "4", "--staleness-weight", "constant"]),
+            ("timeout", ["--client-speed", "1,1,1,100", "--round-timeout", "1"]),
+            ("compressed", ["--compression", "group-topk", "--ratio", "0.05", "--client-bandwidth", "100"]),
+        ]
+        for v in variants {
+            let path = metricsPath()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let outcome = try MPIJob.run("edgetrain", small + v.args + ["--metrics", path], ranks: 5, timeout: 240)
+            XCTAssertEqual(outcome.status, 0, "\(v.name): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, "\(v.name): no final record")
+            XCTAssertEqual(final["event"] as? String, "final")
+            XCTAssertEqual(final["clients"] as? Int, 4)
+            let rounds = try records(path).filter { $0["event"] as? String == "round" }
+            XCTAssertFalse(rounds.isEmpty, v.name)
+            let losses = try rounds.map { try XCTUnwrap($0["test_loss"] as? Double) }
+            XCTAssertLessThan(losses.last!, losses.first!, "\(v.name): global loss did not fall: \(losses)")
+            for r in rounds {
+                for key in ["round", "wall_s", "test_accuracy", "test_loss", "idle_s", "clients"] {
+                    XCTAssertNotNil(r[key], "\(v.name): round record lacks \(key)")
+                }
+                for c in try XCTUnwrap(r["clients"] as? [[String: Any]]) where (c["dropped"] as? Bool) == false {
+                    for key in ["rank", "steps", "compute_s", "bytes_up", "bytes_down", "staleness", "dropped"] {
+                        XCTAssertNotNil(c[key], "\(v.name): client entry lacks \(key)")
+                    }
+                }
+            }
+            if v.name == "timeout" {
+                // The client 100x slower misses the 1 s deadline and is left out.
+                XCTAssertGreaterThan((final["dropped_updates"] as? Int ?? 0) + (final["late_updates"] as? Int ?? 0), 0)
+            }
+            if v.name == "fedada" {
+                let assigned = try XCTUnwrap(rounds.last?["assigned_steps"] as? [String: Int])
+                XCTAssertLessThan(try XCTUnwrap(assigned["4"]), 20, "the slow client should get fewer steps: \(assigned)")
+            }
+            if v.name == "compressed" {
+                XCTAssertLessThan(try XCTUnwrap(final["bytes_up"] as? Int), (try XCTUnwrap(final["bytes_down"] as? Int)) / 5)
+            }
+        }
+    }
+
+    func testSynchronousRunsAreDeterministic() throws {
+        let a = try MPIJob.run("edgetrain", small + ["--seed", "5", "--partition", "dirichlet"], ranks: 4)
+        let b = try MPIJob.run("edgetrain", small + ["--seed", "5", "--partition", "dirichlet"], ranks: 4)
+        let c = try MPIJob.run("edgetrain", small + ["--seed", "6", "--partition", "dirichlet"], ranks: 4)
+        for o in [a, b, c] { XCTAssertEqual(o.status, 0, o.stderr) }
+        let hash = { (o: MPIJob.Outcome) in o.jsonLines.last?["model_sha256"] as? String }
+        XCTAssertNotNil(hash(a))
+        XCTAssertEqual(hash(a), hash(b))
+        XCTAssertNotEqual(hash(a), hash(c))
+    }
+
+    func testBadSettingsGiveOneLine() throws {
+        let cases: [(args: [String], ranks: Int, message: String)] = [
+            (["federated", "--synthetic", "--client-speed", "1,1"], 4, "edgetrain: --client-speed has 2 values for 3 clients"),
+            (["federated", "--client-speed", "1,x,1"], 4, "edgetrain: --client-speed must be a comma-separated list, got '1,x,1'"),
+            (["federated", "--client-speed", "1,0.5,1"], 4, "edgetrain: --client-speed factors must be numbers >= 1, got '1,0.5,1'"),
+            (["federated", "--synthetic"], 1, "edgetrain: federated mode needs at least 2 ranks (a coordinator and a client), got 1"),
+            (["federated", "--rounds", "0"], 3, "edgetrain: --rounds must be at least 1, got 0"),
+            (["federated", "--strategy", "fedsgd"], 3, "edgetrain: The value 'fedsgd' is invalid for '--strategy <strategy>'"),
+        ]
+        for c in cases {
+            let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
+            XCTAssertNotEqual(outcome.status, 0, "\(c.args)")
+            let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
+            XCTAssertEqual(lines.count, 1, "\(c.args): \(outcome.stderr)")
+            XCTAssertTrue(lines.first?.hasPrefix(c.message) ?? false, "\(c.args): \(lines)")
+            XCTAssertLessThan(outcome.seconds, 20)
+        }
+    }
+}
