@@ -9,12 +9,16 @@ public struct ClientContribution: Sendable {
     public let steps: Int
     /// Its model change, w_local - w_global, one float per parameter.
     public let delta: [Float]
+    /// Local steps behind each layer's part of `delta`, when layers were
+    /// taken at different moments (early transmission); nil: all `steps`.
+    public let layerSteps: [Int]?
 
-    public init(rank: Int, samples: Int, steps: Int, delta: [Float]) {
+    public init(rank: Int, samples: Int, steps: Int, delta: [Float], layerSteps: [Int]? = nil) {
         self.rank = rank
         self.samples = samples
         self.steps = steps
         self.delta = delta
+        self.layerSteps = layerSteps
     }
 }
 
@@ -37,8 +41,12 @@ public func fedNovaNormalizer(steps: Int, momentum: Double) -> Double {
 
 /// The global change of a round (collective-free, pure): contributions are
 /// combined in rank order so the result does not depend on arrival order.
-/// Returns nil when there is nothing to aggregate.
-public func aggregate(_ contributions: [ClientContribution], rule: AggregationRule, momentum: Double = 0) -> [Float]? {
+/// Layer by layer (`layers`: the model's layer ranges), so that a layer taken
+/// early is normalized by its own step count under FedNova. Returns nil when
+/// there is nothing to aggregate.
+public func aggregate(
+    _ contributions: [ClientContribution], rule: AggregationRule, momentum: Double = 0, layers: [Range<Int>]? = nil
+) -> [Float]? {
     let sorted = contributions.sorted { $0.rank < $1.rank }
     guard let first = sorted.first else { return nil }
     let total = Double(sorted.reduce(0) { $0 + $1.samples })
@@ -52,12 +60,17 @@ public func aggregate(_ contributions: [ClientContribution], rule: AggregationRu
             for i in 0..<result.count { result[i] += p * Double(c.delta[i]) }
         }
     case .fednova:
-        let normalizers = sorted.map { max(fedNovaNormalizer(steps: $0.steps, momentum: momentum), 1e-12) }
-        let tauEffective = zip(sorted, normalizers).reduce(0.0) { $0 + Double($1.0.samples) / total * $1.1 }
-        for (c, a) in zip(sorted, normalizers) {
-            precondition(c.delta.count == result.count, "contributions of different lengths")
-            let scale = tauEffective * Double(c.samples) / total / a
-            for i in 0..<result.count { result[i] += scale * Double(c.delta[i]) }
+        let ranges = layers ?? [0..<result.count]
+        for (l, range) in ranges.enumerated() {
+            let normalizers = sorted.map {
+                max(fedNovaNormalizer(steps: $0.layerSteps?[l] ?? $0.steps, momentum: momentum), 1e-12)
+            }
+            let tauEffective = zip(sorted, normalizers).reduce(0.0) { $0 + Double($1.0.samples) / total * $1.1 }
+            for (c, a) in zip(sorted, normalizers) {
+                precondition(c.delta.count == result.count, "contributions of different lengths")
+                let scale = tauEffective * Double(c.samples) / total / a
+                for i in range { result[i] += scale * Double(c.delta[i]) }
+            }
         }
     }
     return result.map { Float($0) }

@@ -19,6 +19,10 @@ final class FederatedClient {
     /// Group-TopK state: the compressor and this client's residual.
     let compressor: GroupTopK?
     var residual: [Float]
+    /// Autonomy: the last two sampling rounds' progress curves.
+    var curves: [ProgressCurve] = []
+    /// The model's layers with parameters, in order.
+    let layers: [(name: String, range: Range<Int>)]
 
     init(config: FederatedConfig, world: Communicator, train: ImageDataset, indices: [Int], model: Model) {
         self.config = config
@@ -31,6 +35,7 @@ final class FederatedClient {
         speed = ClientSpeedModel(
             factor: config.speed(ofClient: rank), slowdownProbability: config.slowdownProbability,
             slowdownFactor: config.slowdownFactor, slowdownSteps: config.slowdownSteps, seed: config.seed, rank: rank)
+        layers = model.store.layers
         if let c = config.compression {
             compressor = GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio))
             residual = [Float](repeating: 0, count: c.errorFeedback ? model.parameterCount : 0)
@@ -64,60 +69,6 @@ final class FederatedClient {
                 throw FederatedError("client \(world.rank): unexpected message kind \(message[int: .kind])")
             }
         }
-    }
-
-    /// One round of local training on the weights in `message`.
-    func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
-        let global = message.floats()
-        guard global.count == model.parameterCount else {
-            throw FederatedError("client \(world.rank): model of \(global.count) floats, expected \(model.parameterCount)")
-        }
-        model.store.loadParameters(global)
-        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
-        let assigned = message[int: .steps]
-        let steps = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
-        let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate),
-                      momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
-        if config.strategy == .fedprox { sgd.gradientHook = fedProxTerm(global: global, mu: config.mu) }
-        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
-        var labels = [Int32](repeating: 0, count: config.batch)
-        var losses = [Double]()
-        losses.reserveCapacity(steps)
-        var compute = 0.0, waited = 0.0
-        for _ in 0..<steps {
-            let slow = speed.beginStep()
-            let t0 = monotonicClock()
-            let batch = sampler.next()
-            let loss = features.withUnsafeMutableBufferPointer { x in
-                labels.withUnsafeMutableBufferPointer { y in
-                    train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
-                    return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch).loss
-                }
-            }
-            sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
-            let seconds = monotonicClock() - t0
-            compute += seconds
-            let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
-            pause(wait)
-            waited += wait
-            losses.append(loss)
-        }
-        var update = FederatedMessage(kind: .update)
-        update[int: .round] = message[int: .round]
-        update[int: .version] = message[int: .version]
-        update[int: .steps] = steps
-        update[int: .samples] = indices.count
-        update[.secondsPerStep] = steps > 0 ? (compute + waited) / Double(steps) : 0
-        let window = max(1, min(5, losses.count))
-        update[.lossBefore] = losses.isEmpty ? 0 : losses.prefix(window).reduce(0, +) / Double(window)
-        update[.lossAfter] = losses.isEmpty ? 0 : losses.suffix(window).reduce(0, +) / Double(window)
-        update[.computeSeconds] = compute
-        update[.waitSeconds] = waited
-        update[int: .extra] = downloadBytes
-        var delta = [Float](repeating: 0, count: model.parameterCount)
-        for i in 0..<delta.count { delta[i] = model.store.parameters[i] - global[i] }
-        encodeDelta(&delta, into: &update)
-        return update
     }
 
     /// Dense floats, or Group-TopK (with this client's residual) as one block.

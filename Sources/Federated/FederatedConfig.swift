@@ -10,6 +10,34 @@ public enum FederatedStrategy: String, CaseIterable, Sendable {
     case fedprox
     /// FedAda-style: the coordinator assigns each client's iterations.
     case fedada
+    /// Client autonomy: in-round early stopping and layer-wise early
+    /// transmission, each client deciding for itself (docs/federated.md).
+    case autonomy
+}
+
+/// The client-autonomy settings (`--early-stop`, `--early-transmit`, or both
+/// with `--strategy autonomy`).
+public struct AutonomySettings: Sendable, Equatable {
+    public var earlyStop = false
+    public var earlyTransmit = false
+    /// Every this many rounds is a sampling round (rounds P, 2P, ...).
+    public var sampleEvery = 5
+    public var benefitWeight = 2.0
+    /// A layer is converged where its progress reaches this.
+    public var convergeThreshold = 0.9
+    /// An early copy whose update's cosine to the final one is below this is re-sent.
+    public var resendThreshold = 0.95
+    /// No early stop before this fraction of the planned iterations.
+    public var minimumFraction = 0.1
+
+    public init() {}
+
+    public var enabled: Bool { earlyStop || earlyTransmit }
+
+    /// Whether `round` (1-based) is a sampling round: every P-th, so the
+    /// first curve comes from a trained model rather than from the random
+    /// start, whose curve looks nothing like later rounds'.
+    public func isSampling(round: Int) -> Bool { round % sampleEvery == 0 }
 }
 
 /// Everything `edgetrain federated` needs; checked by the command line
@@ -30,6 +58,7 @@ public struct FederatedConfig: Sendable {
     public var momentum = 0.0
     public var weightDecay = 0.0
     public var strategy: FederatedStrategy = .fedavg
+    public var autonomy = AutonomySettings()
     public var aggregation: AggregationRule = .weighted
     public var mu = 0.01
     /// Server step size on the aggregated change (1: FedAvg).

@@ -12,6 +12,7 @@ extension FederatedCoordinator {
     func runSynchronous() throws {
         var fedAda = FedAdaAssigner()
         var assignment = [Int: Int]()
+        var reference = 0.0
         for round in 1...config.rounds {
             let roundStart = monotonicClock()
             let idle = clients.filter { !busy.contains($0) }
@@ -19,14 +20,24 @@ extension FederatedCoordinator {
             var sentAt = [Int: Double]()
             for c in selected {
                 sentAt[c] = monotonicClock()
-                try sendModel(to: c, round: round, steps: assignment[c] ?? 0)
+                try sendModel(to: c, round: round, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
             }
             let deadline = config.roundTimeout.map { roundStart + $0 }
             var arrived = [Int: (message: FederatedMessage, bytes: Int, seconds: Double)]()
+            var earlyCopies = [Int: [Int: (delta: [Float], steps: Int)]]()
             while arrived.count < selected.count {
                 guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
-                busy.remove(client)
                 bytesUp += bytes
+                if message.kind == .layer {
+                    if message[int: .round] == round, sentAt[client] != nil {
+                        earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message, from: client),
+                                                                                   message[int: .iteration])
+                    } else {
+                        late += 1
+                    }
+                    continue
+                }
+                busy.remove(client)
                 if message[int: .round] == round, sentAt[client] != nil {
                     arrived[client] = (message, bytes, monotonicClock() - sentAt[client]!)
                 } else {
@@ -37,11 +48,10 @@ extension FederatedCoordinator {
             dropped += missing.count
             var contributions = [ClientContribution]()
             for (client, a) in arrived {
-                contributions.append(ClientContribution(
-                    rank: client, samples: a.message[int: .samples], steps: a.message[int: .steps],
-                    delta: try delta(of: a.message, from: client)))
+                contributions.append(try contribution(client, a.message, early: earlyCopies[client] ?? [:]))
             }
-            if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum) {
+            if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
+                                      layers: model.store.layers.map(\.range)) {
                 apply(change, scale: config.serverLearningRate)
             }
             if config.strategy == .fedada {
@@ -56,13 +66,27 @@ extension FederatedCoordinator {
             }
             let times = arrived.values.map(\.seconds)
             let slowest = times.max() ?? 0
+            // Autonomy's reference: the median round time a participant would have
+            // needed for its full planned work: its transfers (round time minus its
+            // own time between receiving the model and sending the update) plus
+            // its planned steps at its measured seconds per step.
+            let projected = arrived.values.map { a -> Double in
+                let m = a.message
+                let transfers = max(0, a.seconds - m[.localSeconds])
+                return transfers + Double(max(m[int: .plannedSteps], m[int: .steps])) * m[.secondsPerStep]
+            }.sorted()
+            if !projected.isEmpty { reference = projected[projected.count / 2] }
             var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
-                clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
+                var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
+                if config.autonomy.enabled { e.merge(autonomyFields(a.message)) { x, _ in x } }
+                return e
             }
             entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
             try finishRound(round, total: config.rounds, record: [
                 "round_s": monotonicClock() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
                 "selected": selected, "participants": arrived.count, "dropped": missing.count,
+                "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round),
+                "reference_s": config.roundTimeout ?? reference,
                 "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
                 "clients": entries,
             ])

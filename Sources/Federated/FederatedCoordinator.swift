@@ -123,6 +123,66 @@ final class FederatedCoordinator {
         }
     }
 
+    /// One early-sent layer's parameters, as a change to the round's global layer.
+    func layerDelta(_ message: FederatedMessage, from client: Int) throws -> [Float] {
+        let l = message[int: .layer]
+        let layers = model.store.layers
+        guard l >= 0 && l < layers.count, message[int: .rangeStart] == layers[l].range.lowerBound,
+              message[int: .rangeCount] == layers[l].range.count else {
+            throw FederatedError("coordinator: rank \(client) sent layer \(l) with a range that does not match the model")
+        }
+        let params = message.floats()
+        guard params.count == layers[l].range.count else {
+            throw FederatedError("coordinator: rank \(client) sent \(params.count) floats for layer \(layers[l].name)")
+        }
+        return zip(params, layers[l].range).map { $0 - model.store.parameters[$1] }
+    }
+
+    /// A client's contribution from its final update and the early copies it
+    /// asked the coordinator to keep: the update's payload holds every other
+    /// layer, in order; each kept layer counts with the steps it was sent at.
+    func contribution(_ client: Int, _ m: FederatedMessage, early: [Int: (delta: [Float], steps: Int)]) throws -> ClientContribution {
+        let kept = m[int: .keptLayers]
+        let steps = m[int: .steps]
+        guard kept != 0 else {
+            return ClientContribution(rank: client, samples: m[int: .samples], steps: steps, delta: try delta(of: m, from: client))
+        }
+        let layers = model.store.layers
+        let payload = m.floats()
+        var d = [Float](repeating: 0, count: model.parameterCount)
+        var layerSteps = [Int]()
+        var offset = 0
+        for (l, layer) in layers.enumerated() {
+            if kept & (1 << l) != 0 {
+                guard let copy = early[l] else {
+                    throw FederatedError("coordinator: rank \(client) kept layer \(layer.name) early but it never arrived")
+                }
+                d.replaceSubrange(layer.range, with: copy.delta)
+                layerSteps.append(copy.steps)
+            } else {
+                guard offset + layer.range.count <= payload.count else {
+                    throw FederatedError("coordinator: rank \(client)'s update is too short for layer \(layer.name)")
+                }
+                d.replaceSubrange(layer.range, with: payload[offset..<offset + layer.range.count])
+                offset += layer.range.count
+                layerSteps.append(steps)
+            }
+        }
+        guard offset == payload.count else { throw FederatedError("coordinator: rank \(client)'s update has \(payload.count - offset) extra floats") }
+        return ClientContribution(rank: client, samples: m[int: .samples], steps: steps, delta: d, layerSteps: layerSteps)
+    }
+
+    /// The autonomy keys of a client entry.
+    func autonomyFields(_ m: FederatedMessage) -> [String: Any] {
+        let names = model.store.layers.map(\.name)
+        func layers(_ mask: Int) -> [String] { names.indices.filter { mask & (1 << $0) != 0 }.map { names[$0] } }
+        return [
+            "stopped_early": m[int: .stoppedAt] > 0, "stop_iteration": m[int: .stoppedAt], "planned_steps": m[int: .plannedSteps],
+            "layers_sent_early": layers(m[int: .earlyLayers]), "layers_resent": layers(m[int: .resentLayers]),
+            "overlap_s": m[.overlapSeconds],
+        ]
+    }
+
     /// global += scale x change.
     func apply(_ change: [Float], scale: Double) {
         let s = Float(scale)
@@ -135,7 +195,7 @@ final class FederatedCoordinator {
         [
             "rank": client, "steps": m[int: .steps], "compute_s": m[.computeSeconds], "wait_s": m[.waitSeconds],
             "seconds_per_step": m[.secondsPerStep], "loss_change": m[.lossBefore] - m[.lossAfter],
-            "bytes_up": up, "bytes_down": m[int: .extra], "round_s": roundSeconds,
+            "bytes_up": up, "bytes_down": m[int: .downloadBytes], "round_s": roundSeconds,
             "staleness": staleness, "dropped": dropped,
         ]
     }

@@ -52,11 +52,17 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDatas
         ? "async (max staleness \(c.maxStaleness), \(c.stalenessWeighting.rawValue) weight, buffer \(c.buffer), alpha \(c.asyncMixing))"
         : "sync" + (c.roundTimeout.map { ", round timeout \($0) s" } ?? "")
     let compression = c.compression.map { "group-topk (ratio \($0.ratio), group \($0.groupSize))" } ?? "none"
+    let a = c.autonomy
+    let autonomy = a.enabled
+        ? "\nautonomy: early stop \(a.earlyStop ? "on" : "off"), early transmit \(a.earlyTransmit ? "on" : "off"), "
+            + "sampling every \(a.sampleEvery) rounds, benefit weight \(a.benefitWeight), converge at \(a.convergeThreshold), "
+            + "re-send below cosine \(a.resendThreshold)"
+        : ""
     return """
         edgetrain federated: \(model.name) (\(model.parameterCount) parameters), coordinator + \(clients) client(s), \
         \(c.rounds) rounds, \(c.perRound(clients: clients)) per round, \(local), batch \(c.batch), lr \(c.learningRate)
         strategy \(c.strategy.rawValue)\(c.strategy == .fedprox ? " (mu \(c.mu))" : ""), aggregation \(c.aggregation.rawValue), \
         \(mode), uploads: \(compression), seed \(c.seed)
-        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)
+        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)\(autonomy)
         """
 }

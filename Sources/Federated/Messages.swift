@@ -1,7 +1,7 @@
 /// The messages between the coordinator (rank 0) and the clients: flat
-/// bytes over MPI, never serialized objects. Each is a header of 16 Float64
-/// fields, then a payload: weights (model), a dense delta, or an encoded
-/// Group-TopK block.
+/// bytes over MPI, never serialized objects. Each is a header of 24 Float64
+/// fields, then a payload: weights (model), a dense delta, one layer's
+/// parameters, or an encoded Group-TopK block.
 public struct FederatedMessage: Sendable, Equatable {
     public enum Kind: Int, Sendable {
         /// coordinator -> client: train on these weights.
@@ -19,20 +19,29 @@ public struct FederatedMessage: Sendable, Equatable {
     /// Header fields by index.
     public enum Field: Int, CaseIterable {
         case kind = 0, round, version, steps, samples, secondsPerStep, lossBefore, lossAfter
-        case computeSeconds, waitSeconds, payloadForm, rangeStart, rangeCount, referenceTime, iteration, extra
+        case computeSeconds, waitSeconds, payloadForm, rangeStart, rangeCount, referenceTime, iteration, downloadBytes
+        /// Autonomy: layers whose early copy the coordinator keeps / that were re-sent (bit masks).
+        case keptLayers, resentLayers, earlyLayers
+        /// Autonomy: the iteration the client stopped at (0: ran the full round).
+        case stoppedAt
+        case overlapSeconds, plannedSteps, layer
+        /// Client seconds from receiving the model to sending the update.
+        case localSeconds
     }
+
+    static let fieldCount = 24
 
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {
         case none = 0, denseFloats = 1, sparseBlock = 2
     }
 
-    public static let headerBytes = 16 * 8
+    public static let headerBytes = fieldCount * 8
     public var header: [Double]
     public var payload: [UInt8]
 
     public init(kind: Kind) {
-        header = [Double](repeating: 0, count: 16)
+        header = [Double](repeating: 0, count: Self.fieldCount)
         header[Field.kind.rawValue] = Double(kind.rawValue)
         payload = []
     }
@@ -78,7 +87,7 @@ public struct FederatedMessage: Sendable, Equatable {
     public init?(decoding bytes: [UInt8]) {
         guard bytes.count >= Self.headerBytes else { return nil }
         header = bytes.withUnsafeBytes { raw in
-            (0..<16).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
+            (0..<Self.fieldCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
         }
         payload = Array(bytes[Self.headerBytes...])
         guard kind != nil else { return nil }

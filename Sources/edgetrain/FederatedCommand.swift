@@ -39,11 +39,29 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Local SGD momentum (reset every round).")
     var momentum: Double = 0
 
-    @Option(help: "fedavg, fedprox or fedada.")
+    @Option(help: "fedavg, fedprox, fedada, or autonomy (--early-stop and --early-transmit).")
     var strategy: FederatedStrategy = .fedavg
 
-    @Option(help: "weighted (FedAvg, by samples) or fednova (normalized by local steps).")
-    var aggregation: AggregationRule = .weighted
+    @Option(help: "weighted (FedAvg, by samples) or fednova (normalized by local steps; the default under autonomy).")
+    var aggregation: AggregationRule?
+
+    @Flag(help: "Autonomy: each client ends its round when an iteration's net benefit turns negative.")
+    var earlyStop = false
+
+    @Flag(help: "Autonomy: each client sends converged layers early, re-sending those that changed course.")
+    var earlyTransmit = false
+
+    @Option(help: "Autonomy: every P-th round is a sampling round.")
+    var sampleEvery: Int = 5
+
+    @Option(help: "Autonomy: weight of the marginal benefit against the marginal cost.")
+    var benefitWeight: Double = 2
+
+    @Option(help: "Autonomy: progress at which a layer counts as converged.")
+    var convergeThreshold: Double = 0.9
+
+    @Option(help: "Autonomy: re-send an early layer whose update's cosine to the final one is below this.")
+    var resendThreshold: Double = 0.95
 
     @Option(help: "FedProx's proximal weight.")
     var mu: Double = 0.01
@@ -126,6 +144,22 @@ struct FederatedCommand: ParsableCommand {
         try requireAtLeast(1, buffer, "--buffer")
         guard asyncAlpha > 0 && asyncAlpha <= 1 else { throw ValidationError("--async-alpha must be in (0, 1], got \(asyncAlpha)") }
         try requirePositive(commTimeout, "--comm-timeout")
+        try requireAtLeast(1, sampleEvery, "--sample-every")
+        guard benefitWeight >= 0 && benefitWeight.isFinite else { throw ValidationError("--benefit-weight must be >= 0, got \(benefitWeight)") }
+        guard convergeThreshold > 0 && convergeThreshold <= 1 else {
+            throw ValidationError("--converge-threshold must be in (0, 1], got \(convergeThreshold)")
+        }
+        guard resendThreshold >= -1 && resendThreshold <= 1 else {
+            throw ValidationError("--resend-threshold must be in [-1, 1], got \(resendThreshold)")
+        }
+        let autonomous = strategy == .autonomy || earlyStop || earlyTransmit
+        if autonomous && asynchronous { throw ValidationError("client autonomy works with synchronous rounds; drop --async") }
+        if (strategy == .autonomy || earlyTransmit) && compression == .groupTopK {
+            throw ValidationError("--early-transmit sends dense layers; it does not combine with --compression group-topk")
+        }
+        if (earlyStop || earlyTransmit) && strategy == .fedada {
+            throw ValidationError("--early-stop and --early-transmit go on top of fedavg or fedprox, not fedada")
+        }
         try model.check()
         try data.check()
     }
@@ -161,7 +195,13 @@ struct FederatedCommand: ParsableCommand {
         c.learningRate = lr
         c.momentum = momentum
         c.strategy = strategy
-        c.aggregation = aggregation
+        c.aggregation = aggregation ?? (strategy == .autonomy ? .fednova : .weighted)
+        c.autonomy.earlyStop = strategy == .autonomy || earlyStop
+        c.autonomy.earlyTransmit = strategy == .autonomy || earlyTransmit
+        c.autonomy.sampleEvery = sampleEvery
+        c.autonomy.benefitWeight = benefitWeight
+        c.autonomy.convergeThreshold = convergeThreshold
+        c.autonomy.resendThreshold = resendThreshold
         c.mu = mu
         c.partition = try data.scheme()
         c.data = data.source()

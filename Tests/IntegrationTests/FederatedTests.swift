@@ -63,6 +63,42 @@ final class FederatedIntegrationTests: XCTestCase {
         }
     }
 
+    func testAutonomyStopsTheSlowClientEarlyAndSendsLayersEarly() throws {
+        let path = metricsPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Sampling rounds 2 and 4 give the two curves; rounds 3 and 5..8 use them.
+        let outcome = try MPIJob.run(
+            "edgetrain",
+            ["federated", "--synthetic", "--synthetic-train", "2400", "--synthetic-test", "300", "--rounds", "8",
+             "--batch", "16", "--lr", "0.02", "--local-steps", "60", "--strategy", "autonomy", "--sample-every", "2",
+             "--client-speed", "1,1,8", "--converge-threshold", "0.5", "--resend-threshold", "0.5", "--json",
+             "--metrics", path],
+            ranks: 4, timeout: 240)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let final = try XCTUnwrap(outcome.jsonLines.last)
+        XCTAssertEqual(final["aggregation"] as? String, "fednova")
+        let rounds = try records(path).filter { $0["event"] as? String == "round" }
+        XCTAssertEqual(rounds.count, 8)
+        var slowStops = 0, earlyLayers = 0
+        for r in rounds {
+            let sampling = try XCTUnwrap(r["sampling_round"] as? Bool)
+            for c in try XCTUnwrap(r["clients"] as? [[String: Any]]) {
+                let stopped = try XCTUnwrap(c["stopped_early"] as? Bool)
+                if sampling { XCTAssertFalse(stopped, "sampling rounds run the full work") }
+                if stopped {
+                    XCTAssertLessThan(try XCTUnwrap(c["steps"] as? Int), 60)
+                    XCTAssertEqual(c["stop_iteration"] as? Int, c["steps"] as? Int)
+                    if c["rank"] as? Int == 3 { slowStops += 1 }
+                }
+                earlyLayers += try XCTUnwrap(c["layers_sent_early"] as? [String]).count
+                XCTAssertNotNil(c["overlap_s"] as? Double)
+            }
+        }
+        XCTAssertGreaterThan(slowStops, 0, "the client 8x slower never stopped early")
+        XCTAssertGreaterThan(earlyLayers, 0, "no layer was sent early")
+        XCTAssertLessThan(try XCTUnwrap(rounds.last?["test_loss"] as? Double), try XCTUnwrap(rounds.first?["test_loss"] as? Double))
+    }
+
     func testSynchronousRunsAreDeterministic() throws {
         let a = try MPIJob.run("edgetrain", small + ["--seed", "5", "--partition", "dirichlet"], ranks: 4)
         let b = try MPIJob.run("edgetrain", small + ["--seed", "5", "--partition", "dirichlet"], ranks: 4)

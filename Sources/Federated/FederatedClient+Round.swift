@@ -1,0 +1,169 @@
+import Compression
+import Foundation
+import MPI
+import NN
+
+extension FederatedClient {
+    /// An early-sent layer in flight.
+    struct EarlySend {
+        let layer: Int
+        let iteration: Int
+        /// The layer's cumulative update C_l at the moment it was sent.
+        let snapshot: [Float]
+        let request: Request
+        let sentAt: Double
+        var doneAt: Double?
+    }
+
+    /// One round of local training on the weights in `message`, with the
+    /// autonomy rules when enabled: a sampling round records the progress
+    /// curve; other rounds may stop early and send converged layers early.
+    func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
+        let received = monotonicClock()
+        let global = message.floats()
+        guard global.count == model.parameterCount else {
+            throw FederatedError("client \(world.rank): model of \(global.count) floats, expected \(model.parameterCount)")
+        }
+        model.store.loadParameters(global)
+        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
+        let round = message[int: .round]
+        let assigned = message[int: .steps]
+        let planned = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
+        let autonomy = config.autonomy
+        let sampling = autonomy.enabled && autonomy.isSampling(round: round)
+        let reference = message[.referenceTime]
+        let stopRule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, minimumFraction: autonomy.minimumFraction)
+        // Layers to send early, by the iteration at which both curves say they converged.
+        var sendAt = [Int: [Int]]()
+        if autonomy.earlyTransmit && !sampling {
+            for l in layers.indices {
+                if let i = convergedIteration(curves, layer: l, threshold: autonomy.convergeThreshold), i < planned {
+                    sendAt[i, default: []].append(l)
+                }
+            }
+        }
+        let checkpoints = sampling ? Set(ProgressCurve.checkpointIterations(planned)) : []
+        var snapshots = [[Float]](), snapshotIterations = [Int]()
+
+        let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate),
+                      momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
+        if config.strategy == .fedprox { sgd.gradientHook = fedProxTerm(global: global, mu: config.mu) }
+        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
+        var labels = [Int32](repeating: 0, count: config.batch)
+        var losses = [Double]()
+        var compute = 0.0, waited = 0.0
+        var early = [EarlySend]()
+        var recent = [Double]()
+        var stoppedAt = 0
+        var steps = 0
+        for i in 1...planned {
+            let slow = speed.beginStep()
+            let t0 = monotonicClock()
+            let batch = sampler.next()
+            let loss = features.withUnsafeMutableBufferPointer { x in
+                labels.withUnsafeMutableBufferPointer { y in
+                    train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
+                    return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch).loss
+                }
+            }
+            sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+            let seconds = monotonicClock() - t0
+            compute += seconds
+            let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
+            pause(wait)
+            waited += wait
+            losses.append(loss)
+            recent.append(seconds + wait)
+            if recent.count > 5 { recent.removeFirst() }
+            steps = i
+            if checkpoints.contains(i) {
+                snapshots.append(cumulativeUpdate(global, 0..<model.parameterCount))
+                snapshotIterations.append(i)
+            }
+            for l in sendAt[i] ?? [] { early.append(try sendLayer(l, global: global, round: round, iteration: i)) }
+            for k in early.indices where early[k].doneAt == nil {
+                if try early[k].request.test() { early[k].doneAt = monotonicClock() }
+            }
+            if autonomy.earlyStop && !sampling && i < planned
+                && stopRule.shouldStop(curve: curves.last, iteration: i, planned: planned,
+                                       iterationSeconds: recent.sorted()[recent.count / 2], reference: reference) {
+                stoppedAt = i
+                break
+            }
+        }
+        let trainingEnd = monotonicClock()
+        if sampling {
+            curves.append(ProgressCurve(snapshots: snapshots, at: snapshotIterations, layers: layers.map(\.range)))
+            if curves.count > 2 { curves.removeFirst() }
+        }
+
+        var update = FederatedMessage(kind: .update)
+        update[int: .round] = round
+        update[int: .version] = message[int: .version]
+        update[int: .steps] = steps
+        update[int: .plannedSteps] = planned
+        update[int: .samples] = indices.count
+        update[.secondsPerStep] = steps > 0 ? (compute + waited) / Double(steps) : 0
+        let window = max(1, min(5, losses.count))
+        update[.lossBefore] = losses.isEmpty ? 0 : losses.prefix(window).reduce(0, +) / Double(window)
+        update[.lossAfter] = losses.isEmpty ? 0 : losses.suffix(window).reduce(0, +) / Double(window)
+        update[.computeSeconds] = compute
+        update[.waitSeconds] = waited
+        update[int: .downloadBytes] = downloadBytes
+        update[int: .stoppedAt] = stoppedAt
+
+        var delta = [Float](repeating: 0, count: model.parameterCount)
+        for k in 0..<delta.count { delta[k] = model.store.parameters[k] - global[k] }
+        if early.isEmpty {
+            encodeDelta(&delta, into: &update)
+        } else {
+            // Keep an early copy when its update still points where the final one does.
+            var kept = 0, resent = 0, sent = 0
+            for e in early {
+                sent |= 1 << e.layer
+                let range = layers[e.layer].range
+                let final = cumulativeUpdate(global, range)
+                if cosineSimilarity(e.snapshot[...], final[...]) >= autonomy.resendThreshold { kept |= 1 << e.layer } else { resent |= 1 << e.layer }
+            }
+            update[int: .earlyLayers] = sent
+            update[int: .keptLayers] = kept
+            update[int: .resentLayers] = resent
+            var payload = [Float]()
+            for (l, layer) in layers.enumerated() where kept & (1 << l) == 0 { payload += delta[layer.range] }
+            payload.withUnsafeBufferPointer { update.setFloats($0) }
+            try Request.waitAll(early.map(\.request), timeout: config.communicationTimeout)
+            update[.overlapSeconds] = early.reduce(0.0) { $0 + (min($1.doneAt ?? trainingEnd, trainingEnd) - $1.sentAt) }
+        }
+        update[.localSeconds] = monotonicClock() - received
+        return update
+    }
+
+    /// C = w(0) - w over `range`.
+    func cumulativeUpdate(_ global: [Float], _ range: Range<Int>) -> [Float] {
+        [Float](unsafeUninitializedCapacity: range.count) { out, n in
+            global.withUnsafeBufferPointer { g in
+                let w = model.store.parameters.baseAddress!
+                for k in 0..<range.count { out[k] = g[range.lowerBound + k] - w[range.lowerBound + k] }
+            }
+            n = range.count
+        }
+    }
+
+    /// Sends layer `l`'s current parameters to the coordinator, non-blocking.
+    /// The `--client-bandwidth` model delays only the final upload, which
+    /// then carries fewer layers: early layers travel while training goes on.
+    func sendLayer(_ l: Int, global: [Float], round: Int, iteration: Int) throws -> EarlySend {
+        let range = layers[l].range
+        var message = FederatedMessage(kind: .layer)
+        message[int: .round] = round
+        message[int: .layer] = l
+        message[int: .rangeStart] = range.lowerBound
+        message[int: .rangeCount] = range.count
+        message[int: .iteration] = iteration
+        UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
+        let bytes = message.encoded()
+        let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
+        return EarlySend(layer: l, iteration: iteration, snapshot: cumulativeUpdate(global, range), request: request,
+                         sentAt: monotonicClock())
+    }
+}
