@@ -2,12 +2,15 @@
 # Federated strategies under heterogeneity: 1 coordinator + 4 clients, MLP,
 # Dirichlet(0.5) partitions, 2 local epochs, client 4 four times slower, and
 # in-round slowdowns (each step enters a 4x slow state for 50 steps with
-# probability 0.005). Every run uses seed 1 and the same 20 rounds.
+# probability 0.005). Every run uses seed 1. The baselines run 20 rounds; the
+# autonomy runs 30, so that the tables can show both their accuracy after
+# the same 20 rounds and when they reach FedAvg's final accuracy.
 #
 #   bench/federated.sh [results-dir] [run ...]
 #
-# Runs: fedavg, fedavg-timeout (3 s rounds), fedprox (mu 0.01), fedada, async
-# (default: all). Each run's metrics go to results-dir/<run>.jsonl (default
+# Runs: fedavg, fedavg-timeout (3 s rounds), fedprox (mu 0.01), fedada, async,
+# autonomy (early stop + early transmit, FedNova), early-stop alone and
+# early-transmit alone (both on FedAvg) (default: all). Each run's metrics go to results-dir/<run>.jsonl (default
 # bench/federated-results/); bench/federated_tables.py prints accuracy against
 # round and against wall seconds, and the time to 80% test accuracy.
 set -euo pipefail
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 out="${1:-bench/federated-results}"
 shift || true
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(fedavg fedavg-timeout fedprox fedada async)
+[ ${#wanted[@]} -gt 0 ] || wanted=(fedavg fedavg-timeout fedprox fedada async autonomy early-stop early-transmit)
 mkdir -p "$out"
 swift build -c release >/dev/null
 common=(--model mlp --rounds 20 --partition dirichlet --alpha 0.5 --local-epochs 2 --seed 1
@@ -32,4 +35,7 @@ run fedavg-timeout --round-timeout 3
 run fedprox --strategy fedprox --mu 0.01
 run fedada --strategy fedada
 run async --async --max-staleness 4
+run autonomy --strategy autonomy --rounds 30
+run early-stop --early-stop --rounds 30
+run early-transmit --early-transmit --rounds 30
 python3 bench/federated_tables.py "$out" "${wanted[@]}"

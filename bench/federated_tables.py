@@ -27,6 +27,20 @@ for name, (rounds, final) in data.items():
         cells.append(f"{r['test_accuracy']:.4f} ({r['wall_s']:.0f} s)" if r else "-")
     print(f"| {name} | " + " | ".join(cells) + f" | {final['test_accuracy']:.4f} ({final['wall_s']:.0f} s) |")
 
+reference = data.get("fedavg")
+if reference:
+    target = reference[1]["test_accuracy"]
+    budget = reference[1]["wall_s"]
+    print(f"\nAgainst FedAvg after 20 rounds (test accuracy {target:.4f}, {budget:.0f} s)\n")
+    print("| run | accuracy at round 20 | vs FedAvg | seconds to reach FedAvg's final | share of FedAvg's time |")
+    print("|---|---|---|---|---|")
+    for name, (rounds, final) in data.items():
+        r20 = next((r for r in rounds if r["round"] == 20), None)
+        hit = next((r for r in rounds if r["test_accuracy"] >= target), None)
+        acc = f"{r20['test_accuracy']:.4f} | {100 * (r20['test_accuracy'] - target):+.2f} points" if r20 else "- | -"
+        reach = f"{hit['wall_s']:.1f} (round {hit['round']}) | {100 * hit['wall_s'] / budget:.0f}%" if hit else "not reached | -"
+        print(f"| {name} | {acc} | {reach} |")
+
 print("\nTime to 80% test accuracy, idle time and traffic\n")
 print("| run | rounds to 80% | seconds to 80% | idle_s (sum) | dropped/late | MB up | MB down |")
 print("|---|---|---|---|---|---|---|")

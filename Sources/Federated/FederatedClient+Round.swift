@@ -32,7 +32,8 @@ extension FederatedClient {
         let autonomy = config.autonomy
         let sampling = autonomy.enabled && autonomy.isSampling(round: round)
         let reference = message[.referenceTime]
-        let stopRule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, minimumFraction: autonomy.minimumFraction)
+        let stopRule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, freeFraction: autonomy.freeFraction)
+        let curve = curves.last ?? .straightLine(iterations: planned)
         // Layers to send early, by the iteration at which both curves say they converged.
         var sendAt = [Int: [Int]]()
         if autonomy.earlyTransmit && !sampling {
@@ -54,6 +55,7 @@ extension FederatedClient {
         var compute = 0.0, waited = 0.0
         var early = [EarlySend]()
         var recent = [Double]()
+        let trainingStart = monotonicClock()
         var stoppedAt = 0
         var steps = 0
         for i in 1...planned {
@@ -85,8 +87,8 @@ extension FederatedClient {
                 if try early[k].request.test() { early[k].doneAt = monotonicClock() }
             }
             if autonomy.earlyStop && !sampling && i < planned
-                && stopRule.shouldStop(curve: curves.last, iteration: i, planned: planned,
-                                       iterationSeconds: recent.sorted()[recent.count / 2], reference: reference) {
+                && stopRule.shouldStop(curve: curve, iteration: i, iterationSeconds: recent.sorted()[recent.count / 2],
+                                       elapsed: monotonicClock() - trainingStart, reference: reference) {
                 stoppedAt = i
                 break
             }

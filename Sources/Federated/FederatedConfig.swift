@@ -27,8 +27,9 @@ public struct AutonomySettings: Sendable, Equatable {
     public var convergeThreshold = 0.9
     /// An early copy whose update's cosine to the final one is below this is re-sent.
     public var resendThreshold = 0.95
-    /// No early stop before this fraction of the planned iterations.
-    public var minimumFraction = 0.1
+    /// Iterations cost nothing while the round has run less than this
+    /// fraction of the reference round time.
+    public var freeFraction = 1.0
 
     public init() {}
 

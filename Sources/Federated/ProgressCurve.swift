@@ -76,39 +76,12 @@ public struct ProgressCurve: Sendable, Equatable {
     /// The smoothing window of `marginalBenefit` for this curve: 5% of its
     /// iterations.
     public var benefitWindow: Int { max(1, iterations / 20) }
-}
 
-/// The in-round early-stopping rule: after iteration i the client compares
-///
-///     benefit(i) = benefitWeight x (p(i) - p(i-h)) / h     latest overall curve, h = 5% of its iterations
-///     cost(i)    = seconds of iteration i / reference seconds
-///
-/// and stops when benefit - cost < 0. The iteration's seconds are the
-/// median of the last 5 iterations (when ranks share cores, one iteration in
-/// five or so takes a 5 ms scheduler slice more). The reference is the deadline when one is set, else the
-/// median of the previous round's client round times projected to their
-/// full planned work (sent by the coordinator with the model). It never stops
-/// before `minimumFraction` of the planned iterations, nor without a curve
-/// or a reference.
-public struct EarlyStopRule: Sendable {
-    public var benefitWeight: Double
-    public var minimumFraction: Double
-
-    public init(benefitWeight: Double = 1, minimumFraction: Double = 0.1) {
-        self.benefitWeight = benefitWeight
-        self.minimumFraction = minimumFraction
-    }
-
-    /// Net benefit of iteration `i` (1-based).
-    public func netBenefit(curve: ProgressCurve, iteration i: Int, iterationSeconds: Double, reference: Double) -> Double {
-        benefitWeight * curve.marginalBenefit(iteration: i, window: curve.benefitWindow) - iterationSeconds / reference
-    }
-
-    /// True when the client should end its round after iteration `i` of `planned`.
-    public func shouldStop(curve: ProgressCurve?, iteration i: Int, planned: Int, iterationSeconds: Double,
-                           reference: Double) -> Bool {
-        guard let curve, reference > 0, Double(i) >= minimumFraction * Double(planned) else { return false }
-        return netBenefit(curve: curve, iteration: i, iterationSeconds: iterationSeconds, reference: reference) < 0
+    /// The prior before any sampling round: steady progress, p(i) = i / I
+    /// (what the sampled curves after the first rounds look like).
+    public static func straightLine(iterations: Int) -> ProgressCurve {
+        let n = max(iterations, 1)
+        return ProgressCurve(overall: (0...n).map { Double($0) / Double(n) }, layers: [])
     }
 }
 

@@ -57,6 +57,9 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Autonomy: weight of the marginal benefit against the marginal cost.")
     var benefitWeight: Double = 2
 
+    @Option(help: "Autonomy: iterations cost nothing within this fraction of the reference round time.")
+    var freeTime: Double = 1
+
     @Option(help: "Autonomy: progress at which a layer counts as converged.")
     var convergeThreshold: Double = 0.9
 
@@ -146,6 +149,7 @@ struct FederatedCommand: ParsableCommand {
         try requirePositive(commTimeout, "--comm-timeout")
         try requireAtLeast(1, sampleEvery, "--sample-every")
         guard benefitWeight >= 0 && benefitWeight.isFinite else { throw ValidationError("--benefit-weight must be >= 0, got \(benefitWeight)") }
+        guard freeTime >= 0 && freeTime.isFinite else { throw ValidationError("--free-time must be >= 0, got \(freeTime)") }
         guard convergeThreshold > 0 && convergeThreshold <= 1 else {
             throw ValidationError("--converge-threshold must be in (0, 1], got \(convergeThreshold)")
         }
@@ -200,6 +204,7 @@ struct FederatedCommand: ParsableCommand {
         c.autonomy.earlyTransmit = strategy == .autonomy || earlyTransmit
         c.autonomy.sampleEvery = sampleEvery
         c.autonomy.benefitWeight = benefitWeight
+        c.autonomy.freeFraction = freeTime
         c.autonomy.convergeThreshold = convergeThreshold
         c.autonomy.resendThreshold = resendThreshold
         c.mu = mu

@@ -33,23 +33,35 @@ final class AutonomyTests: XCTestCase {
     }
 
     func testEarlyStopWhereTheNetBenefitTurnsNegative() {
-        // Progress that flattens: gains 0.1 per iteration for 5 iterations, then 0.01.
+        // Progress that flattens: gains 0.1 per iteration for 5 iterations, then 0.5 / 15.
         var p = [0.0]
         for i in 1...20 { p.append(p.last! + (i <= 5 ? 0.1 : 0.5 / 15)) }
         let curve = ProgressCurve(overall: p, layers: [])
-        let rule = EarlyStopRule(benefitWeight: 1, minimumFraction: 0.1)
-        // Each iteration costs 1 s of a 20 s reference: 0.05. Window h = 1 (20 iterations / 20).
-        XCTAssertEqual(rule.netBenefit(curve: curve, iteration: 3, iterationSeconds: 1, reference: 20), 0.05, accuracy: 1e-9)
-        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 5, planned: 20, iterationSeconds: 1, reference: 20))
-        XCTAssertTrue(rule.shouldStop(curve: curve, iteration: 6, planned: 20, iterationSeconds: 1, reference: 20))
+        // No free time: each iteration costs 1 s of a 20 s reference, 0.05. Window h = 1.
+        let rule = EarlyStopRule(benefitWeight: 1, freeFraction: 0)
+        XCTAssertEqual(rule.netBenefit(curve: curve, iteration: 3, iterationSeconds: 1, elapsed: 3, reference: 20), 0.05,
+                       accuracy: 1e-9)
+        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 5, iterationSeconds: 1, elapsed: 5, reference: 20))
+        XCTAssertTrue(rule.shouldStop(curve: curve, iteration: 6, iterationSeconds: 1, elapsed: 6, reference: 20))
         // A faster client (0.5 s per iteration) still gains more than it pays at iteration 6.
-        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 6, planned: 20, iterationSeconds: 0.5, reference: 20))
-        // No curve, no reference, or before the minimum fraction: never stop.
-        XCTAssertFalse(rule.shouldStop(curve: nil, iteration: 6, planned: 20, iterationSeconds: 1, reference: 20))
-        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 6, planned: 20, iterationSeconds: 1, reference: 0))
-        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 1, planned: 20, iterationSeconds: 100, reference: 20))
-        // Beyond the sampled iterations there is no benefit left.
-        XCTAssertTrue(rule.shouldStop(curve: curve, iteration: 25, planned: 40, iterationSeconds: 0.01, reference: 20))
+        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 6, iterationSeconds: 0.5, elapsed: 3, reference: 20))
+        // Without a reference nobody stops; beyond the sampled iterations there is no benefit left.
+        XCTAssertFalse(rule.shouldStop(curve: curve, iteration: 6, iterationSeconds: 1, elapsed: 6, reference: 0))
+        XCTAssertTrue(rule.shouldStop(curve: curve, iteration: 25, iterationSeconds: 0.01, elapsed: 6, reference: 20))
+        // Within the free time an iteration costs nothing: a slow client goes on until
+        // the reference round time has passed, then stops.
+        let free = EarlyStopRule(benefitWeight: 1, freeFraction: 1)
+        XCTAssertFalse(free.shouldStop(curve: curve, iteration: 10, iterationSeconds: 4, elapsed: 19.9, reference: 20))
+        XCTAssertTrue(free.shouldStop(curve: curve, iteration: 10, iterationSeconds: 4, elapsed: 20.1, reference: 20))
+    }
+
+    func testStraightLinePriorStopsASlowClientButNotAFastOne() {
+        let prior = ProgressCurve.straightLine(iterations: 100)
+        XCTAssertEqual(prior.overall[50], 0.5)
+        let rule = EarlyStopRule(benefitWeight: 2, freeFraction: 0)
+        // Benefit 2 / 100 per iteration; reference pace 1 s of a 100 s round.
+        XCTAssertFalse(rule.shouldStop(curve: prior, iteration: 50, iterationSeconds: 1.5, elapsed: 75, reference: 100))
+        XCTAssertTrue(rule.shouldStop(curve: prior, iteration: 50, iterationSeconds: 4, elapsed: 200, reference: 100))
     }
 
     func testConvergenceMustHoldAtTheSameIterationInBothCurves() {
