@@ -47,6 +47,11 @@ public struct FedAdaAssigner: Sendable {
 
     public init() {}
 
+    /// Restores T0 from a checkpoint.
+    public init(initialMaxRoundTime: Double?) {
+        self.initialMaxRoundTime = initialMaxRoundTime
+    }
+
     /// The iteration count per client rank for the next round.
     public mutating func assign(_ reports: [FedAdaReport]) -> [Int: Int] {
         guard !reports.isEmpty else { return [:] }

@@ -60,6 +60,8 @@ final class FederatedClient {
             case .stop?:
                 try world.send(FederatedMessage(kind: .bye).encoded(), to: 0, tag: FederatedTag.update)
                 return
+            case .checkpoint?:
+                try answerCheckpoint(message)
             case .model?:
                 let update = try trainRound(message, downloadBytes: bytes.count)
                 let encoded = update.encoded()

@@ -90,8 +90,29 @@ public struct FederatedConfig: Sendable {
     public var communicationTimeout = 600.0
     public var metricsPath: String?
     public var json = false
+    /// Checkpoints go here, every `checkpointEvery` rounds (0: never).
+    public var checkpointDir: String?
+    public var checkpointEvery = 0
+    public var resume = false
 
     public init() {}
+
+    /// SHA-256 of everything that decides the trained model (checkpoints
+    /// resume only a run with the same fingerprint).
+    public var fingerprint: String {
+        let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.errorFeedback)" } ?? "none"
+        let a = autonomy
+        let fields: [String] = [
+            "federated", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(rounds)", "\(clientsPerRound ?? -1)",
+            "\(fraction ?? -1)", "\(localEpochs)", "\(localSteps ?? -1)", "\(batch)", "\(learningRate)", "\(momentum)",
+            "\(weightDecay)", strategy.rawValue, aggregation.rawValue, "\(mu)", "\(serverLearningRate)", "\(partition)",
+            "\(seed)", "\(data)", c, "\(clientSpeed ?? [])", "\(slowdownProbability)/\(slowdownFactor)/\(slowdownSteps)",
+            "\(clientBandwidth ?? [])", "\(roundTimeout ?? -1)", "\(asynchronous)/\(maxStaleness)/\(stalenessWeighting.rawValue)",
+            "\(buffer)/\(asyncMixing)", "\(a.earlyStop)/\(a.earlyTransmit)/\(a.sampleEvery)/\(a.benefitWeight)/\(a.freeFraction)",
+            "\(a.convergeThreshold)/\(a.resendThreshold)",
+        ]
+        return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
+    }
 
     /// The number of clients to select each round, out of `clients`.
     public func perRound(clients: Int) -> Int {

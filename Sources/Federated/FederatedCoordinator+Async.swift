@@ -14,6 +14,11 @@ extension FederatedCoordinator {
     /// In delta form: w += alpha x sum_j s(t_j) delta_j / K, where FedAsync
     /// mixes (1 - a) w + a w_client with w_client = w_(v_j) + delta_j; using
     /// delta_j on the current w avoids keeping old versions.
+    ///
+    /// Checkpoints happen right after an application, when the buffer is
+    /// empty; the clients' work in flight is discarded (counted as late)
+    /// and they start again from the saved model, so async runs resume but
+    /// not bitwise.
     func runAsynchronous() throws {
         let active = selectClients(clients, count: config.perRound(clients: clients.count), seed: config.seed, round: 0)
         var sentAt = [Int: Double]()
@@ -26,6 +31,7 @@ extension FederatedCoordinator {
         var roundStart = monotonicClock()
         while version < config.rounds {
             guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            if message.kind == .checkpointDone { continue }
             busy.remove(client)
             bytesUp += bytes
             let staleness = version - message[int: .version]
@@ -53,9 +59,14 @@ extension FederatedCoordinator {
                 entries.removeAll()
                 roundStart = monotonicClock()
             }
-            if version < config.rounds {
+            if version < config.rounds && !busy.contains(client) {
                 sentAt[client] = monotonicClock()
                 try sendModel(to: client, round: version + 1, steps: 0)
+            }
+            // A checkpoint drained the clients in flight: set them going again.
+            for c in active where !busy.contains(c) && version < config.rounds {
+                sentAt[c] = monotonicClock()
+                try sendModel(to: c, round: version + 1, steps: 0)
             }
         }
     }

@@ -10,10 +10,7 @@ extension FederatedCoordinator {
     /// a later round and is discarded there. Clients still busy with an old
     /// round are not selected.
     func runSynchronous() throws {
-        var fedAda = FedAdaAssigner()
-        var assignment = [Int: Int]()
-        var reference = 0.0
-        for round in 1...config.rounds {
+        for round in (roundsDone + 1)..<(config.rounds + 1) {
             let roundStart = monotonicClock()
             let idle = clients.filter { !busy.contains($0) }
             let selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round)

@@ -18,7 +18,9 @@ final class FederatedCoordinator {
     let samples: [Int]
     let metrics: MetricsLog
     let progress: ProgressPrinter
-    let start: Double
+    var startTime: Double
+    /// The run's origin on the monotonic clock (earlier for a resumed run).
+    var start: Double { startTime - elapsedBefore }
     let layout: GroupLayout?
     /// Model messages still in flight.
     var pending: [Request] = []
@@ -27,6 +29,15 @@ final class FederatedCoordinator {
     var version = 0
     var lastTest = (loss: Double.nan, accuracy: Double.nan)
     var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0
+    /// The last round completed (a resumed run starts after it).
+    var roundsDone = 0
+    /// FedAda's state and assignment, autonomy's reference round time.
+    var fedAda = FedAdaAssigner()
+    var assignment = [Int: Int]()
+    var reference = 0.0
+    /// Wall seconds of the run before this process (resumed runs).
+    var elapsedBefore = 0.0
+    var metricsRecords = 0
 
     init(config: FederatedConfig, world: Communicator, test: ImageDataset, model: Model, samples: [Int], start: Double) {
         self.config = config
@@ -34,7 +45,7 @@ final class FederatedCoordinator {
         self.test = test
         self.model = model
         self.samples = samples
-        self.start = start
+        self.startTime = start
         metrics = MetricsLog(path: config.metricsPath)
         progress = ProgressPrinter(enabled: true, toStandardError: config.json)
         layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
@@ -60,6 +71,7 @@ final class FederatedCoordinator {
         ]
         if let c = config.compression { final["ratio"] = c.ratio; final["group_size"] = c.groupSize }
         try metrics.append(final)
+        metricsRecords += 1
         progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped",
                              lastTest.accuracy, lastTest.loss, version, ProgressPrinter.duration(wall),
                              formatBytes(bytesDown), formatBytes(bytesUp), dropped + late))
@@ -213,6 +225,9 @@ final class FederatedCoordinator {
         r["bytes_up_total"] = bytesUp
         r["bytes_down_total"] = bytesDown
         try metrics.append(r)
+        metricsRecords += 1
+        roundsDone = round
+        if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < total { try saveCheckpoint(round: round) }
         progress.line(String(format: "round %d/%d  test acc %.4f  loss %.4f  idle %.1fs  %@  ETA %@",
                              round, total, lastTest.accuracy, lastTest.loss, (r["idle_s"] as? Double) ?? 0,
                              ProgressPrinter.duration(wall),

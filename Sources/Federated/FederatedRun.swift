@@ -37,12 +37,16 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
     if world.rank == 0 {
         let coordinator = FederatedCoordinator(config: config, world: world, test: test, model: model,
                                                samples: [0] + parts.map(\.count), start: start)
-        coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test))
+        if config.resume { try resumeFederated(config: config, world: world, restore: coordinator.restore) }
+        coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test)
+                                  + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
         coordinator.progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes,
                                                                              partitions: parts)))
         return try coordinator.run()
     }
-    try FederatedClient(config: config, world: world, train: train, indices: parts[world.rank - 1], model: model).run()
+    let client = FederatedClient(config: config, world: world, train: train, indices: parts[world.rank - 1], model: model)
+    if config.resume { try resumeFederated(config: config, world: world, restore: client.restore) }
+    try client.run()
     return nil
 }
 

@@ -1,5 +1,5 @@
 /// The messages between the coordinator (rank 0) and the clients: flat
-/// bytes over MPI, never serialized objects. Each is a header of 24 Float64
+/// bytes over MPI, never serialized objects. Each is a header of 25 Float64
 /// fields, then a payload: weights (model), a dense delta, one layer's
 /// parameters, or an encoded Group-TopK block.
 public struct FederatedMessage: Sendable, Equatable {
@@ -14,6 +14,10 @@ public struct FederatedMessage: Sendable, Equatable {
         case layer = 4
         /// client -> coordinator: stopped, nothing more will come.
         case bye = 5
+        /// coordinator -> client: write your checkpoint file for this round.
+        case checkpoint = 6
+        /// client -> coordinator: checkpoint file written (or failed: `extra` = 1).
+        case checkpointDone = 7
     }
 
     /// Header fields by index.
@@ -27,9 +31,11 @@ public struct FederatedMessage: Sendable, Equatable {
         case overlapSeconds, plannedSteps, layer
         /// Client seconds from receiving the model to sending the update.
         case localSeconds
+        /// Checkpoints: 1 when the client failed to write its file.
+        case failed
     }
 
-    static let fieldCount = 24
+    static let fieldCount = 25
 
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {

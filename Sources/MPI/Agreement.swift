@@ -29,3 +29,15 @@ extension Communicator {
         throw AgreedFailure(rank: first, message: String(decoding: message, as: UTF8.self))
     }
 }
+
+extension Communicator {
+    /// `root`'s string on every rank (collective: two `MPI_Bcast`).
+    public func broadcast(_ text: String, root: Int) throws -> String {
+        var bytes = Array(text.utf8)
+        var length = [Int64(bytes.count)]
+        try broadcast(&length, root: root)
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(length[0])) }
+        try broadcast(&bytes, root: root)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -5,6 +5,11 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public let file: String
     public let problem: String
     public var description: String { "\(file): \(problem)" }
+
+    public init(file: String, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
 }
 
 /// One rank's part of a checkpoint: named sections of floats, doubles,

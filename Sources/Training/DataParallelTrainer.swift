@@ -9,12 +9,24 @@ import NN
 /// its own partition; each step the ranks average their gradients through a
 /// `GradientExchange` and apply the same SGD step, so the models stay
 /// bitwise identical. Rank 0 evaluates on the test set after each epoch,
-/// prints progress and writes the metrics.
+/// prints progress and writes the metrics. With a checkpoint directory the
+/// run saves everything every K steps and can resume bitwise exactly.
 public final class DataParallelTrainer {
     public let config: TrainConfig
     let world: Communicator
     let progress: ProgressPrinter
     let metrics: MetricsLog
+    var state = TrainingProgress()
+    // Built by `setUp`.
+    var train: ImageDataset!
+    var test: ImageDataset!
+    var model: Model!
+    var exchange: GradientExchange!
+    var optimizer: SGD!
+    var schedule: LearningRateSchedule!
+    var sampler: MinibatchSampler!
+    var stepsPerEpoch = 0
+    var start = 0.0
 
     public init(config: TrainConfig, world: Communicator) {
         self.config = config
@@ -23,170 +35,210 @@ public final class DataParallelTrainer {
         metrics = MetricsLog(path: world.rank == 0 ? config.metricsPath : nil)
     }
 
+    var rank: Int { world.rank }
+    var ranks: Int { world.size }
+
     /// Runs the whole training (collective) and returns the final record
     /// (identical keys on every rank; the evaluation figures come from rank 0).
     public func run() throws -> [String: Any] {
-        let start = monotonicNow()
-        let rank = world.rank, ranks = world.size
-        let (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
+        start = monotonicNow()
+        let parts = try setUp()
+        if config.resume { try resume() }
+        start -= state.elapsedBefore
+        printHeader(parts)
+        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
+        var labels = [Int32](repeating: 0, count: config.batch)
+        let trainStart = monotonicNow()
+        let firstEpoch = state.epoch
+        while state.epoch <= config.epochs {
+            let epochStart = monotonicNow()
+            var stopped = false
+            while state.stepInEpoch < stepsPerEpoch {
+                try step(&features, &labels)
+                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
+                if config.checkEvery > 0 && state.step % config.checkEvery == 0 { _ = try agreedModelHash() }
+                if config.evalEvery > 0 && state.step % config.evalEvery == 0, try evaluateNow() {
+                    stopped = true
+                    break
+                }
+            }
+            try finishEpoch(seconds: monotonicNow() - epochStart,
+                            eta: ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: state.epoch - firstEpoch + 1,
+                                                     total: config.epochs - firstEpoch + 1))
+            if stopped {
+                progress.line(String(format: "reached test accuracy %.4f >= %.4f at step %d: stopping",
+                                     state.lastTest.accuracy, config.targetAccuracy ?? 0, state.step))
+                break
+            }
+            state.epoch += 1
+            state.startEpoch()
+        }
+        return try finish()
+    }
+
+    /// Loads the data, partitions it, builds the model, exchange, optimizer,
+    /// schedule and sampler. Every check that can fail on one rank is agreed.
+    func setUp() throws -> [[Int]] {
+        (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
         let parts = try world.agree {
             try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
         }
-        let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
-                              classes: train.classes, hidden: config.hidden, seed: config.seed)
-        let transport = MPITransport(communicator: world)
-        let exchange: GradientExchange = config.compression.map {
+        model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
+                          classes: train.classes, hidden: config.hidden, seed: config.seed)
+        let transport = MPITransport(communicator: world, timeout: config.communicationTimeout)
+        exchange = config.compression.map {
             GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
         } ?? DenseExchange(transport: transport)
         let (momentum, rateFactor) = config.optimizerMomentum
-        let stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
-        let totalSteps = stepsPerEpoch * config.epochs
+        stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
         let base = config.learningRate * rateFactor
         let peak = LearningRateSchedule.scaledRate(
             base: base, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
             baseBatch: config.baseBatch ?? config.batch)
-        let schedule = LearningRateSchedule(
+        schedule = LearningRateSchedule(
             base: base, peak: peak,
             warmupSteps: Int((config.warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
-            totalSteps: totalSteps, decay: config.decay)
-        let optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
-                            momentum: Float(momentum), nesterov: config.nesterov,
-                            weightDecay: Float(config.weightDecay))
+            totalSteps: stepsPerEpoch * config.epochs, decay: config.decay)
+        optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
+                        momentum: Float(momentum), nesterov: config.nesterov, weightDecay: Float(config.weightDecay))
+        sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
+        return parts
+    }
 
+    func printHeader(_ parts: [[Int]]) {
         progress.line("""
             edgetrain train: \(model.name) (\(model.parameterCount) parameters), \(ranks) rank(s), \
             batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
             compression \(compressionSummary), seed \(config.seed)
             data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
             lr: \(schedule.summary); \(config.optimizerSummary)
-            """)
+            """ + (state.step > 0 ? "\nresumed at step \(state.step) (epoch \(state.epoch))" : ""))
         progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
+    }
 
-        var sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
-        var features = [Float](repeating: 0, count: config.batch * train.featureCount)
-        var labels = [Int32](repeating: 0, count: config.batch)
-        var step = 0
-        var total = ExchangeStats()
-        var computeSeconds = 0.0
-        var lastTest = (loss: Double.nan, accuracy: Double.nan)
-        let trainStart = monotonicNow()
-        var timeToTarget: Double?
-        var stopped = false
-        /// Rank 0 evaluates and records; with a target to stop at, every rank
-        /// learns by one broadcast whether it was reached (collective).
-        func evaluateNow(epoch: Int) throws -> Bool {
-            if rank == 0 {
-                lastTest = evaluate(model, on: test, batch: config.evalBatch)
-                let wall = monotonicNow() - start
-                if let target = config.targetAccuracy, timeToTarget == nil, lastTest.accuracy >= target { timeToTarget = wall }
-                try metrics.append([
-                    "event": "eval", "epoch": epoch, "step": step, "wall_s": wall,
-                    "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss,
-                    "bytes_sent": total.traffic.bytesSent,
-                ])
+    /// One step: local batch, forward/backward, checks, exchange, SGD.
+    func step(_ features: inout [Float], _ labels: inout [Int32]) throws {
+        let t0 = monotonicNow()
+        let batch = sampler.next()
+        let result = features.withUnsafeMutableBufferPointer { x in
+            labels.withUnsafeMutableBufferPointer { y in
+                train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
+                return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch)
             }
-            guard config.stopAtTarget else { return false }
-            return try world.broadcast(Int32(timeToTarget != nil ? 1 : 0), root: 0) == 1
         }
+        try checkFinite(loss: result.loss)
+        state.lossSum += result.loss * Double(config.batch)
+        state.correct += Double(result.correct)
+        state.epochCompute += monotonicNow() - t0
+        let stats = try exchange.average(model.store.gradients)
+        state.epochExchange.add(stats)
+        state.total.add(stats)
+        state.densitySum += stats.density
+        optimizer.learningRate = Float(schedule.rate(at: state.step))
+        optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
+        state.step += 1
+        state.stepInEpoch += 1
+    }
 
-        for epoch in 1...config.epochs {
-            let epochStart = monotonicNow()
-            var epochCompute = 0.0
-            var epochStats = ExchangeStats()
-            var lossSum = 0.0, correct = 0.0, densitySum = 0.0
-            var stepsThisEpoch = 0
-            for _ in 0..<stepsPerEpoch {
-                let t0 = monotonicNow()
-                let batch = sampler.next()
-                features.withUnsafeMutableBufferPointer { x in
-                    labels.withUnsafeMutableBufferPointer { y in
-                        train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
-                    }
-                }
-                let result = features.withUnsafeBufferPointer { x in
-                    labels.withUnsafeBufferPointer { y in
-                        model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch)
-                    }
-                }
-                lossSum += result.loss * Double(config.batch)
-                correct += Double(result.correct)
-                epochCompute += monotonicNow() - t0
-                let stats = try exchange.average(model.store.gradients)
-                epochStats.add(stats)
-                total.add(stats)
-                densitySum += stats.density
-                optimizer.learningRate = Float(schedule.rate(at: step))
-                optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
-                step += 1
-                stepsThisEpoch += 1
-                if config.evalEvery > 0 && step % config.evalEvery == 0 {
-                    if try evaluateNow(epoch: epoch) {
-                        stopped = true
-                        break
-                    }
-                }
-            }
-            computeSeconds += epochCompute
-            var sums = [lossSum, correct, Double(stepsThisEpoch * config.batch)]
-            try world.allReduce(&sums, op: .sum)
-            if rank == 0 {
-                lastTest = evaluate(model, on: test, batch: config.evalBatch)
-                if let target = config.targetAccuracy, timeToTarget == nil, lastTest.accuracy >= target {
-                    timeToTarget = monotonicNow() - start
-                }
-            }
+    /// A non-finite loss or gradient stops the run, naming the step, rank
+    /// and layer (the job aborts: only this rank knows).
+    func checkFinite(loss: Double) throws {
+        guard loss.isFinite else {
+            throw NumericalError(description: "non-finite loss \(loss) at step \(state.step + 1) on rank \(rank)")
+        }
+        for span in model.store.spans where !allFinite(model.store.gradients.baseAddress! + span.offset, count: span.count) {
+            throw NumericalError(description: "non-finite gradient at step \(state.step + 1) on rank \(rank) in layer \(span.layer) (\(span.name))")
+        }
+    }
+
+    /// Rank 0 evaluates and records; with a target to stop at, every rank
+    /// learns by one broadcast whether it was reached (collective).
+    func evaluateNow() throws -> Bool {
+        if rank == 0 {
+            state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
             let wall = monotonicNow() - start
-            let epochSeconds = monotonicNow() - epochStart
-            var record: [String: Any] = [
-                "event": "epoch", "epoch": epoch, "step": step,
-                "train_loss": sums[0] / sums[2], "train_accuracy": sums[1] / sums[2],
-                "test_loss": lastTest.loss, "test_accuracy": lastTest.accuracy,
-                "lr": Double(optimizer.learningRate), "wall_s": wall, "epoch_s": epochSeconds,
-                "bytes_sent": epochStats.traffic.bytesSent, "bytes_received": epochStats.traffic.bytesReceived,
-                "bytes_sent_per_step": Double(epochStats.traffic.bytesSent) / Double(max(stepsThisEpoch, 1)),
-                "bytes_received_per_step": Double(epochStats.traffic.bytesReceived) / Double(max(stepsThisEpoch, 1)),
-                "density": densitySum / Double(max(stepsThisEpoch, 1)),
-                "compute_s": epochCompute, "communicate_s": epochStats.communicateSeconds,
-                "compress_s": epochStats.compressSeconds,
-            ]
-            record.merge(compressionFields) { a, _ in a }
-            try metrics.append(record)
-            progress.line(String(
-                format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %@  ETA %@",
-                epoch, config.epochs, sums[0] / sums[2], sums[1] / sums[2], lastTest.accuracy,
-                ProgressPrinter.duration(epochSeconds),
-                ProgressPrinter.duration(ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: epoch,
-                                                             total: config.epochs))))
-            if stopped {
-                progress.line(String(format: "reached test accuracy %.4f >= %.4f at step %d: stopping",
-                                     lastTest.accuracy, config.targetAccuracy ?? 0, step))
-                break
+            if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
+                state.timeToTarget = wall
+            }
+            try record([
+                "event": "eval", "epoch": state.epoch, "step": state.step, "wall_s": wall,
+                "test_accuracy": state.lastTest.accuracy, "test_loss": state.lastTest.loss,
+                "bytes_sent": state.total.traffic.bytesSent,
+            ])
+        }
+        guard config.stopAtTarget else { return false }
+        return try world.broadcast(Int32(state.timeToTarget != nil ? 1 : 0), root: 0) == 1
+    }
+
+    func record(_ r: [String: Any]) throws {
+        try metrics.append(r)
+        state.metricsRecords += 1
+    }
+
+    /// The end of an epoch: training figures summed over ranks, rank 0's test
+    /// evaluation, the epoch record and progress line.
+    func finishEpoch(seconds: Double, eta: Double) throws {
+        let steps = max(state.stepInEpoch, 1)
+        var sums = [state.lossSum, state.correct, Double(state.stepInEpoch * config.batch)]
+        try world.allReduce(&sums, op: .sum)
+        if rank == 0 {
+            state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
+            if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
+                state.timeToTarget = monotonicNow() - start
             }
         }
+        state.computeSeconds += state.epochCompute
+        let e = state.epochExchange
+        var r: [String: Any] = [
+            "event": "epoch", "epoch": state.epoch, "step": state.step,
+            "train_loss": sums[0] / max(sums[2], 1), "train_accuracy": sums[1] / max(sums[2], 1),
+            "test_loss": state.lastTest.loss, "test_accuracy": state.lastTest.accuracy,
+            "lr": Double(optimizer.learningRate), "wall_s": monotonicNow() - start, "epoch_s": seconds,
+            "bytes_sent": e.traffic.bytesSent, "bytes_received": e.traffic.bytesReceived,
+            "bytes_sent_per_step": Double(e.traffic.bytesSent) / Double(steps),
+            "bytes_received_per_step": Double(e.traffic.bytesReceived) / Double(steps),
+            "density": state.densitySum / Double(steps), "compute_s": state.epochCompute,
+            "communicate_s": e.communicateSeconds, "compress_s": e.compressSeconds,
+        ]
+        r.merge(compressionFields) { a, _ in a }
+        if config.reportMemory { r.merge(try memoryFields()) { a, _ in a } }
+        if rank == 0 { try record(r) }
+        progress.line(String(
+            format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %@  ETA %@",
+            state.epoch, config.epochs, sums[0] / max(sums[2], 1), sums[1] / max(sums[2], 1), state.lastTest.accuracy,
+            ProgressPrinter.duration(seconds), ProgressPrinter.duration(eta)))
+    }
 
-        let hash = try agreedModelHash(model)
+    /// The final record, after checking every rank holds the same model.
+    func finish() throws -> [String: Any] {
+        let hash = try agreedModelHash()
         let wall = monotonicNow() - start
+        let peak = LearningRateSchedule.scaledRate(
+            base: config.learningRate * config.optimizerMomentum.rateFactor, scaling: config.scaling, ranks: ranks,
+            localBatch: config.batch, baseBatch: config.baseBatch ?? config.batch)
         var final: [String: Any] = [
             "event": "final", "model": model.name, "parameters": model.parameterCount,
-            "ranks": ranks, "epochs": config.epochs, "steps": step, "batch": config.batch, "seed": config.seed,
+            "ranks": ranks, "epochs": config.epochs, "steps": state.step, "batch": config.batch, "seed": config.seed,
             "data": config.data.name, "partition": config.partition.name,
-            "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
-            "compute_s": computeSeconds, "communicate_s": total.communicateSeconds, "compress_s": total.compressSeconds,
-            "bytes_sent": total.traffic.bytesSent, "bytes_received": total.traffic.bytesReceived,
-            "samples_per_s": Double(step * config.batch * ranks) / wall, "lr_peak": peak,
-            "model_sha256": hash, "bytes_sent_per_step": Double(total.traffic.bytesSent) / Double(max(step, 1)),
+            "test_accuracy": state.lastTest.accuracy, "test_loss": state.lastTest.loss, "wall_s": wall,
+            "compute_s": state.computeSeconds, "communicate_s": state.total.communicateSeconds,
+            "compress_s": state.total.compressSeconds,
+            "bytes_sent": state.total.traffic.bytesSent, "bytes_received": state.total.traffic.bytesReceived,
+            "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": peak,
+            "model_sha256": hash, "bytes_sent_per_step": Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
             "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]
         final.merge(compressionFields) { a, _ in a }
         if let target = config.targetAccuracy {
             final["target_accuracy"] = target
-            final["time_to_target_s"] = timeToTarget ?? Double.nan
+            final["time_to_target_s"] = state.timeToTarget ?? Double.nan
         }
-        try metrics.append(final)
+        if config.reportMemory { final.merge(try memoryFields()) { a, _ in a } }
+        if rank == 0 { try record(final) }
         progress.line(String(
             format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",
-            lastTest.accuracy, lastTest.loss, config.epochs, step, ProgressPrinter.duration(wall),
-            formatBytes(total.traffic.bytesSent)))
+            state.lastTest.accuracy, state.lastTest.loss, config.epochs, state.step, ProgressPrinter.duration(wall),
+            formatBytes(state.total.traffic.bytesSent)))
         return final
     }
 
@@ -204,13 +256,22 @@ public final class DataParallelTrainer {
             + (c.errorFeedback ? "on" : "off") + ")"
     }
 
+    /// Every rank's peak resident memory (collective): for the soak benchmark.
+    func memoryFields() throws -> [String: Any] {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let all = try world.allGather([Int64(usage.ru_maxrss)])
+        return ["rss_peak_kb_per_rank": all.map { Int($0) }, "rss_peak_kb_max": Int(all.max() ?? 0)]
+    }
+
     /// SHA-256 of the parameters, checked equal on every rank (collective).
-    func agreedModelHash(_ model: Model) throws -> String {
+    func agreedModelHash() throws -> String {
         let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
-        let all = try world.allGather(Array(hash.utf8))
         let mine = Array(hash.utf8)
-        for r in 0..<world.size where Array(all[r * mine.count..<(r + 1) * mine.count]) != mine {
-            throw ModelDivergence(rank: r, hash: String(decoding: all[r * mine.count..<(r + 1) * mine.count], as: UTF8.self),
+        let all = try world.allGather(mine)
+        for r in 0..<ranks where Array(all[r * mine.count..<(r + 1) * mine.count]) != mine {
+            throw ModelDivergence(step: state.step, rank: r,
+                                  hash: String(decoding: all[r * mine.count..<(r + 1) * mine.count], as: UTF8.self),
                                   rankZeroHash: String(decoding: all[0..<mine.count], as: UTF8.self))
         }
         return hash
@@ -220,21 +281,36 @@ public final class DataParallelTrainer {
 /// The ranks' models differ: a bug or a corrupted rank. Every rank sees the
 /// gathered hashes, so every rank throws the same error.
 public struct ModelDivergence: AgreedError {
+    public let step: Int
     public let rank: Int
     public let hash: String
     public let rankZeroHash: String
     public var description: String {
-        "model diverged across ranks: rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
+        "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
     }
 }
 
-extension ExchangeStats {
-    mutating func add(_ other: ExchangeStats) {
-        traffic = traffic + other.traffic
-        compressSeconds += other.compressSeconds
-        communicateSeconds += other.communicateSeconds
-        density = other.density
+/// A non-finite number in training (the job stops).
+public struct NumericalError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// True when none of `count` floats at `p` is NaN or infinite: x * 0 is 0
+/// for every finite x and NaN otherwise, so one sum tells.
+func allFinite(_ p: UnsafePointer<Float>, count: Int) -> Bool {
+    let raw = UnsafeRawPointer(p)
+    var acc = SIMD16<Float>(repeating: 0)
+    var i = 0
+    while i + 16 <= count {
+        acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
+        i += 16
     }
+    var tail: Float = 0
+    while i < count {
+        tail += p[i] * 0
+        i += 1
+    }
+    return acc == SIMD16<Float>(repeating: 0) && tail == 0
 }
 
 extension PartitionScheme {

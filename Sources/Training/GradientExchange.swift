@@ -95,6 +95,15 @@ public final class GroupTopKExchange: GradientExchange {
 
     private let correctionFactor: Float?
 
+    /// Restores the residual and DGC velocity from a checkpoint.
+    public func restore(residual r: [Float], velocity u: [Float], file: String) throws {
+        guard r.count == residual.count, u.count == velocity.count else {
+            throw CheckpointError(file: file, problem: "error-feedback state of \(r.count) floats, expected \(residual.count)")
+        }
+        residual = r
+        velocity = u
+    }
+
     public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
         var stats = ExchangeStats()
         let t0 = monotonicNow()

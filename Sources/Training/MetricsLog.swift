@@ -13,6 +13,15 @@ public final class MetricsLog {
         self.path = path
     }
 
+    /// Continues a resumed run: keeps the first `count` records of the
+    /// existing file (those the checkpoint had seen) and rewrites it.
+    public func restore(records count: Int) throws {
+        guard let path else { return }
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+        lines = Array(existing.prefix(count))
+        try writeAtomically(Array((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: path)
+    }
+
     /// Adds one record and rewrites the file.
     public func append(_ record: [String: Any]) throws {
         lines.append(jsonLine(record))

@@ -55,6 +55,17 @@ public struct TrainConfig: Sendable {
     public var stopAtTarget = false
     /// Progress to standard error, so that standard output holds only the final JSON record.
     public var json = false
+    /// Checkpoints go here, every `checkpointEvery` steps (0: never).
+    public var checkpointDir: String?
+    public var checkpointEvery = 0
+    /// Continue from the newest complete checkpoint in `checkpointDir`.
+    public var resume = false
+    /// All ranks compare a hash of the model every this many steps (0: only at the end).
+    public var checkEvery = 500
+    /// Seconds any wait for another rank may take before the run fails.
+    public var communicationTimeout = 300.0
+    /// Every epoch and the final record carry each rank's peak resident memory.
+    public var reportMemory = false
 
     public init() {}
 
@@ -63,6 +74,19 @@ public struct TrainConfig: Sendable {
     /// momentum 0.9: 0.891 against 0.913 after 5 epochs, see docs/design.md).
     public static func defaultLearningRate(for model: ModelKind) -> Double {
         model == .cnn ? 0.02 : 0.05
+    }
+
+    /// SHA-256 of everything that decides the trained model: a checkpoint
+    /// resumes only a run with the same fingerprint. Output-only settings
+    /// (metrics, evaluation, checkpoints, timeouts) are left out.
+    public var fingerprint: String {
+        let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.policy.rawValue)/\($0.errorFeedback)/\($0.momentum.rawValue)" } ?? "none"
+        let fields: [String] = [
+            "train", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(epochs)", "\(batch)",
+            "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(baseBatch ?? -1)",
+            "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
+        ]
+        return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
     }
 
     /// The optimizer's momentum and the factor on the learning rate, after

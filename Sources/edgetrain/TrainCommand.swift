@@ -61,6 +61,24 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Stop at the first evaluation that reaches --target-accuracy.")
     var stopAtTarget = false
 
+    @Option(help: "Directory for checkpoints (every rank writes its own file; rank 0 marks each complete).")
+    var checkpointDir: String?
+
+    @Option(help: "Write a checkpoint every K steps (needs --checkpoint-dir).")
+    var checkpointEvery: Int = 0
+
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")
+    var resume = false
+
+    @Option(help: "All ranks compare a hash of the model every K steps (0: only at the end).")
+    var checkEvery: Int = 500
+
+    @Option(help: "Seconds any wait for another rank may take before the run fails.")
+    var commTimeout: Double = 300
+
+    @Flag(help: "Record every rank's peak resident memory in the epoch and final records.")
+    var reportMemory = false
+
     @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
     var json = false
 
@@ -75,6 +93,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--warmup-epochs must be >= 0, got \(warmupEpochs)")
         }
         try requireAtLeast(0, evalEvery, "--eval-every")
+        try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
+        try requireAtLeast(0, checkEvery, "--check-every")
+        try requirePositive(commTimeout, "--comm-timeout")
+        if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
+        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
         if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
             throw ValidationError("--target-accuracy must be in (0, 1], got \(targetAccuracy)")
         }
@@ -104,6 +127,12 @@ struct TrainCommand: ParsableCommand {
         c.data = data.source()
         c.metricsPath = metrics
         c.evalEvery = evalEvery
+        c.checkpointDir = checkpointDir
+        c.checkpointEvery = checkpointEvery
+        c.resume = resume
+        c.checkEvery = checkEvery
+        c.communicationTimeout = commTimeout
+        c.reportMemory = reportMemory
         c.targetAccuracy = targetAccuracy
         c.stopAtTarget = stopAtTarget
         c.json = json

@@ -1,0 +1,168 @@
+import Data
+import Foundation
+import MPI
+import NN
+import Training
+
+/// Federated checkpoints: after round K, 2K, ... the coordinator asks every
+/// client to write its file (sampler, slowdown state, upload residual,
+/// autonomy curves), collects their answers, then writes its own (global
+/// model, version, FedAda and autonomy state, counters) and marks the
+/// checkpoint complete. A synchronous run without round timeouts or FedAda
+/// resumes bitwise exactly.
+extension FederatedCoordinator {
+    var checkpoints: CheckpointStore? { config.checkpointDir.map { CheckpointStore(directory: $0) } }
+
+    func saveCheckpoint(round: Int) throws {
+        guard let store = checkpoints else { return }
+        let tag = CheckpointStore.tag(round)
+        var request = FederatedMessage(kind: .checkpoint)
+        request[int: .round] = round
+        for c in clients {
+            pending.append(try world.isend(request.encoded(), to: c, tag: FederatedTag.model))
+        }
+        var waiting = Set(clients)
+        var failures = [String]()
+        while !waiting.isEmpty {
+            guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            if message.kind == .checkpointDone {
+                waiting.remove(client)
+                if message[int: .failed] != 0 { failures.append(String(decoding: message.payload, as: UTF8.self)) }
+            } else if message.kind != .layer {
+                // Work that was still in flight (round timeouts, async) is dropped.
+                busy.remove(client)
+                bytesUp += bytes
+                late += 1
+            }
+        }
+        if let first = failures.first { throw FederatedError("checkpoint after round \(round) failed: \(first)") }
+        var file = CheckpointFile()
+        file.set("kind", string: "federated-coordinator")
+        file.set("config_sha256", string: config.fingerprint)
+        file["model"] = .floats(model.store.copyParameters())
+        file["counts"] = .integers([round, version, bytesUp, bytesDown, dropped, late, metricsRecords].map { Int64($0) })
+        file["numbers"] = .doubles([monotonicClock() - start, lastTest.loss, lastTest.accuracy, reference,
+                                    fedAda.initialMaxRoundTime ?? -1])
+        let assigned = assignment.sorted { $0.key < $1.key }
+        file["assignment"] = .integers(assigned.flatMap { [Int64($0.key), Int64($0.value)] })
+        try store.write(file, tag: tag, rank: 0)
+        try store.complete(tag: tag, manifest: [
+            "kind": "federated", "round": round, "ranks": world.size, "config_sha256": config.fingerprint,
+        ])
+    }
+
+    func restore(from file: CheckpointFile, name: String) throws {
+        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        guard try file.string("kind", file: name) == "federated-coordinator" else { throw fail("not a coordinator checkpoint") }
+        let parameters = try file.floats("model", file: name)
+        let counts = try file.integers("counts", file: name)
+        let numbers = try file.doubles("numbers", file: name)
+        let assigned = try file.integers("assignment", file: name)
+        guard parameters.count == model.parameterCount, counts.count == 7, numbers.count == 5, assigned.count % 2 == 0,
+              counts[0] >= 1, counts[0] <= Int64(config.rounds)
+        else { throw fail("sections do not fit this run") }
+        model.store.loadParameters(parameters)
+        roundsDone = Int(counts[0])
+        (version, bytesUp, bytesDown, dropped, late, metricsRecords) =
+            (Int(counts[1]), Int(counts[2]), Int(counts[3]), Int(counts[4]), Int(counts[5]), Int(counts[6]))
+        elapsedBefore = numbers[0]
+        lastTest = (numbers[1], numbers[2])
+        reference = numbers[3]
+        fedAda = FedAdaAssigner(initialMaxRoundTime: numbers[4] >= 0 ? numbers[4] : nil)
+        assignment = [:]
+        for k in stride(from: 0, to: assigned.count, by: 2) { assignment[Int(assigned[k])] = Int(assigned[k + 1]) }
+        try metrics.restore(records: metricsRecords)
+    }
+}
+
+extension FederatedClient {
+    /// Writes this client's file for checkpoint `round` and tells the
+    /// coordinator how it went.
+    func answerCheckpoint(_ message: FederatedMessage) throws {
+        var answer = FederatedMessage(kind: .checkpointDone)
+        answer[int: .round] = message[int: .round]
+        do {
+            guard let dir = config.checkpointDir else { throw FederatedError("no checkpoint directory") }
+            try CheckpointStore(directory: dir).write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]),
+                                                      rank: world.rank)
+        } catch {
+            answer[int: .failed] = 1
+            answer.payload = Array("\(error)".utf8)
+        }
+        try world.send(answer.encoded(), to: 0, tag: FederatedTag.update)
+    }
+
+    func checkpointFile() -> CheckpointFile {
+        var file = CheckpointFile()
+        file.set("kind", string: "federated-client")
+        file.set("config_sha256", string: config.fingerprint)
+        let s = sampler.state
+        file["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
+        file["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
+        file["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
+        let g = speed.rng.state
+        file["speed"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) } + [Int64(speed.slowStepsLeft)])
+        file["residual"] = .floats(residual)
+        file["curves.count"] = .integers([Int64(curves.count)])
+        for (k, c) in curves.enumerated() {
+            file["curves.\(k).overall"] = .doubles(c.overall)
+            file["curves.\(k).layers"] = .doubles(c.layers.flatMap { $0 })
+        }
+        return file
+    }
+
+    func restore(from file: CheckpointFile, name: String) throws {
+        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        guard try file.string("kind", file: name) == "federated-client" else { throw fail("not a client checkpoint") }
+        let generator = try file.integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
+        let permutation = try file.integers("sampler.permutation", file: name).map { Int($0) }
+        let position = try file.integers("sampler.position", file: name)
+        let speedState = try file.integers("speed", file: name)
+        let savedResidual = try file.floats("residual", file: name)
+        let curveCount = try file.integer("curves.count", file: name)
+        guard generator.count == 4, position.count == 2, permutation.sorted() == indices.sorted(),
+              position[0] >= 0, position[0] < max(permutation.count, 1), position[1] >= 0, speedState.count == 5,
+              speedState[4] >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
+        else { throw fail("client state does not fit this run") }
+        var restoredCurves = [ProgressCurve]()
+        for k in 0..<curveCount {
+            let overall = try file.doubles("curves.\(k).overall", file: name)
+            let flat = try file.doubles("curves.\(k).layers", file: name)
+            guard !overall.isEmpty, flat.count == overall.count * layers.count else { throw fail("curve \(k) has the wrong size") }
+            restoredCurves.append(ProgressCurve(overall: overall, layers: (0..<layers.count).map {
+                Array(flat[$0 * overall.count..<($0 + 1) * overall.count])
+            }))
+        }
+        sampler = MinibatchSampler(indices: indices, batchSize: config.batch, state: .init(
+            generator: generator, permutation: permutation, position: Int(position[0]), passes: Int(position[1])))
+        let words = speedState.map { UInt64(bitPattern: $0) }
+        speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: Int(speedState[4]))
+        residual = savedResidual
+        curves = restoredCurves
+    }
+}
+
+/// Continues a federated run from the newest complete checkpoint (collective:
+/// rank 0 picks and checks it, every rank reads its own file).
+func resumeFederated(config: FederatedConfig, world: Communicator, restore: (CheckpointFile, String) throws -> Void) throws {
+    guard let dir = config.checkpointDir else { throw FederatedSetupError(description: "--resume needs --checkpoint-dir") }
+    let store = CheckpointStore(directory: dir)
+    var tag = ""
+    try world.agree {
+        guard world.rank == 0 else { return }
+        guard let newest = try store.newest() else {
+            throw FederatedSetupError(description: "--resume: no complete checkpoint in \(dir)")
+        }
+        try store.validate(newest.manifest, tag: newest.tag, ranks: world.size, configuration: config.fingerprint)
+        tag = newest.tag
+    }
+    tag = try world.broadcast(tag, root: 0)
+    try world.agree {
+        let name = store.path(tag: tag, rank: world.rank)
+        let file = try store.read(tag: tag, rank: world.rank)
+        guard try file.string("config_sha256", file: name) == config.fingerprint else {
+            throw CheckpointError(file: name, problem: "written with another configuration")
+        }
+        try restore(file, name)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// A directory of checkpoints, one subdirectory per checkpoint:
+///
+///     DIR/ckpt-000000120/rank-0.ckpt ... rank-<N-1>.ckpt
+///     DIR/ckpt-000000120/COMPLETE      JSON manifest, written last by rank 0
+///
+/// Every rank writes its own file atomically (temporary file, fsync,
+/// rename); rank 0 writes COMPLETE only after every rank has written, so a
+/// checkpoint is complete exactly when COMPLETE exists. A crash or a full
+/// disk in the middle leaves an incomplete directory that `newest` ignores,
+/// and the previous complete checkpoint untouched. After a checkpoint
+/// completes, rank 0 removes all but the newest `keep` complete ones.
+public struct CheckpointStore: Sendable {
+    public let directory: String
+    public var keep = 2
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The directory name of checkpoint number `index` (a step or a round).
+    public static func tag(_ index: Int) -> String { String(format: "ckpt-%09d", index) }
+
+    public func path(tag: String, rank: Int) -> String { "\(directory)/\(tag)/rank-\(rank).ckpt" }
+
+    /// Writes this rank's part of checkpoint `tag`.
+    public func write(_ file: CheckpointFile, tag: String, rank: Int) throws {
+        let dir = "\(directory)/\(tag)"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw OutputError(path: dir, problem: "cannot create the checkpoint directory: \(error.localizedDescription)")
+        }
+        try writeAtomically(file.encoded(), to: path(tag: tag, rank: rank))
+    }
+
+    /// Rank 0, once every rank has written: marks `tag` complete with
+    /// `manifest` and prunes older complete checkpoints.
+    public func complete(tag: String, manifest: [String: Any]) throws {
+        try writeAtomically(Array((jsonLine(manifest) + "\n").utf8), to: "\(directory)/\(tag)/COMPLETE")
+        let complete = try completeTags()
+        for old in complete.dropLast(keep) {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
+        }
+    }
+
+    /// Complete checkpoints, oldest first.
+    public func completeTags() throws -> [String] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return entries.filter {
+            $0.hasPrefix("ckpt-") && FileManager.default.fileExists(atPath: "\(directory)/\($0)/COMPLETE")
+        }.sorted()
+    }
+
+    /// The newest complete checkpoint and its manifest, or nil if there is none.
+    public func newest() throws -> (tag: String, manifest: [String: Any])? {
+        guard let tag = try completeTags().last else { return nil }
+        let path = "\(directory)/\(tag)/COMPLETE"
+        guard let data = FileManager.default.contents(atPath: path),
+              let manifest = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { throw CheckpointError(file: path, problem: "unreadable manifest") }
+        return (tag, manifest)
+    }
+
+    /// Reads this rank's part of checkpoint `tag`.
+    public func read(tag: String, rank: Int) throws -> CheckpointFile {
+        let file = path(tag: tag, rank: rank)
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CheckpointError(file: file, problem: "missing or unreadable")
+        }
+        return try CheckpointFile(decoding: Array(data), file: file)
+    }
+
+    /// Checks a manifest against this run: same rank count and configuration.
+    public func validate(_ manifest: [String: Any], tag: String, ranks: Int, configuration: String) throws {
+        let path = "\(directory)/\(tag)/COMPLETE"
+        guard let saved = manifest["ranks"] as? Int, saved == ranks else {
+            throw CheckpointError(file: path, problem: "written by \(manifest["ranks"] ?? "?") ranks; this run has \(ranks) (resume with the same -np)")
+        }
+        guard let hash = manifest["config_sha256"] as? String, hash == configuration else {
+            throw CheckpointError(file: path, problem: "written with a different configuration (config_sha256 \(manifest["config_sha256"] ?? "?"), this run \(configuration)); resume with the same flags")
+        }
+    }
+}
