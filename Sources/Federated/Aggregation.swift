@@ -29,6 +29,14 @@ public enum AggregationRule: String, CaseIterable, Sendable {
     /// FedNova (Wang et al. 2020): tau_eff x sum of p_i delta_i / a_i, with
     /// a_i the client's effective step count and tau_eff = sum of p_i a_i.
     case fednova
+    /// Coordinate-wise median of the changes, unweighted (Yin et al. 2018).
+    case median
+    /// Coordinate-wise trimmed mean, unweighted: each coordinate drops its
+    /// ceil(beta x n) largest and smallest values (Yin et al. 2018).
+    case trimmedMean = "trimmed-mean"
+
+    /// Whether the rule is one of the Byzantine-robust ones.
+    public var isRobust: Bool { self == .median || self == .trimmedMean }
 }
 
 /// FedNova's a_i for `steps` local SGD steps with momentum m:
@@ -45,7 +53,8 @@ public func fedNovaNormalizer(steps: Int, momentum: Double) -> Double {
 /// early is normalized by its own step count under FedNova. Returns nil when
 /// there is nothing to aggregate.
 public func aggregate(
-    _ contributions: [ClientContribution], rule: AggregationRule, momentum: Double = 0, layers: [Range<Int>]? = nil
+    _ contributions: [ClientContribution], rule: AggregationRule, momentum: Double = 0, layers: [Range<Int>]? = nil,
+    trimFraction: Double = 0.1
 ) -> [Float]? {
     let sorted = contributions.sorted { $0.rank < $1.rank }
     guard let first = sorted.first else { return nil }
@@ -53,6 +62,8 @@ public func aggregate(
     guard total > 0 else { return nil }
     var result = [Double](repeating: 0, count: first.delta.count)
     switch rule {
+    case .median, .trimmedMean:
+        return coordinateWise(sorted.map(\.delta), trim: rule == .median ? nil : trimFraction)
     case .weighted:
         for c in sorted {
             precondition(c.delta.count == result.count, "contributions of different lengths")
@@ -74,4 +85,34 @@ public func aggregate(
         }
     }
     return result.map { Float($0) }
+}
+
+/// How many values the trimmed mean drops at each end out of `n`:
+/// ceil(beta x n), at most (n - 1) / 2 so that one value is left.
+public func trimCount(clients n: Int, fraction beta: Double) -> Int {
+    min(Int((beta * Double(n)).rounded(.up)), (n - 1) / 2)
+}
+
+/// Coordinate-wise median (`trim` nil) or trimmed mean of equal-length
+/// vectors; nil when there are none. The median of an even count is the
+/// mean of the two middle values.
+func coordinateWise(_ vectors: [[Float]], trim: Double?) -> [Float]? {
+    guard let first = vectors.first else { return nil }
+    let n = vectors.count
+    precondition(vectors.allSatisfy { $0.count == first.count }, "contributions of different lengths")
+    let drop = trim.map { trimCount(clients: n, fraction: $0) }
+    var column = [Float](repeating: 0, count: n)
+    var result = [Float](repeating: 0, count: first.count)
+    for i in 0..<first.count {
+        for j in 0..<n { column[j] = vectors[j][i] }
+        column.sort()
+        if let drop {
+            var sum = 0.0
+            for j in drop..<(n - drop) { sum += Double(column[j]) }
+            result[i] = Float(sum / Double(n - 2 * drop))
+        } else {
+            result[i] = n % 2 == 1 ? column[n / 2] : Float((Double(column[n / 2 - 1]) + Double(column[n / 2])) / 2)
+        }
+    }
+    return result
 }

@@ -40,7 +40,7 @@ extension FederatedCoordinator {
         file.set("kind", string: "federated-coordinator")
         file.set("config_sha256", string: config.fingerprint)
         file["model"] = .floats(model.store.copyParameters())
-        file["counts"] = .integers([round, version, bytesUp, bytesDown, dropped, late, metricsRecords].map { Int64($0) })
+        file["counts"] = .integers([round, version, bytesUp, bytesDown, dropped, late, metricsRecords, rejected].map { Int64($0) })
         file["numbers"] = .doubles([monotonicClock() - start, lastTest.loss, lastTest.accuracy, reference,
                                     fedAda.initialMaxRoundTime ?? -1])
         let assigned = assignment.sorted { $0.key < $1.key }
@@ -58,13 +58,13 @@ extension FederatedCoordinator {
         let counts = try file.integers("counts", file: name)
         let numbers = try file.doubles("numbers", file: name)
         let assigned = try file.integers("assignment", file: name)
-        guard parameters.count == model.parameterCount, counts.count == 7, numbers.count == 5, assigned.count % 2 == 0,
+        guard parameters.count == model.parameterCount, counts.count == 8, numbers.count == 5, assigned.count % 2 == 0,
               counts[0] >= 1, counts[0] <= Int64(config.rounds)
         else { throw fail("sections do not fit this run") }
         model.store.loadParameters(parameters)
         roundsDone = Int(counts[0])
-        (version, bytesUp, bytesDown, dropped, late, metricsRecords) =
-            (Int(counts[1]), Int(counts[2]), Int(counts[3]), Int(counts[4]), Int(counts[5]), Int(counts[6]))
+        (version, bytesUp, bytesDown, dropped, late, metricsRecords, rejected) =
+            (Int(counts[1]), Int(counts[2]), Int(counts[3]), Int(counts[4]), Int(counts[5]), Int(counts[6]), Int(counts[7]))
         elapsedBefore = numbers[0]
         lastTest = (numbers[1], numbers[2])
         reference = numbers[3]

@@ -116,6 +116,9 @@ extension FederatedClient {
 
         var delta = [Float](repeating: 0, count: model.parameterCount)
         for k in 0..<delta.count { delta[k] = model.store.parameters[k] - global[k] }
+        if let b = config.byzantine, b.ranks.contains(world.rank) {
+            b.poison(&delta, seed: config.seed, rank: world.rank, round: round)
+        }
         if early.isEmpty {
             encodeDelta(&delta, into: &update)
         } else {

@@ -62,6 +62,12 @@ public struct FederatedConfig: Sendable {
     public var autonomy = AutonomySettings()
     public var aggregation: AggregationRule = .weighted
     public var mu = 0.01
+    /// The trimmed mean drops ceil(beta x n) values at each end.
+    public var trimFraction = 0.1
+    /// Uploads whose change has a larger L2 norm are rejected (nil: no bound).
+    public var maxUpdateNorm: Double?
+    /// Poisoned clients, for testing robust aggregation.
+    public var byzantine: ByzantineSettings?
     /// Server step size on the aggregated change (1: FedAvg).
     public var serverLearningRate = 1.0
     public var partition: PartitionScheme = .iid
@@ -109,7 +115,8 @@ public struct FederatedConfig: Sendable {
             "\(seed)", "\(data)", c, "\(clientSpeed ?? [])", "\(slowdownProbability)/\(slowdownFactor)/\(slowdownSteps)",
             "\(clientBandwidth ?? [])", "\(roundTimeout ?? -1)", "\(asynchronous)/\(maxStaleness)/\(stalenessWeighting.rawValue)",
             "\(buffer)/\(asyncMixing)", "\(a.earlyStop)/\(a.earlyTransmit)/\(a.sampleEvery)/\(a.benefitWeight)/\(a.freeFraction)",
-            "\(a.convergeThreshold)/\(a.resendThreshold)",
+            "\(a.convergeThreshold)/\(a.resendThreshold)", "\(trimFraction)/\(maxUpdateNorm ?? -1)",
+            byzantine.map { "\($0.ranks)/\($0.attack.rawValue)/\($0.scale)" } ?? "honest",
         ]
         return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
     }

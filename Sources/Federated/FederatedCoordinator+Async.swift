@@ -40,8 +40,15 @@ extension FederatedCoordinator {
                 dropped += 1
                 entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: true))
             } else {
-                buffer.append((try delta(of: message, from: client), config.stalenessWeighting.weight(staleness: staleness)))
-                entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: false))
+                var entry = clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: false)
+                do {
+                    let c = try checkedContribution(client, message, early: [:])
+                    buffer.append((c.delta, config.stalenessWeighting.weight(staleness: staleness)))
+                } catch let r as RejectedUpload {
+                    reject(client, round: version + 1, r)
+                    entry["rejected"] = r.description
+                }
+                entries.append(entry)
             }
             if buffer.count >= config.buffer {
                 var change = [Float](repeating: 0, count: model.parameterCount)
@@ -53,7 +60,7 @@ extension FederatedCoordinator {
                 buffer.removeAll()
                 try finishRound(version, total: config.rounds, record: [
                     "round_s": monotonicClock() - roundStart, "idle_s": 0.0, "clients": entries,
-                    "participants": entries.filter { ($0["dropped"] as? Bool) == false }.count,
+                    "participants": entries.filter { ($0["dropped"] as? Bool) == false && $0["rejected"] == nil }.count,
                     "dropped": entries.filter { ($0["dropped"] as? Bool) == true }.count,
                 ])
                 entries.removeAll()

@@ -22,13 +22,18 @@ extension FederatedCoordinator {
             let deadline = config.roundTimeout.map { roundStart + $0 }
             var arrived = [Int: (message: FederatedMessage, bytes: Int, seconds: Double)]()
             var earlyCopies = [Int: [Int: (delta: [Float], steps: Int)]]()
+            var refused = [Int: RejectedUpload]()
             while arrived.count < selected.count {
                 guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
                 bytesUp += bytes
                 if message.kind == .layer {
                     if message[int: .round] == round, sentAt[client] != nil {
-                        earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message, from: client),
-                                                                                   message[int: .iteration])
+                        do {
+                            earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message, from: client),
+                                                                                       message[int: .iteration])
+                        } catch let r as RejectedUpload {
+                            refused[client] = r
+                        }
                     } else {
                         late += 1
                     }
@@ -44,11 +49,17 @@ extension FederatedCoordinator {
             let missing = selected.filter { arrived[$0] == nil }
             dropped += missing.count
             var contributions = [ClientContribution]()
-            for (client, a) in arrived {
-                contributions.append(try contribution(client, a.message, early: earlyCopies[client] ?? [:]))
+            for (client, a) in arrived.sorted(by: { $0.key < $1.key }) {
+                do {
+                    if let r = refused[client] { throw r }
+                    contributions.append(try checkedContribution(client, a.message, early: earlyCopies[client] ?? [:]))
+                } catch let r as RejectedUpload {
+                    refused[client] = r
+                    reject(client, round: round, r)
+                }
             }
             if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
-                                      layers: model.store.layers.map(\.range)) {
+                                      layers: model.store.layers.map(\.range), trimFraction: config.trimFraction) {
                 apply(change, scale: config.serverLearningRate)
             }
             if config.strategy == .fedada {
@@ -76,12 +87,13 @@ extension FederatedCoordinator {
             var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
                 var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
                 if config.autonomy.enabled { e.merge(autonomyFields(a.message)) { x, _ in x } }
+                if let r = refused[client] { e["rejected"] = r.description }
                 return e
             }
             entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
             try finishRound(round, total: config.rounds, record: [
                 "round_s": monotonicClock() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
-                "selected": selected, "participants": arrived.count, "dropped": missing.count,
+                "selected": selected, "participants": arrived.count - refused.count, "dropped": missing.count, "rejected": refused.count,
                 "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round),
                 "reference_s": config.roundTimeout ?? reference,
                 "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),

@@ -28,7 +28,7 @@ final class FederatedCoordinator {
     var busy = Set<Int>()
     var version = 0
     var lastTest = (loss: Double.nan, accuracy: Double.nan)
-    var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0
+    var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0, rejected = 0
     /// The last round completed (a resumed run starts after it).
     var roundsDone = 0
     /// FedAda's state and assignment, autonomy's reference round time.
@@ -66,15 +66,15 @@ final class FederatedCoordinator {
             "aggregation": config.aggregation.rawValue, "seed": config.seed, "data": config.data.name,
             "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
             "bytes_sent": bytesDown, "bytes_received": bytesUp, "bytes_up": bytesUp, "bytes_down": bytesDown,
-            "dropped_updates": dropped, "late_updates": late, "model_sha256": hash,
+            "dropped_updates": dropped, "late_updates": late, "rejected_updates": rejected, "model_sha256": hash,
             "compression": config.compression == nil ? "none" : "group-topk",
         ]
         if let c = config.compression { final["ratio"] = c.ratio; final["group_size"] = c.groupSize }
         try metrics.append(final)
         metricsRecords += 1
-        progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped",
+        progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped, %d rejected",
                              lastTest.accuracy, lastTest.loss, version, ProgressPrinter.duration(wall),
-                             formatBytes(bytesDown), formatBytes(bytesUp), dropped + late))
+                             formatBytes(bytesDown), formatBytes(bytesUp), dropped + late, rejected))
         return final
     }
 
@@ -119,19 +119,22 @@ final class FederatedCoordinator {
         case .denseFloats?:
             let d = message.floats()
             guard d.count == model.parameterCount else {
-                throw FederatedError("coordinator: rank \(client) sent \(d.count) floats, expected \(model.parameterCount)")
+                throw RejectedUpload("\(d.count) floats, expected \(model.parameterCount)")
             }
             return d
         case .sparseBlock?:
-            guard let layout else { throw FederatedError("coordinator: rank \(client) sent a compressed update unasked") }
-            let block = try message.payload.withUnsafeBytes {
-                try SparseBlock(decoding: $0, layout: layout, groups: 0..<layout.groupCount)
+            guard let layout else { throw RejectedUpload("a compressed update, but uploads are dense") }
+            let block: SparseBlock
+            do {
+                block = try message.payload.withUnsafeBytes { try SparseBlock(decoding: $0, layout: layout, groups: 0..<layout.groupCount) }
+            } catch {
+                throw RejectedUpload("undecodable compressed update: \(error)")
             }
             var d = [Float](repeating: 0, count: model.parameterCount)
             d.withUnsafeMutableBufferPointer { block.add(into: $0.baseAddress!) }
             return d
         default:
-            throw FederatedError("coordinator: rank \(client) sent an update with payload form \(message[int: .payloadForm])")
+            throw RejectedUpload("unknown payload form \(message[int: .payloadForm])")
         }
     }
 
@@ -141,11 +144,11 @@ final class FederatedCoordinator {
         let layers = model.store.layers
         guard l >= 0 && l < layers.count, message[int: .rangeStart] == layers[l].range.lowerBound,
               message[int: .rangeCount] == layers[l].range.count else {
-            throw FederatedError("coordinator: rank \(client) sent layer \(l) with a range that does not match the model")
+            throw RejectedUpload("layer \(l) with a range that does not match the model")
         }
         let params = message.floats()
         guard params.count == layers[l].range.count else {
-            throw FederatedError("coordinator: rank \(client) sent \(params.count) floats for layer \(layers[l].name)")
+            throw RejectedUpload("\(params.count) floats for layer \(layers[l].name)")
         }
         return zip(params, layers[l].range).map { $0 - model.store.parameters[$1] }
     }
@@ -167,21 +170,38 @@ final class FederatedCoordinator {
         for (l, layer) in layers.enumerated() {
             if kept & (1 << l) != 0 {
                 guard let copy = early[l] else {
-                    throw FederatedError("coordinator: rank \(client) kept layer \(layer.name) early but it never arrived")
+                    throw RejectedUpload("kept layer \(layer.name) early but it never arrived")
                 }
                 d.replaceSubrange(layer.range, with: copy.delta)
                 layerSteps.append(copy.steps)
             } else {
                 guard offset + layer.range.count <= payload.count else {
-                    throw FederatedError("coordinator: rank \(client)'s update is too short for layer \(layer.name)")
+                    throw RejectedUpload("too short for layer \(layer.name)")
                 }
                 d.replaceSubrange(layer.range, with: payload[offset..<offset + layer.range.count])
                 offset += layer.range.count
                 layerSteps.append(steps)
             }
         }
-        guard offset == payload.count else { throw FederatedError("coordinator: rank \(client)'s update has \(payload.count - offset) extra floats") }
+        guard offset == payload.count else { throw RejectedUpload("\(payload.count - offset) extra floats") }
         return ClientContribution(rank: client, samples: m[int: .samples], steps: steps, delta: d, layerSteps: layerSteps)
+    }
+
+    /// A client's checked contribution: the upload decodes to the model's
+    /// length, every value is finite and the norm is within the bound.
+    /// Throws `RejectedUpload` otherwise.
+    func checkedContribution(_ client: Int, _ m: FederatedMessage, early: [Int: (delta: [Float], steps: Int)]) throws -> ClientContribution {
+        let c = try contribution(client, m, early: early)
+        if let problem = uploadProblem(c.delta, expected: model.parameterCount, maxNorm: config.maxUpdateNorm) {
+            throw RejectedUpload(problem)
+        }
+        return c
+    }
+
+    /// Counts a refused upload and says so on the progress stream.
+    func reject(_ client: Int, round: Int, _ reason: RejectedUpload) {
+        rejected += 1
+        progress.line("round \(round): rejected rank \(client)'s update: \(reason)")
     }
 
     /// The autonomy keys of a client entry.

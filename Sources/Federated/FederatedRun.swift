@@ -25,6 +25,9 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
     if let b = config.clientBandwidth, b.count != 1 && b.count != clients {
         throw FederatedSetupError(description: "--client-bandwidth has \(b.count) values for \(clients) clients (give 1 or \(clients))")
     }
+    if let b = config.byzantine, let bad = b.ranks.first(where: { $0 < 1 || $0 > clients }) {
+        throw FederatedSetupError(description: "--byzantine rank \(bad) is not a client (clients are ranks 1...\(clients))")
+    }
     if let c = config.clientsPerRound, c > clients {
         throw FederatedSetupError(description: "--clients-per-round \(c) is more than the \(clients) clients")
     }
@@ -57,6 +60,10 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDatas
         : "sync" + (c.roundTimeout.map { ", round timeout \($0) s" } ?? "")
     let compression = c.compression.map { "group-topk (ratio \($0.ratio), group \($0.groupSize))" } ?? "none"
     let a = c.autonomy
+    let aggregation = c.aggregation.rawValue + (c.aggregation == .trimmedMean
+        ? " (trims \(trimCount(clients: c.perRound(clients: clients), fraction: c.trimFraction)) per end)" : "")
+        + (c.maxUpdateNorm.map { ", max update norm \($0)" } ?? "")
+    let byzantine = c.byzantine.map { "\nbyzantine: rank(s) \($0.ranks.map(String.init).joined(separator: ",")) send \($0.attack.rawValue) (S = \($0.scale))" } ?? ""
     let autonomy = a.enabled
         ? "\nautonomy: early stop \(a.earlyStop ? "on" : "off"), early transmit \(a.earlyTransmit ? "on" : "off"), "
             + "sampling every \(a.sampleEvery) rounds, benefit weight \(a.benefitWeight), converge at \(a.convergeThreshold), "
@@ -65,8 +72,8 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDatas
     return """
         edgetrain federated: \(model.name) (\(model.parameterCount) parameters), coordinator + \(clients) client(s), \
         \(c.rounds) rounds, \(c.perRound(clients: clients)) per round, \(local), batch \(c.batch), lr \(c.learningRate)
-        strategy \(c.strategy.rawValue)\(c.strategy == .fedprox ? " (mu \(c.mu))" : ""), aggregation \(c.aggregation.rawValue), \
+        strategy \(c.strategy.rawValue)\(c.strategy == .fedprox ? " (mu \(c.mu))" : ""), aggregation \(aggregation), \
         \(mode), uploads: \(compression), seed \(c.seed)
-        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)\(autonomy)
+        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)\(autonomy)\(byzantine)
         """
 }

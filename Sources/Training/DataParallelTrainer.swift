@@ -55,6 +55,9 @@ public final class DataParallelTrainer {
             var stopped = false
             while state.stepInEpoch < stepsPerEpoch {
                 try step(&features, &labels)
+                if let fault = config.injectDivergence, fault.rank == rank, fault.step == state.step {
+                    model.store.parameters[0] += 1e-3
+                }
                 if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
                 if config.checkEvery > 0 && state.step % config.checkEvery == 0 { _ = try agreedModelHash() }
                 if config.evalEvery > 0 && state.step % config.evalEvery == 0, try evaluateNow() {
@@ -141,14 +144,20 @@ public final class DataParallelTrainer {
     }
 
     /// A non-finite loss or gradient stops the run, naming the step, rank
-    /// and layer (the job aborts: only this rank knows).
+    /// and layer: the first layer whose weights, else whose gradient, holds a
+    /// NaN or an infinity (the job aborts: only this rank knows).
     func checkFinite(loss: Double) throws {
-        guard loss.isFinite else {
-            throw NumericalError(description: "non-finite loss \(loss) at step \(state.step + 1) on rank \(rank)")
+        let store = model.store
+        let badGradient = store.spans.first { !allFinite(store.gradients.baseAddress! + $0.offset, count: $0.count) }
+        guard !loss.isFinite || badGradient != nil else { return }
+        let what = loss.isFinite ? "non-finite gradient" : "non-finite loss \(loss)"
+        var place = "in layer \(badGradient.map { "\($0.layer) (\($0.name)) gradient" } ?? "?")"
+        if let span = store.spans.first(where: { !allFinite(UnsafePointer(store.parameters.baseAddress! + $0.offset), count: $0.count) }) {
+            place = "in layer \(span.layer) (\(span.name)) weights"
+        } else if badGradient == nil {
+            place = "with finite weights and gradients (the activations overflowed)"
         }
-        for span in model.store.spans where !allFinite(model.store.gradients.baseAddress! + span.offset, count: span.count) {
-            throw NumericalError(description: "non-finite gradient at step \(state.step + 1) on rank \(rank) in layer \(span.layer) (\(span.name))")
-        }
+        throw NumericalError(description: "\(what) at step \(state.step + 1) on rank \(rank) \(place); lower --lr")
     }
 
     /// Rank 0 evaluates and records; with a target to stop at, every rank

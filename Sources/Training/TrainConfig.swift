@@ -66,6 +66,9 @@ public struct TrainConfig: Sendable {
     public var communicationTimeout = 300.0
     /// Every epoch and the final record carry each rank's peak resident memory.
     public var reportMemory = false
+    /// Testing the divergence check: after step `step`, rank `rank` nudges
+    /// one weight (`--inject-divergence RANK:STEP`, hidden).
+    public var injectDivergence: (rank: Int, step: Int)?
 
     public init() {}
 
@@ -105,7 +108,7 @@ public struct TrainConfig: Sendable {
         let nesterovText = nesterov ? " (Nesterov)" : ""
         switch compression?.momentum {
         case nil, .optimizer?: return "SGD momentum \(momentum)\(nesterovText)"
-        case .fold?: return "plain SGD, momentum \(momentum) folded into the rate (x\(1 / (1 - momentum)))"
+        case .fold?: return "plain SGD, momentum \(momentum) folded into the rate (x\(String(format: "%.4g", 1 / (1 - momentum))))"
         case .correction?: return "plain SGD, DGC momentum correction \(momentum) before selection"
         }
     }

@@ -42,8 +42,26 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "fedavg, fedprox, fedada, or autonomy (--early-stop and --early-transmit).")
     var strategy: FederatedStrategy = .fedavg
 
-    @Option(help: "weighted (FedAvg, by samples) or fednova (normalized by local steps; the default under autonomy).")
+    @Option(help: """
+        weighted (FedAvg, by samples), fednova (normalized by local steps; the default under autonomy), \
+        or the robust median or trimmed-mean (coordinate-wise, unweighted).
+        """)
     var aggregation: AggregationRule?
+
+    @Option(help: "trimmed-mean: drop ceil(beta x clients) values at each end of every coordinate.")
+    var trimFraction: Double = 0.1
+
+    @Option(help: "Reject uploads whose change has a larger L2 norm.")
+    var maxUpdateNorm: Double?
+
+    @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).")
+    var byzantine: String?
+
+    @Option(help: "Testing: the poison of --byzantine clients: sign-flip (-S x change), scale (S x change), noise (S x rms Gaussian).")
+    var attack: Attack?
+
+    @Option(help: "Testing: the attack's strength S.")
+    var attackScale: Double = 10
 
     @Flag(help: "Autonomy: each client ends its round when an iteration's net benefit turns negative.")
     var earlyStop = false
@@ -176,8 +194,25 @@ struct FederatedCommand: ParsableCommand {
         if (earlyStop || earlyTransmit) && strategy == .fedada {
             throw ValidationError("--early-stop and --early-transmit go on top of fedavg or fedprox, not fedada")
         }
+        guard trimFraction >= 0 && trimFraction < 0.5 else { throw ValidationError("--trim-fraction must be in [0, 0.5), got \(trimFraction)") }
+        if let maxUpdateNorm { try requirePositive(maxUpdateNorm, "--max-update-norm") }
+        if (aggregation?.isRobust ?? false) && asynchronous {
+            throw ValidationError("--aggregation \(aggregation!.rawValue) combines a synchronous round's updates; drop --async")
+        }
+        _ = try byzantineSettings()
         try model.check()
         try data.check()
+    }
+
+    func byzantineSettings() throws -> ByzantineSettings? {
+        guard let byzantine else {
+            if attack != nil { throw ValidationError("--attack needs --byzantine RANKS") }
+            return nil
+        }
+        let ranks = try parseList(byzantine, "--byzantine", Int.init)
+        guard let attack else { throw ValidationError("--byzantine needs --attack sign-flip|scale|noise") }
+        guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
+        return ByzantineSettings(ranks: ranks, attack: attack, scale: attackScale)
     }
 
     func speeds() throws -> [Double]? {
@@ -220,6 +255,9 @@ struct FederatedCommand: ParsableCommand {
         c.autonomy.convergeThreshold = convergeThreshold
         c.autonomy.resendThreshold = resendThreshold
         c.mu = mu
+        c.trimFraction = trimFraction
+        c.maxUpdateNorm = maxUpdateNorm
+        c.byzantine = try byzantineSettings()
         c.partition = try data.scheme()
         c.data = data.source()
         c.seed = seed
@@ -262,4 +300,5 @@ struct FederatedCommand: ParsableCommand {
 
 extension FederatedStrategy: ExpressibleByArgument {}
 extension AggregationRule: ExpressibleByArgument {}
+extension Attack: ExpressibleByArgument {}
 extension StalenessWeighting: ExpressibleByArgument {}

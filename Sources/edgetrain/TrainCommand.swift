@@ -76,6 +76,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seconds any wait for another rank may take before the run fails.")
     var commTimeout: Double = 300
 
+    @Option(help: ArgumentHelp("Testing: RANK:STEP nudges one weight on RANK after STEP.", visibility: .hidden))
+    var injectDivergence: String?
+
     @Flag(help: "Record every rank's peak resident memory in the epoch and final records.")
     var reportMemory = false
 
@@ -95,6 +98,7 @@ struct TrainCommand: ParsableCommand {
         try requireAtLeast(0, evalEvery, "--eval-every")
         try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
         try requireAtLeast(0, checkEvery, "--check-every")
+        _ = try divergenceFault()
         try requirePositive(commTimeout, "--comm-timeout")
         if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
         if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
@@ -105,6 +109,13 @@ struct TrainCommand: ParsableCommand {
         try model.check()
         try data.check()
         try compression.check()
+    }
+
+    func divergenceFault() throws -> (rank: Int, step: Int)? {
+        guard let injectDivergence else { return nil }
+        let parts = try parseList(injectDivergence.replacingOccurrences(of: ":", with: ","), "--inject-divergence", Int.init)
+        guard parts.count == 2 else { throw ValidationError("--inject-divergence must be RANK:STEP, got '\(injectDivergence)'") }
+        return (parts[0], parts[1])
     }
 
     func makeConfig() throws -> TrainConfig {
@@ -133,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         c.checkEvery = checkEvery
         c.communicationTimeout = commTimeout
         c.reportMemory = reportMemory
+        c.injectDivergence = try divergenceFault()
         c.targetAccuracy = targetAccuracy
         c.stopAtTarget = stopAtTarget
         c.json = json

@@ -110,22 +110,35 @@ final class FederatedIntegrationTests: XCTestCase {
         XCTAssertNotEqual(hash(a), hash(c))
     }
 
-    func testBadSettingsGiveOneLine() throws {
-        let cases: [(args: [String], ranks: Int, message: String)] = [
-            (["federated", "--synthetic", "--client-speed", "1,1"], 4, "edgetrain: --client-speed has 2 values for 3 clients"),
-            (["federated", "--client-speed", "1,x,1"], 4, "edgetrain: --client-speed must be a comma-separated list, got '1,x,1'"),
-            (["federated", "--client-speed", "1,0.5,1"], 4, "edgetrain: --client-speed factors must be numbers >= 1, got '1,0.5,1'"),
-            (["federated", "--synthetic"], 1, "edgetrain: federated mode needs at least 2 ranks (a coordinator and a client), got 1"),
-            (["federated", "--rounds", "0"], 3, "edgetrain: --rounds must be at least 1, got 0"),
-            (["federated", "--strategy", "fedsgd"], 3, "edgetrain: The value 'fedsgd' is invalid for '--strategy <strategy>'"),
-        ]
-        for c in cases {
-            let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
-            XCTAssertNotEqual(outcome.status, 0, "\(c.args)")
-            let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
-            XCTAssertEqual(lines.count, 1, "\(c.args): \(outcome.stderr)")
-            XCTAssertTrue(lines.first?.hasPrefix(c.message) ?? false, "\(c.args): \(lines)")
-            XCTAssertLessThan(outcome.seconds, 20)
+    func testRobustAggregationAndTheNormBoundWithstandAPoisonedClient() throws {
+        func accuracy(_ extra: [String], metrics: String? = nil) throws -> Double {
+            let outcome = try MPIJob.run("edgetrain", small + extra + (metrics.map { ["--metrics", $0] } ?? []), ranks: 4)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            return try XCTUnwrap(outcome.jsonLines.last?["test_accuracy"] as? Double, "\(extra)")
         }
+        let honest = try accuracy([])
+        let flip = ["--byzantine", "3", "--attack", "sign-flip"]
+        let poisoned = try accuracy(flip)
+        let median = try accuracy(flip + ["--aggregation", "median"])
+        let trimmed = try accuracy(flip + ["--aggregation", "trimmed-mean", "--trim-fraction", "0.3"])
+        XCTAssertGreaterThan(honest, 0.8)
+        XCTAssertLessThan(poisoned, 0.5, "FedAvg should fall to a sign-flipping client scaled by 10")
+        XCTAssertGreaterThan(median, 0.7)
+        XCTAssertGreaterThan(trimmed, 0.7)
+
+        let metrics = metricsPath()
+        defer { try? FileManager.default.removeItem(atPath: metrics) }
+        let bounded = try accuracy(["--byzantine", "3", "--attack", "scale", "--attack-scale", "1000", "--max-update-norm", "100"],
+                                   metrics: metrics)
+        XCTAssertGreaterThan(bounded, 0.8)
+        let rounds = try records(metrics).filter { $0["event"] as? String == "round" }
+        XCTAssertEqual(rounds.count, 4)
+        for r in rounds {
+            XCTAssertEqual(r["rejected"] as? Int, 1)
+            XCTAssertEqual(r["participants"] as? Int, 2)
+            let entry = (r["clients"] as? [[String: Any]])?.first { $0["rank"] as? Int == 3 }
+            XCTAssertTrue((entry?["rejected"] as? String)?.contains("above --max-update-norm 100") ?? false, "\(r)")
+        }
+        XCTAssertEqual(try records(metrics).last?["rejected_updates"] as? Int, 4)
     }
 }

@@ -60,12 +60,20 @@ enum MPIJob {
         _ program: String, _ arguments: [String], ranks: Int, timeout: Int = 120,
         mpirunOptions: [String] = [], environment extra: [String: String] = [:]
     ) throws -> Outcome {
+        try start(program, arguments, ranks: ranks, timeout: timeout, mpirunOptions: mpirunOptions, environment: extra)
+            .wait(timeout: Double(timeout) + 30)
+    }
+
+    /// The same, started in the background.
+    static func start(
+        _ program: String, _ arguments: [String], ranks: Int, timeout: Int = 120,
+        mpirunOptions: [String] = [], environment extra: [String: String] = [:]
+    ) throws -> Running {
         let mpirun = try requireMPIRun()
         let binary = productsDirectory.appendingPathComponent(program).path
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "missing \(binary)")
-        return try spawn(mpirun, ["--oversubscribe", "--timeout", "\(timeout)", "-np", "\(ranks)"]
-                         + mpirunOptions + [binary] + arguments,
-                         environment: environment(extra), timeout: Double(timeout) + 30)
+        return try Running(mpirun, ["--oversubscribe", "--timeout", "\(timeout)", "-np", "\(ranks)"] + mpirunOptions + [binary] + arguments,
+                           environment: environment(extra))
     }
 
     /// Runs a process, captures its output through files, and kills it if it
@@ -74,42 +82,56 @@ enum MPIJob {
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         timeout: Double = 300, currentDirectory: URL? = nil
     ) throws -> Outcome {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgetrain-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("stdout")
-        let errURL = dir.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
+        try Running(executable, arguments, environment: environment, currentDirectory: currentDirectory).wait(timeout: timeout)
+    }
+
+    /// A started process whose output goes to files.
+    final class Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let start = Date()
-        try process.run()
-        while process.isRunning {
-            if Date().timeIntervalSince(start) > timeout {
-                process.terminate()
-                usleep(500_000)
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                XCTFail("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout) s")
-                break
-            }
-            usleep(20_000)
+        let description: String
+        let dir: URL
+        let out: FileHandle, err: FileHandle
+        let started = Date()
+
+        init(_ executable: String, _ arguments: [String], environment: [String: String]?, currentDirectory: URL? = nil) throws {
+            description = ([executable] + arguments).joined(separator: " ")
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgetrain-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil) }
+            out = try FileHandle(forWritingTo: dir.appendingPathComponent("stdout"))
+            err = try FileHandle(forWritingTo: dir.appendingPathComponent("stderr"))
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            if let environment { process.environment = environment }
+            if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
         }
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Outcome(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-            seconds: Date().timeIntervalSince(start))
+
+        /// Waits for the exit (killing the process past `timeout` seconds from
+        /// its start) and returns what it printed.
+        func wait(timeout: Double) throws -> Outcome {
+            defer { try? FileManager.default.removeItem(at: dir) }
+            while process.isRunning {
+                if Date().timeIntervalSince(started) > timeout {
+                    process.terminate()
+                    usleep(500_000)
+                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                    XCTFail("\(description) ran past \(timeout) s")
+                    break
+                }
+                usleep(20_000)
+            }
+            process.waitUntilExit()
+            try out.close()
+            try err.close()
+            return Outcome(
+                status: process.terminationStatus,
+                stdout: (try? String(contentsOf: dir.appendingPathComponent("stdout"), encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)) ?? "",
+                seconds: Date().timeIntervalSince(started))
+        }
     }
 }

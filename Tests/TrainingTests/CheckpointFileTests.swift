@@ -1,0 +1,113 @@
+import Foundation
+import Training
+import XCTest
+
+final class CheckpointFileTests: XCTestCase {
+    func sample() -> CheckpointFile {
+        var f = CheckpointFile()
+        f.set("kind", string: "train")
+        f.set("step", integer: 120)
+        f["model"] = .floats([1.5, -2, .pi, 0])
+        f["numbers"] = .doubles([0.25, -1e300])
+        f["perm"] = .integers([3, 1, 2, Int64.min])
+        return f
+    }
+
+    /// Replaces the trailing digest with the right one for the mutated body,
+    /// so the fuzz reaches the section parser instead of stopping at the digest.
+    func resealed(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= 32 else { return bytes }
+        let body = Array(bytes.dropLast(32))
+        var h = SHA256()
+        h.update(body)
+        return body + h.finalize()
+    }
+
+    func testRoundTripKeepsEverySectionExactly() throws {
+        let f = sample()
+        let decoded = try CheckpointFile(decoding: f.encoded(), file: "x")
+        XCTAssertEqual(decoded, f)
+        XCTAssertEqual(try decoded.integer("step", file: "x"), 120)
+        XCTAssertEqual(try decoded.string("kind", file: "x"), "train")
+        XCTAssertThrowsError(try decoded.floats("perm", file: "x")) {
+            XCTAssertEqual($0 as? CheckpointError, CheckpointError(file: "x", problem: "no section 'perm' of the expected kind"))
+        }
+    }
+
+    func testEveryTruncationAndAFlippedBitAreRefusedWithAReason() {
+        let bytes = sample().encoded()
+        for n in 0..<bytes.count {
+            XCTAssertThrowsError(try CheckpointFile(decoding: Array(bytes.prefix(n)), file: "f")) {
+                XCTAssertNotNil($0 as? CheckpointError, "\(n) bytes: \($0)")
+            }
+        }
+        var flipped = bytes
+        flipped[40] ^= 0x10
+        XCTAssertThrowsError(try CheckpointFile(decoding: flipped, file: "f")) {
+            XCTAssertEqual(($0 as? CheckpointError)?.file, "f")
+        }
+    }
+
+    /// A seeded random-mutation fuzz of the decoder, bounded to a few
+    /// thousand inputs: every outcome is a file or a CheckpointError, never a
+    /// crash, and whatever decodes re-encodes to something that decodes the same.
+    func testFuzzedCheckpointsDecodeOrFailCleanly() {
+        let valid = sample().encoded()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func random(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33) % max(bound, 1)
+        }
+        var decoded = 0, refused = 0
+        for round in 0..<4000 {
+            var bytes = valid
+            switch round % 4 {
+            case 0:  // a few random bytes changed
+                for _ in 0...random(4) { bytes[random(bytes.count)] = UInt8(truncatingIfNeeded: random(256)) }
+            case 1:  // a length or count field made large
+                let at = 16 + random(min(60, bytes.count - 16))
+                for k in 0..<4 where at + k < bytes.count { bytes[at + k] = 0xFF }
+            case 2:  // a slice cut out
+                let a = random(bytes.count), b = min(bytes.count, a + random(24))
+                bytes.removeSubrange(a..<b)
+            default:  // random tail
+                bytes = Array(bytes.prefix(random(bytes.count))) + (0..<random(64)).map { _ in UInt8(truncatingIfNeeded: random(256)) }
+            }
+            if round % 2 == 0 { bytes = resealed(bytes) }
+            do {
+                let f = try CheckpointFile(decoding: bytes, file: "fuzz")
+                XCTAssertEqual(try CheckpointFile(decoding: f.encoded(), file: "again"), f)
+                decoded += 1
+            } catch is CheckpointError {
+                refused += 1
+            } catch {
+                XCTFail("unexpected error type \(error)")
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0, "no mutation decoded: the fuzz never reaches the success path")
+        XCTAssertGreaterThan(refused, 1000)
+    }
+
+    func testStoreIgnoresIncompleteCheckpointsAndKeepsTheNewestTwo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = CheckpointStore(directory: dir)
+        XCTAssertNil(try store.newest())
+        for step in [10, 20, 30] {
+            try store.write(sample(), tag: CheckpointStore.tag(step), rank: 0)
+            try store.complete(tag: CheckpointStore.tag(step), manifest: ["step": step, "ranks": 1, "config_sha256": "abc"])
+        }
+        // Step 40 is written by rank 0 but never marked complete (a crash).
+        try store.write(sample(), tag: CheckpointStore.tag(40), rank: 0)
+        XCTAssertEqual(try store.completeTags(), ["ckpt-000000020", "ckpt-000000030"])
+        let newest = try XCTUnwrap(try store.newest())
+        XCTAssertEqual(newest.tag, "ckpt-000000030")
+        XCTAssertEqual(try store.read(tag: newest.tag, rank: 0), sample())
+        XCTAssertNoThrow(try store.validate(newest.manifest, tag: newest.tag, ranks: 1, configuration: "abc"))
+        XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 2, configuration: "abc"))
+        XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 1, configuration: "abd"))
+        XCTAssertThrowsError(try store.read(tag: newest.tag, rank: 1)) {
+            XCTAssertEqual(($0 as? CheckpointError)?.problem, "missing or unreadable")
+        }
+    }
+}
