@@ -14,6 +14,7 @@ struct FederatedCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
+    @OptionGroup var checkpoints: CheckpointOptions
 
     @Option(help: "Rounds (in --async mode: global model versions).")
     var rounds: Int = 20
@@ -138,15 +139,6 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Write JSON Lines metrics (one record per round and a final one) to this file.")
     var metrics: String?
 
-    @Option(help: "Directory for checkpoints (coordinator and every client write their own file).")
-    var checkpointDir: String?
-
-    @Option(help: "Write a checkpoint every K rounds (needs --checkpoint-dir).")
-    var checkpointEvery: Int = 0
-
-    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")
-    var resume = false
-
     @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
     var json = false
 
@@ -174,9 +166,7 @@ struct FederatedCommand: ParsableCommand {
         try requireAtLeast(1, buffer, "--buffer")
         guard asyncAlpha > 0 && asyncAlpha <= 1 else { throw ValidationError("--async-alpha must be in (0, 1], got \(asyncAlpha)") }
         try requirePositive(commTimeout, "--comm-timeout")
-        try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
-        if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
-        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+        try checkpoints.check()
         try requireAtLeast(1, sampleEvery, "--sample-every")
         guard benefitWeight >= 0 && benefitWeight.isFinite else { throw ValidationError("--benefit-weight must be >= 0, got \(benefitWeight)") }
         guard freeTime >= 0 && freeTime.isFinite else { throw ValidationError("--free-time must be >= 0, got \(freeTime)") }
@@ -280,9 +270,7 @@ struct FederatedCommand: ParsableCommand {
         c.asyncMixing = asyncAlpha
         c.communicationTimeout = commTimeout
         c.metricsPath = metrics
-        c.checkpointDir = checkpointDir
-        c.checkpointEvery = checkpointEvery
-        c.resume = resume
+        (c.checkpointDir, c.checkpointEvery, c.resume) = (checkpoints.checkpointDir, checkpoints.checkpointEvery, checkpoints.resume)
         c.json = json
         return c
     }

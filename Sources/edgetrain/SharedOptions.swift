@@ -23,6 +23,24 @@ struct ModelOptions: ParsableArguments {
     func check() throws { _ = try hiddenSizes() }
 }
 
+/// Checkpoint and resume; shared by `train` (K in steps) and `federated` (K in rounds).
+struct CheckpointOptions: ParsableArguments {
+    @Option(help: "Directory for checkpoints (every rank writes its own file; rank 0 marks each complete).")
+    var checkpointDir: String?
+
+    @Option(help: "Write a checkpoint every K steps (train) or rounds (federated); needs --checkpoint-dir.")
+    var checkpointEvery: Int = 0
+
+    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")
+    var resume = false
+
+    func check() throws {
+        try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
+        if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
+        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+    }
+}
+
 /// Options that pick the data and its partition across ranks.
 struct DataOptions: ParsableArguments {
     @Option(help: "Directory of the Fashion-MNIST IDX files (plain or .gz).")

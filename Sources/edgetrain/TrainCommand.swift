@@ -14,6 +14,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
+    @OptionGroup var checkpoints: CheckpointOptions
     @OptionGroup var compression: CompressionOptions
 
     @Option(help: "Passes over the training set.")
@@ -61,15 +62,6 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Stop at the first evaluation that reaches --target-accuracy.")
     var stopAtTarget = false
 
-    @Option(help: "Directory for checkpoints (every rank writes its own file; rank 0 marks each complete).")
-    var checkpointDir: String?
-
-    @Option(help: "Write a checkpoint every K steps (needs --checkpoint-dir).")
-    var checkpointEvery: Int = 0
-
-    @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")
-    var resume = false
-
     @Option(help: "All ranks compare a hash of the model every K steps (0: only at the end).")
     var checkEvery: Int = 500
 
@@ -96,12 +88,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--warmup-epochs must be >= 0, got \(warmupEpochs)")
         }
         try requireAtLeast(0, evalEvery, "--eval-every")
-        try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
         try requireAtLeast(0, checkEvery, "--check-every")
         _ = try divergenceFault()
         try requirePositive(commTimeout, "--comm-timeout")
-        if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
-        if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+        try checkpoints.check()
         if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
             throw ValidationError("--target-accuracy must be in (0, 1], got \(targetAccuracy)")
         }
@@ -138,9 +128,7 @@ struct TrainCommand: ParsableCommand {
         c.data = data.source()
         c.metricsPath = metrics
         c.evalEvery = evalEvery
-        c.checkpointDir = checkpointDir
-        c.checkpointEvery = checkpointEvery
-        c.resume = resume
+        (c.checkpointDir, c.checkpointEvery, c.resume) = (checkpoints.checkpointDir, checkpoints.checkpointEvery, checkpoints.resume)
         c.checkEvery = checkEvery
         c.communicationTimeout = commTimeout
         c.reportMemory = reportMemory
