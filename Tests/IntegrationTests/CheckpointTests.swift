@@ -77,6 +77,25 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(lineCount(metrics), 5)
     }
 
+    func testAKilledFederatedClientEndsTheJobQuickly() throws {
+        let dir = try temporaryDirectory("fed-kill")
+        let args = federated + ["--rounds", "200", "--checkpoint-dir", dir, "--checkpoint-every", "1"]
+        let job = try MPIJob.start("edgetrain", args, ranks: 4, timeout: 120)
+        var waited = 0.0
+        while completeCheckpoints(dir).isEmpty && job.process.isRunning && waited < 90 {
+            usleep(50_000)
+            waited += 0.05
+        }
+        XCTAssertTrue(job.process.isRunning, "the run ended before it could be interrupted")
+        let victim = try XCTUnwrap(ranks(holding: dir).last)
+        XCTAssertEqual(kill(victim, SIGKILL), 0)
+        let killedAt = Date()
+        let killed = try job.wait(timeout: 150)
+        XCTAssertNotEqual(killed.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(killedAt), 30)
+        XCTAssertFalse(completeCheckpoints(dir).isEmpty)
+    }
+
     func testResumeRefusesAnotherRankCountOrConfiguration() throws {
         let dir = try temporaryDirectory("ckpt-refuse")
         let args = train + ["--epochs", "1", "--checkpoint-dir", dir, "--checkpoint-every", "20"]
