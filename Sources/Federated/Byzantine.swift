@@ -9,6 +9,8 @@ public enum Attack: String, CaseIterable, Sendable {
     case scale
     /// Sends Gaussian noise with S times the root mean square of its honest change.
     case noise
+    /// Sends NaN everywhere (the coordinator's finite check must reject it).
+    case nan
 }
 
 /// Which clients attack, how, and how hard (`--byzantine`, `--attack`,
@@ -35,6 +37,8 @@ public struct ByzantineSettings: Sendable, Equatable {
             let rms = delta.isEmpty ? 0 : (delta.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(delta.count)).squareRoot()
             var rng = SeededGenerator(seed: seed ^ 0xB12A_471E, stream: UInt64(rank) << 32 | UInt64(round))
             for i in delta.indices { delta[i] = Float(scale * rms * rng.nextGaussian()) }
+        case .nan:
+            for i in delta.indices { delta[i] = .nan }
         }
     }
 }

@@ -18,6 +18,7 @@ extension FederatedCoordinator {
         let tag = CheckpointStore.tag(round)
         var request = FederatedMessage(kind: .checkpoint)
         request[int: .round] = round
+        request[int: .keepFrom] = roundsKeptFrom(store)
         for c in clients {
             pending.append(try world.isend(request.encoded(), to: c, tag: FederatedTag.model))
         }
@@ -28,10 +29,12 @@ extension FederatedCoordinator {
             if message.kind == .checkpointDone {
                 waiting.remove(client)
                 if message[int: .failed] != 0 { failures.append(String(decoding: message.payload, as: UTF8.self)) }
-            } else if message.kind != .layer {
-                // Work that was still in flight (round timeouts, async) is dropped.
+                continue
+            }
+            // Work that was still in flight (round timeouts, async) is dropped.
+            bytesUp += bytes
+            if message.kind != .layer {
                 busy.remove(client)
-                bytesUp += bytes
                 late += 1
             }
         }
@@ -49,6 +52,14 @@ extension FederatedCoordinator {
         try store.complete(tag: tag, manifest: [
             "kind": "federated", "round": round, "ranks": world.size, "config_sha256": config.fingerprint,
         ])
+    }
+
+    /// The oldest round of the checkpoints kept now, before this one
+    /// completes: the older of the newest `keep - 1` complete ones (this
+    /// one makes `keep`). 0 when there are none.
+    func roundsKeptFrom(_ store: CheckpointStore) -> Int {
+        let kept = ((try? store.completeTags()) ?? []).suffix(store.keep - 1)
+        return kept.first.flatMap { Int($0.dropFirst("ckpt-".count)) } ?? 0
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
@@ -83,8 +94,9 @@ extension FederatedClient {
         answer[int: .round] = message[int: .round]
         do {
             guard let dir = config.checkpointDir else { throw FederatedError("no checkpoint directory") }
-            try CheckpointStore(directory: dir).write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]),
-                                                      rank: world.rank)
+            let store = CheckpointStore(directory: dir)
+            store.prune(rank: world.rank, olderThan: CheckpointStore.tag(message[int: .keepFrom]))
+            try store.write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: world.rank)
         } catch {
             answer[int: .failed] = 1
             answer.payload = Array("\(error)".utf8)

@@ -49,6 +49,8 @@ extension FederatedCoordinator {
             let missing = selected.filter { arrived[$0] == nil }
             dropped += missing.count
             var contributions = [ClientContribution]()
+            // An early layer refused from a client whose update then missed the round does not count.
+            refused = refused.filter { arrived[$0.key] != nil }
             for (client, a) in arrived.sorted(by: { $0.key < $1.key }) {
                 do {
                     if let r = refused[client] { throw r }

@@ -160,7 +160,7 @@ final class FederatedCoordinator {
         let kept = m[int: .keptLayers]
         let steps = m[int: .steps]
         guard kept != 0 else {
-            return ClientContribution(rank: client, samples: m[int: .samples], steps: steps, delta: try delta(of: m, from: client))
+            return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: try delta(of: m, from: client))
         }
         let layers = model.store.layers
         let payload = m.floats()
@@ -184,7 +184,7 @@ final class FederatedCoordinator {
             }
         }
         guard offset == payload.count else { throw RejectedUpload("\(payload.count - offset) extra floats") }
-        return ClientContribution(rank: client, samples: m[int: .samples], steps: steps, delta: d, layerSteps: layerSteps)
+        return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: d, layerSteps: layerSteps)
     }
 
     /// A client's checked contribution: the upload decodes to the model's

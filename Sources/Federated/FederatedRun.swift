@@ -16,6 +16,10 @@ public struct FederatedSetupError: AgreedError {
 public func runFederated(config: FederatedConfig, world: Communicator) throws -> [String: Any]? {
     let start = monotonicClock()
     let clients = world.size - 1
+    world.collectiveTimeout = config.communicationTimeout
+    if config.asynchronous && config.aggregation.isRobust {
+        throw FederatedSetupError(description: "--aggregation \(config.aggregation.rawValue) combines a synchronous round's updates; drop --async")
+    }
     guard clients >= 1 else {
         throw FederatedSetupError(description: "federated mode needs at least 2 ranks (a coordinator and a client), got \(world.size)")
     }

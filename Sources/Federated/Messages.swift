@@ -1,5 +1,5 @@
 /// The messages between the coordinator (rank 0) and the clients: flat
-/// bytes over MPI, never serialized objects. Each is a header of 25 Float64
+/// bytes over MPI, never serialized objects. Each is a header of 26 Float64
 /// fields, then a payload: weights (model), a dense delta, one layer's
 /// parameters, or an encoded Group-TopK block.
 public struct FederatedMessage: Sendable, Equatable {
@@ -33,9 +33,11 @@ public struct FederatedMessage: Sendable, Equatable {
         case localSeconds
         /// Checkpoints: 1 when the client failed to write its file.
         case failed
+        /// Checkpoints: the oldest round still kept; clients delete their older files.
+        case keepFrom
     }
 
-    static let fieldCount = 25
+    static let fieldCount = 26
 
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {
@@ -89,13 +91,15 @@ public struct FederatedMessage: Sendable, Equatable {
         return bytes
     }
 
-    /// Parses `encoded()`; nil when the bytes are too short or the kind unknown.
+    /// Parses `encoded()`; nil when the bytes are too short, a header field
+    /// is not a finite number below 2^53 (so every integer field converts
+    /// safely), or the kind is unknown.
     public init?(decoding bytes: [UInt8]) {
         guard bytes.count >= Self.headerBytes else { return nil }
         header = bytes.withUnsafeBytes { raw in
             (0..<Self.fieldCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
         }
         payload = Array(bytes[Self.headerBytes...])
-        guard kind != nil else { return nil }
+        guard header.allSatisfy({ $0.isFinite && abs($0) < 9_007_199_254_740_992 }), kind != nil else { return nil }
     }
 }

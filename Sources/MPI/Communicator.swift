@@ -11,6 +11,11 @@ public final class Communicator {
     public let rank: Int
     /// The number of ranks.
     public let size: Int
+    /// Seconds a collective may wait for the other ranks before it throws
+    /// `.timeout` (nil: as long as MPI waits). With a deadline, collectives
+    /// run as their non-blocking MPI-3 forms and poll, so a rank that is
+    /// alive but stuck cannot hold the others forever.
+    public var collectiveTimeout: Double?
 
     init(owning handle: MPI_Comm) throws {
         self.handle = handle
@@ -65,9 +70,19 @@ public final class Communicator {
         return try Communicator(owning: newComm)
     }
 
+    /// Runs a collective: `blocking` without a deadline, else `nonBlocking`
+    /// and a bounded wait for its request.
+    private func collective(_ operation: StaticString, blocking: () -> Int32,
+                            nonBlocking: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws {
+        guard let timeout = collectiveTimeout else { return try check(blocking(), operation) }
+        var request: MPI_Request? = nil
+        try check(nonBlocking(&request), operation)
+        _ = try waitForCompletion(&request, timeout: timeout, operation: operation)
+    }
+
     /// `MPI_Barrier` (collective).
     public func barrier() throws {
-        try check(MPI_Barrier(handle), "MPI_Barrier")
+        try collective("MPI_Barrier", blocking: { MPI_Barrier(handle) }, nonBlocking: { MPI_Ibarrier(handle, $0) })
     }
 
     // MARK: Blocking point-to-point
@@ -264,8 +279,9 @@ public final class Communicator {
     /// `MPI_Bcast` (collective): every rank ends with root's `buffer`.
     public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
         let count = try mpiCount(buffer.count, "MPI_Bcast")
-        try check(MPI_Bcast(buffer.baseAddress, count, T.checkedDatatype, try checkPeer(root, "MPI_Bcast"), handle),
-                  "MPI_Bcast")
+        let r = try checkPeer(root, "MPI_Bcast")
+        try collective("MPI_Bcast", blocking: { MPI_Bcast(buffer.baseAddress, count, T.checkedDatatype, r, handle) },
+                       nonBlocking: { MPI_Ibcast(buffer.baseAddress, count, T.checkedDatatype, r, handle, $0) })
     }
 
     /// `MPI_Bcast` of an array (collective). Every rank must pass the same count.
@@ -284,8 +300,9 @@ public final class Communicator {
     /// element-wise reduction of all ranks' buffers.
     public func allReduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
         let count = try mpiCount(buffer.count, "MPI_Allreduce")
-        try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle),
-                  "MPI_Allreduce")
+        try collective("MPI_Allreduce",
+                       blocking: { MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle) },
+                       nonBlocking: { MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle, $0) })
     }
 
     /// `MPI_Allreduce` of an array in place (collective).
@@ -306,7 +323,8 @@ public final class Communicator {
         let count = try mpiCount(buffer.count, "MPI_Reduce")
         let r = try checkPeer(root, "MPI_Reduce")
         let send: UnsafeRawPointer? = rank == root ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer.baseAddress)
-        try check(MPI_Reduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle), "MPI_Reduce")
+        try collective("MPI_Reduce", blocking: { MPI_Reduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle) },
+                       nonBlocking: { MPI_Ireduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle, $0) })
     }
 
     /// `MPI_Reduce` of an array in place at `root` (collective).
@@ -323,9 +341,11 @@ public final class Communicator {
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         try elements.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Gather(send.baseAddress, count, T.checkedDatatype,
-                                     receive.baseAddress, count, T.checkedDatatype, r, handle),
-                          "MPI_Gather")
+                try collective("MPI_Gather",
+                               blocking: { MPI_Gather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                                      T.checkedDatatype, r, handle) },
+                               nonBlocking: { MPI_Igather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                                          T.checkedDatatype, r, handle, $0) })
             }
         }
         return rank == root ? result : nil
@@ -342,10 +362,17 @@ public final class Communicator {
         var displacementsArg = displacements ?? []
         try elements.withUnsafeBufferPointer { send in
             try flat.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Gatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
-                                      receive.baseAddress, &countsArg, &displacementsArg, T.checkedDatatype,
-                                      Int32(root), handle),
-                          "MPI_Gatherv")
+                // The count arrays stay pinned until the (possibly non-blocking) call completes.
+                try countsArg.withUnsafeMutableBufferPointer { c in
+                    try displacementsArg.withUnsafeMutableBufferPointer { d in
+                        try collective("MPI_Gatherv",
+                                       blocking: { MPI_Gatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype, receive.baseAddress,
+                                                               c.baseAddress, d.baseAddress, T.checkedDatatype, Int32(root), handle) },
+                                       nonBlocking: { MPI_Igatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
+                                                                   receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype,
+                                                                   Int32(root), handle, $0) })
+                    }
+                }
             }
         }
         guard let counts, let displacements else { return nil }
@@ -362,9 +389,11 @@ public final class Communicator {
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         try elements.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Allgather(send.baseAddress, count, T.checkedDatatype,
-                                        receive.baseAddress, count, T.checkedDatatype, handle),
-                          "MPI_Allgather")
+                try collective("MPI_Allgather",
+                               blocking: { MPI_Allgather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                                         T.checkedDatatype, handle) },
+                               nonBlocking: { MPI_Iallgather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                                             T.checkedDatatype, handle, $0) })
             }
         }
         return result
@@ -379,9 +408,16 @@ public final class Communicator {
         var flat = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         try elements.withUnsafeBufferPointer { send in
             try flat.withUnsafeMutableBufferPointer { receive in
-                try check(MPI_Allgatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
-                                         receive.baseAddress, &counts, &displacements, T.checkedDatatype, handle),
-                          "MPI_Allgatherv")
+                try counts.withUnsafeMutableBufferPointer { c in
+                    try displacements.withUnsafeMutableBufferPointer { d in
+                        try collective("MPI_Allgatherv",
+                                       blocking: { MPI_Allgatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
+                                                                  receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype, handle) },
+                                       nonBlocking: { MPI_Iallgatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
+                                                                      receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype,
+                                                                      handle, $0) })
+                    }
+                }
             }
         }
         return (0..<size).map { i in

@@ -10,7 +10,9 @@ import Foundation
 /// checkpoint is complete exactly when COMPLETE exists. A crash or a full
 /// disk in the middle leaves an incomplete directory that `newest` ignores,
 /// and the previous complete checkpoint untouched. After a checkpoint
-/// completes, rank 0 removes all but the newest `keep` complete ones.
+/// completes, rank 0 removes all but the newest `keep` complete ones, and
+/// every other rank removes its own files older than those (`prune`), so
+/// hosts without a shared disk do not pile up old checkpoints.
 public struct CheckpointStore: Sendable {
     public let directory: String
     public var keep = 2
@@ -42,6 +44,21 @@ public struct CheckpointStore: Sendable {
         let complete = try completeTags()
         for old in complete.dropLast(keep) {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
+        }
+    }
+
+    /// The oldest checkpoint rank 0 keeps after `complete` (rank 0's view).
+    public func oldestKept() throws -> String? { try completeTags().suffix(keep).first }
+
+    /// Removes this rank's files of checkpoints older than `tag`, and their
+    /// directories once empty.
+    public func prune(rank: Int, olderThan tag: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for old in entries where old.hasPrefix("ckpt-") && old < tag {
+            try? FileManager.default.removeItem(atPath: path(tag: old, rank: rank))
+            if (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(old)"))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
+            }
         }
     }
 

@@ -44,6 +44,8 @@ extension DataParallelTrainer {
                 ])
             }
         }
+        let oldest = try world.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
+        if rank != 0 { store.prune(rank: rank, olderThan: oldest) }
     }
 
     /// Restores the newest complete checkpoint (collective). Refuses one of

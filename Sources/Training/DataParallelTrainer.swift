@@ -42,6 +42,7 @@ public final class DataParallelTrainer {
     /// (identical keys on every rank; the evaluation figures come from rank 0).
     public func run() throws -> [String: Any] {
         start = monotonicNow()
+        world.collectiveTimeout = config.communicationTimeout
         let parts = try setUp()
         if config.resume { try resume() }
         start -= state.elapsedBefore
@@ -55,15 +56,15 @@ public final class DataParallelTrainer {
             var stopped = false
             while state.stepInEpoch < stepsPerEpoch {
                 try step(&features, &labels)
-                if let fault = config.injectDivergence, fault.rank == rank, fault.step == state.step {
-                    model.store.parameters[0] += 1e-3
-                }
-                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
+                if let fault = config.injectFault, fault.rank == rank, fault.step == state.step { inject(fault.kind) }
                 if config.checkEvery > 0 && state.step % config.checkEvery == 0 { _ = try agreedModelHash() }
+                // Evaluate before checkpointing, so that a checkpoint holds the
+                // evaluation's record and a resume does not skip it.
                 if config.evalEvery > 0 && state.step % config.evalEvery == 0, try evaluateNow() {
                     stopped = true
                     break
                 }
+                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
             }
             try finishEpoch(seconds: monotonicNow() - epochStart,
                             eta: ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: state.epoch - firstEpoch + 1,
@@ -141,6 +142,13 @@ public final class DataParallelTrainer {
         optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
         state.step += 1
         state.stepInEpoch += 1
+    }
+
+    func inject(_ kind: InjectedFault.Kind) {
+        switch kind {
+        case .diverge: model.store.parameters[0] += 1e-3
+        case .hang: while true { sleep(3600) }
+        }
     }
 
     /// A non-finite loss or gradient stops the run, naming the step, rank

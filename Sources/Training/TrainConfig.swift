@@ -66,9 +66,8 @@ public struct TrainConfig: Sendable {
     public var communicationTimeout = 300.0
     /// Every epoch and the final record carry each rank's peak resident memory.
     public var reportMemory = false
-    /// Testing the divergence check: after step `step`, rank `rank` nudges
-    /// one weight (`--inject-divergence RANK:STEP`, hidden).
-    public var injectDivergence: (rank: Int, step: Int)?
+    /// Testing the safety checks (`--inject-fault KIND:RANK:STEP`, hidden).
+    public var injectFault: InjectedFault?
 
     public init() {}
 
@@ -81,13 +80,15 @@ public struct TrainConfig: Sendable {
 
     /// SHA-256 of everything that decides the trained model: a checkpoint
     /// resumes only a run with the same fingerprint. Output-only settings
-    /// (metrics, evaluation, checkpoints, timeouts) are left out.
+    /// (metrics, evaluation, checkpoints, timeouts) are left out, except
+    /// that `--stop-at-target` makes the target and evaluation interval count.
     public var fingerprint: String {
         let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.policy.rawValue)/\($0.errorFeedback)/\($0.momentum.rawValue)" } ?? "none"
         let fields: [String] = [
             "train", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(epochs)", "\(batch)",
             "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(baseBatch ?? -1)",
             "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
+            stopAtTarget ? "stop at \(targetAccuracy ?? -1), eval every \(evalEvery)" : "no early stop",
         ]
         return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
     }
@@ -120,5 +121,28 @@ public struct TrainConfig: Sendable {
         if let warmupEpochs { return warmupEpochs }
         guard ranks > 1, scaling == .linear else { return 0 }
         return min(5, Double(epochs) / 2)
+    }
+}
+
+/// A fault a test injects after step `step` on rank `rank`: `diverge` nudges
+/// one weight (the model-hash check must fire); `hang` stops the rank
+/// without exiting (the others' deadlines must fire).
+public struct InjectedFault: Sendable, Equatable {
+    public enum Kind: String, Sendable { case diverge, hang }
+    public let kind: Kind
+    public let rank: Int
+    public let step: Int
+
+    public init(kind: Kind, rank: Int, step: Int) {
+        self.kind = kind
+        self.rank = rank
+        self.step = step
+    }
+
+    /// Parses KIND:RANK:STEP; nil when malformed.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let kind = Kind(rawValue: parts[0]), let rank = Int(parts[1]), let step = Int(parts[2]) else { return nil }
+        self.init(kind: kind, rank: rank, step: step)
     }
 }

@@ -58,7 +58,7 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).")
     var byzantine: String?
 
-    @Option(help: "Testing: the poison of --byzantine clients: sign-flip (-S x change), scale (S x change), noise (S x rms Gaussian).")
+    @Option(help: "Testing: the poison of --byzantine clients: sign-flip (-S x change), scale (S x change), noise (S x rms Gaussian), nan.")
     var attack: Attack?
 
     @Option(help: "Testing: the attack's strength S.")
@@ -186,9 +186,6 @@ struct FederatedCommand: ParsableCommand {
         }
         guard trimFraction >= 0 && trimFraction < 0.5 else { throw ValidationError("--trim-fraction must be in [0, 0.5), got \(trimFraction)") }
         if let maxUpdateNorm { try requirePositive(maxUpdateNorm, "--max-update-norm") }
-        if (aggregation?.isRobust ?? false) && asynchronous {
-            throw ValidationError("--aggregation \(aggregation!.rawValue) combines a synchronous round's updates; drop --async")
-        }
         _ = try byzantineSettings()
         try model.check()
         try data.check()
@@ -200,7 +197,7 @@ struct FederatedCommand: ParsableCommand {
             return nil
         }
         let ranks = try parseList(byzantine, "--byzantine", Int.init)
-        guard let attack else { throw ValidationError("--byzantine needs --attack sign-flip|scale|noise") }
+        guard let attack else { throw ValidationError("--byzantine needs --attack sign-flip|scale|noise|nan") }
         guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
         return ByzantineSettings(ranks: ranks, attack: attack, scale: attackScale)
     }

@@ -68,8 +68,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seconds any wait for another rank may take before the run fails.")
     var commTimeout: Double = 300
 
-    @Option(help: ArgumentHelp("Testing: RANK:STEP nudges one weight on RANK after STEP.", visibility: .hidden))
-    var injectDivergence: String?
+    @Option(help: ArgumentHelp("Testing: KIND:RANK:STEP, diverge (nudge a weight) or hang, on RANK after STEP.", visibility: .hidden))
+    var injectFault: String?
 
     @Flag(help: "Record every rank's peak resident memory in the epoch and final records.")
     var reportMemory = false
@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
         }
         try requireAtLeast(0, evalEvery, "--eval-every")
         try requireAtLeast(0, checkEvery, "--check-every")
-        _ = try divergenceFault()
+        _ = try fault()
         try requirePositive(commTimeout, "--comm-timeout")
         try checkpoints.check()
         if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
@@ -101,11 +101,12 @@ struct TrainCommand: ParsableCommand {
         try compression.check()
     }
 
-    func divergenceFault() throws -> (rank: Int, step: Int)? {
-        guard let injectDivergence else { return nil }
-        let parts = try parseList(injectDivergence.replacingOccurrences(of: ":", with: ","), "--inject-divergence", Int.init)
-        guard parts.count == 2 else { throw ValidationError("--inject-divergence must be RANK:STEP, got '\(injectDivergence)'") }
-        return (parts[0], parts[1])
+    func fault() throws -> InjectedFault? {
+        guard let injectFault else { return nil }
+        guard let f = InjectedFault(injectFault) else {
+            throw ValidationError("--inject-fault must be diverge:RANK:STEP or hang:RANK:STEP, got '\(injectFault)'")
+        }
+        return f
     }
 
     func makeConfig() throws -> TrainConfig {
@@ -132,7 +133,7 @@ struct TrainCommand: ParsableCommand {
         c.checkEvery = checkEvery
         c.communicationTimeout = commTimeout
         c.reportMemory = reportMemory
-        c.injectDivergence = try divergenceFault()
+        c.injectFault = try fault()
         c.targetAccuracy = targetAccuracy
         c.stopAtTarget = stopAtTarget
         c.json = json

@@ -30,15 +30,44 @@ final class CheckpointTests: XCTestCase {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
-    /// Process ids of the `edgetrain` ranks whose command line holds `marker`.
-    func ranks(holding marker: String) -> [pid_t] {
+    /// The process ids of the `edgetrain` ranks whose command line holds
+    /// `marker`, by MPI rank (from OMPI_COMM_WORLD_RANK in their environment).
+    func ranks(holding marker: String) -> [Int: pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        var found = [Int: pid_t]()
+        for entry in entries {
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
             let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard let first = argv.first, first.hasSuffix("/edgetrain"), argv.contains(marker) else { return nil }
-            return pid
-        }.sorted()
+            guard let first = argv.first, first.hasSuffix("/edgetrain"), argv.contains(marker),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            let prefix = "OMPI_COMM_WORLD_RANK="
+            if let v = environ.split(separator: 0).map({ String(decoding: $0, as: UTF8.self) }).first(where: { $0.hasPrefix(prefix) }),
+               let rank = Int(v.dropFirst(prefix.count)) {
+                found[rank] = pid
+            }
+        }
+        return found
+    }
+
+    /// Waits (up to 90 s) until `ready` holds or the job ends.
+    func wait(for job: MPIJob.Running, until ready: () -> Bool) {
+        var waited = 0.0
+        while !ready() && job.process.isRunning && waited < 90 {
+            usleep(20_000)
+            waited += 0.02
+        }
+    }
+
+    /// SIGKILLs rank `rank` of `job`; returns the job's outcome and the
+    /// seconds from the kill to its end.
+    func kill(rank: Int, of job: MPIJob.Running, marker: String, ranks count: Int) throws -> (MPIJob.Outcome, Double) {
+        XCTAssertTrue(job.process.isRunning, "the run ended before it could be interrupted")
+        let pids = ranks(holding: marker)
+        XCTAssertEqual(pids.count, count, "expected \(count) edgetrain ranks, found \(pids)")
+        XCTAssertEqual(Foundation.kill(try XCTUnwrap(pids[rank]), SIGKILL), 0)
+        let killedAt = Date()
+        let outcome = try job.wait(timeout: 150)
+        return (outcome, Date().timeIntervalSince(killedAt))
     }
 
     func testAKilledRankEndsTheJobQuicklyAndResumingMatchesTheUninterruptedRun() throws {
@@ -46,23 +75,18 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, reference.stderr)
         let expected = try XCTUnwrap(hash(reference))
 
+        // 50 steps per epoch, a checkpoint every 75: killed after the epoch-2
+        // record (step 100) and before the second checkpoint (step 150), the
+        // run resumes from step 75, whose checkpoint counted one record, so
+        // the metrics file must be cut back from two records to one.
         let dir = try temporaryDirectory("ckpt-kill")
         let metrics = "\(dir)/metrics.jsonl"
-        let args = train + ["--checkpoint-dir", dir, "--checkpoint-every", "40", "--metrics", metrics]
+        let args = train + ["--checkpoint-dir", dir, "--checkpoint-every", "75", "--metrics", metrics]
         let job = try MPIJob.start("edgetrain", args, ranks: 3, timeout: 120)
-        var waited = 0.0
-        while completeCheckpoints(dir).isEmpty && job.process.isRunning && waited < 90 {
-            usleep(50_000)
-            waited += 0.05
-        }
-        XCTAssertTrue(job.process.isRunning, "the run ended before its first checkpoint could be interrupted")
-        let victims = ranks(holding: dir)
-        XCTAssertEqual(victims.count, 3, "expected 3 edgetrain ranks, found \(victims)")
-        let victim = try XCTUnwrap(victims.last)
-        XCTAssertEqual(kill(victim, SIGKILL), 0)
-        let killedAt = Date()
-        let killed = try job.wait(timeout: 150)
-        let exitSeconds = Date().timeIntervalSince(killedAt)
+        wait(for: job) { lineCount(metrics) >= 2 }
+        let (killed, exitSeconds) = try kill(rank: 2, of: job, marker: dir, ranks: 3)
+        XCTAssertEqual(completeCheckpoints(dir), ["ckpt-000000075"], "the kill must land between steps 100 and 150")
+        XCTAssertEqual(lineCount(metrics), 2)
         XCTAssertNotEqual(killed.status, 0, "a job with a killed rank must fail")
         XCTAssertLessThan(exitSeconds, 30, "the job took \(exitSeconds) s to end after a rank died")
         XCTAssertNil(hash(killed), "the killed run must not print a final record")
@@ -71,29 +95,31 @@ final class CheckpointTests: XCTestCase {
 
         let resumed = try MPIJob.run("edgetrain", args + ["--resume"], ranks: 3)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(resumed.stderr.contains("resumed"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resumed at step 75"), resumed.stderr)
         XCTAssertEqual(hash(resumed), expected, "resumed from \(saved.last ?? "?")")
-        // The metrics file holds one run's records: 4 epochs and the final one.
-        XCTAssertEqual(lineCount(metrics), 5)
+        // The metrics file holds one run's records: epochs 1-4 once each, and the final one.
+        let events = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").map { line -> String in
+            let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return "\(r?["event"] ?? "?") \(r?["epoch"] ?? "")"
+        }
+        XCTAssertEqual(events, ["epoch 1", "epoch 2", "epoch 3", "epoch 4", "final "])
     }
 
-    func testAKilledFederatedClientEndsTheJobQuickly() throws {
+    func testAKilledFederatedClientEndsTheJobQuicklyAndTheRunResumes() throws {
+        let longer = federated.map { $0 == "6" ? "30" : $0 }
+        let reference = try MPIJob.run("edgetrain", longer, ranks: 4)
+        XCTAssertEqual(reference.status, 0, reference.stderr)
         let dir = try temporaryDirectory("fed-kill")
-        let args = federated + ["--rounds", "200", "--checkpoint-dir", dir, "--checkpoint-every", "1"]
+        let args = longer + ["--checkpoint-dir", dir, "--checkpoint-every", "2"]
         let job = try MPIJob.start("edgetrain", args, ranks: 4, timeout: 120)
-        var waited = 0.0
-        while completeCheckpoints(dir).isEmpty && job.process.isRunning && waited < 90 {
-            usleep(50_000)
-            waited += 0.05
-        }
-        XCTAssertTrue(job.process.isRunning, "the run ended before it could be interrupted")
-        let victim = try XCTUnwrap(ranks(holding: dir).last)
-        XCTAssertEqual(kill(victim, SIGKILL), 0)
-        let killedAt = Date()
-        let killed = try job.wait(timeout: 150)
+        wait(for: job) { !completeCheckpoints(dir).isEmpty }
+        let (killed, seconds) = try kill(rank: 2, of: job, marker: dir, ranks: 4)
         XCTAssertNotEqual(killed.status, 0)
-        XCTAssertLessThan(Date().timeIntervalSince(killedAt), 30)
+        XCTAssertLessThan(seconds, 30)
         XCTAssertFalse(completeCheckpoints(dir).isEmpty)
+        let resumed = try MPIJob.run("edgetrain", args + ["--resume"], ranks: 4)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(hash(resumed), hash(reference))
     }
 
     func testResumeRefusesAnotherRankCountOrConfiguration() throws {

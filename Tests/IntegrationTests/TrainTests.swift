@@ -99,11 +99,20 @@ final class TrainTests: XCTestCase {
         let line = try XCTUnwrap(nan, blowUp.stderr)
         XCTAssertNotNil(line.range(of: #"non-finite (loss|gradient).* at step \d+ on rank \d in layer \w+"#, options: .regularExpression), String(line))
 
-        let diverged = try MPIJob.run("edgetrain", base + ["--check-every", "10", "--inject-divergence", "2:15"], ranks: 3, timeout: 60)
+        let diverged = try MPIJob.run("edgetrain", base + ["--check-every", "10", "--inject-fault", "diverge:2:15"], ranks: 3, timeout: 60)
         XCTAssertNotEqual(diverged.status, 0)
         let lines = diverged.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
         XCTAssertEqual(lines.count, 1, diverged.stderr)
         XCTAssertNotNil(lines.first?.range(of: #"^edgetrain: model diverged across ranks at step 20: rank 0 has sha256 [0-9a-f]{64}, rank 2 has [0-9a-f]{64}$"#,
                                             options: .regularExpression), "\(lines)")
+    }
+
+    func testARankThatHangsIsTimedOutByTheOthers() throws {
+        let args = ["train", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "100", "--hidden", "32",
+                    "--epochs", "1", "--batch", "16", "--comm-timeout", "3", "--inject-fault", "hang:2:5"]
+        let outcome = try MPIJob.run("edgetrain", args, ranks: 3, timeout: 60)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertLessThan(outcome.seconds, 20, "the live ranks must give up after --comm-timeout 3 s")
+        XCTAssertTrue(outcome.stderr.contains("nothing arrived within 3.0 s; a peer is gone or stuck"), outcome.stderr)
     }
 }

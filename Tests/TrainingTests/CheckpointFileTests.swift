@@ -110,4 +110,20 @@ final class CheckpointFileTests: XCTestCase {
             XCTAssertEqual(($0 as? CheckpointError)?.problem, "missing or unreadable")
         }
     }
+
+    func testPruneRemovesOnlyThisRanksOlderFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prune-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = CheckpointStore(directory: dir)
+        for step in [10, 20, 30] {
+            for rank in [1, 2] { try store.write(sample(), tag: CheckpointStore.tag(step), rank: rank) }
+        }
+        store.prune(rank: 1, olderThan: CheckpointStore.tag(20))
+        let exists = { (step: Int, rank: Int) in FileManager.default.fileExists(atPath: store.path(tag: CheckpointStore.tag(step), rank: rank)) }
+        XCTAssertFalse(exists(10, 1))
+        XCTAssertTrue(exists(10, 2), "another rank's file stays")
+        XCTAssertTrue(exists(20, 1) && exists(30, 1))
+        store.prune(rank: 2, olderThan: CheckpointStore.tag(20))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/\(CheckpointStore.tag(10))"), "an emptied directory goes")
+    }
 }
