@@ -8,8 +8,9 @@
 #   bench/robust.sh [results-dir] [partition arguments ...]
 #
 # Default partition: iid. For a label skew: bench/robust.sh DIR --partition dirichlet --alpha 1
-# Each run's final record goes to results-dir/<aggregation>-<attack>.jsonl; the table
-# prints final test accuracy and its difference from the same aggregator's attack-free run.
+# Each run's final record goes to results-dir/<aggregation>-<attack>.jsonl (stderr to .err); the
+# table prints final test accuracy and its difference from the same aggregator's attack-free
+# run, or "diverged (version N)" for a run the coordinator stopped when its model went non-finite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-bench/robust-results}"
@@ -25,12 +26,20 @@ for aggregation in weighted median trimmed-mean; do
         echo "== $aggregation $attack" >&2
         scripts/mpirun -np 9 --oversubscribe .build/release/edgetrain federated --model mlp --rounds 20 --seed 1 \
             "${partition[@]}" --aggregation "$aggregation" "${poison[@]}" --json \
-            > "$out/$aggregation-$attack.jsonl" 2> /dev/null || echo "   (exit $?)" >&2
+            > "$out/$aggregation-$attack.jsonl" 2> "$out/$aggregation-$attack.err" || echo "   (exit $?)" >&2
     done
 done
 python3 - "$out" <<'PY'
-import json, sys
+import json, re, sys
 out = sys.argv[1]
+def failure(name):
+    """How a run without a final record ended, from its stderr."""
+    try:
+        text = open(f"{out}/{name}.err").read()
+    except OSError:
+        return "failed"
+    m = re.search(r"non-finite at version (\d+)", text)
+    return f"diverged (version {m.group(1)})" if m else "failed"
 attacks = ["none", "sign-flip", "scale", "noise"]
 print("| aggregation | " + " | ".join(attacks) + " |")
 print("|---|" + "---|" * len(attacks))
@@ -44,7 +53,7 @@ for agg in ["weighted", "median", "trimmed-mean"]:
     cells = []
     for a in attacks:
         if acc[a] is None:
-            cells.append("failed")
+            cells.append(failure(f"{agg}-{a}"))
         elif a == "none" or acc["none"] is None:
             cells.append(f"{acc[a]:.4f}")
         else:

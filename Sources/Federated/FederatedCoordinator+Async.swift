@@ -56,7 +56,7 @@ extension FederatedCoordinator {
                     let s = Float(w / Double(buffer.count))
                     for i in 0..<change.count { change[i] += s * d[i] }
                 }
-                apply(change, scale: config.asyncMixing)
+                try apply(change, scale: config.asyncMixing)
                 buffer.removeAll()
                 try finishRound(version, total: config.rounds, record: [
                     "round_s": monotonicClock() - roundStart, "idle_s": 0.0, "clients": entries,

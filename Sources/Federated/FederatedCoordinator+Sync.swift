@@ -62,7 +62,7 @@ extension FederatedCoordinator {
             }
             if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
                                       layers: model.store.layers.map(\.range), trimFraction: config.trimFraction) {
-                apply(change, scale: config.serverLearningRate)
+                try apply(change, scale: config.serverLearningRate)
             }
             if config.strategy == .fedada {
                 let reports = arrived.sorted { $0.key < $1.key }.map { client, a in

@@ -216,10 +216,19 @@ final class FederatedCoordinator {
     }
 
     /// global += scale x change.
-    func apply(_ change: [Float], scale: Double) {
+    /// Stops the run when the global model is no longer finite (accepted
+    /// updates can still overflow it), naming the round and the first layer.
+    func apply(_ change: [Float], scale: Double) throws {
         let s = Float(scale)
         for i in 0..<change.count { model.store.parameters[i] += s * change[i] }
         version += 1
+        if let bad = model.store.parameters.firstIndex(where: { !$0.isFinite }) {
+            let layer = model.store.layers.first { $0.range.contains(bad) }?.name ?? "?"
+            throw FederatedError("""
+                the global model became non-finite at version \(version) (layer \(layer)) under --aggregation \
+                \(config.aggregation.rawValue); lower --lr, bound uploads with --max-update-norm, or use a robust aggregation
+                """)
+        }
     }
 
     /// The per-client entry of a round record.

@@ -21,7 +21,7 @@ public struct FederatedMessage: Sendable, Equatable {
     }
 
     /// Header fields by index.
-    public enum Field: Int, CaseIterable {
+    public enum Field: Int, CaseIterable, Sendable {
         case kind = 0, round, version, steps, samples, secondsPerStep, lossBefore, lossAfter
         case computeSeconds, waitSeconds, payloadForm, rangeStart, rangeCount, referenceTime, iteration, downloadBytes
         /// Autonomy: layers whose early copy the coordinator keeps / that were re-sent (bit masks).
@@ -91,15 +91,24 @@ public struct FederatedMessage: Sendable, Equatable {
         return bytes
     }
 
-    /// Parses `encoded()`; nil when the bytes are too short, a header field
-    /// is not a finite number below 2^53 (so every integer field converts
-    /// safely), or the kind is unknown.
+    /// The fields that hold measured numbers (any Double, NaN included); all
+    /// others hold integers.
+    static let realFields: Set<Field> = [.secondsPerStep, .lossBefore, .lossAfter, .computeSeconds, .waitSeconds,
+                                          .referenceTime, .overlapSeconds, .localSeconds]
+
+    /// Parses `encoded()`; nil when the bytes are too short, an integer field
+    /// is not a whole number below 2^53 in size (so it converts safely), or
+    /// the kind is unknown.
     public init?(decoding bytes: [UInt8]) {
         guard bytes.count >= Self.headerBytes else { return nil }
         header = bytes.withUnsafeBytes { raw in
             (0..<Self.fieldCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
         }
         payload = Array(bytes[Self.headerBytes...])
-        guard header.allSatisfy({ $0.isFinite && abs($0) < 9_007_199_254_740_992 }), kind != nil else { return nil }
+        for f in Field.allCases where !Self.realFields.contains(f) {
+            let v = header[f.rawValue]
+            guard v.isFinite, abs(v) < 9_007_199_254_740_992, v.rounded() == v else { return nil }
+        }
+        guard kind != nil else { return nil }
     }
 }

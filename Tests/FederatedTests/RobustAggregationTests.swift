@@ -51,4 +51,19 @@ final class RobustAggregationTests: XCTestCase {
         let rms = (a.reduce(0.0) { $0 + Double($1 * $1) } / Double(a.count)).squareRoot()
         XCTAssertEqual(rms, 3, accuracy: 0.1, "noise has S x the honest root mean square")
     }
+
+    func testMessagesRefuseBadIntegerFieldsButCarryNaNMeasurements() {
+        var m = FederatedMessage(kind: .update)
+        m[int: .round] = 3
+        m[.lossAfter] = .nan
+        let decoded = FederatedMessage(decoding: m.encoded())
+        XCTAssertEqual(decoded?[int: .round], 3)
+        XCTAssertTrue(decoded?[.lossAfter].isNaN ?? false, "a diverged client's loss is a measurement, not a malformed frame")
+        for bad in [Double.nan, .infinity, 1e300, 2.5] {
+            var hostile = m
+            hostile[.steps] = bad
+            XCTAssertNil(FederatedMessage(decoding: hostile.encoded()), "steps = \(bad)")
+        }
+        XCTAssertNil(FederatedMessage(decoding: Array(m.encoded().prefix(FederatedMessage.headerBytes - 1))))
+    }
 }
