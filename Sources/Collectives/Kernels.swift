@@ -1,15 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Monotonic seconds, for timing collectives.
-@inline(__always)
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// dst[i] += src[i] for i in 0..<count, sixteen lanes at a time.
 @inline(__always)
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {

@@ -1,3 +1,5 @@
+import Compression
+
 /// The dense ring all-reduce (sum) of the seed method.
 ///
 /// The vector is cut into N contiguous blocks (`ringBlocks`).

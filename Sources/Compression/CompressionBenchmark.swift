@@ -40,15 +40,15 @@ public func measureCompression(length: Int, groupSize: Int, ratio: Double, itera
     var plain = [Double](), feedback = [Double](), copies = [Double]()
     input.withUnsafeBufferPointer { x in
         for i in 0...iterations {
-            var t0 = now()
+            var t0 = monotonicSeconds()
             compressor.compress(x, into: &out)
-            let a = now() - t0
-            t0 = now()
+            let a = monotonicSeconds() - t0
+            t0 = monotonicSeconds()
             residual.withUnsafeMutableBufferPointer { compressor.compress(gradient: x, residual: $0, into: &out) }
-            let b = now() - t0
-            t0 = now()
+            let b = monotonicSeconds() - t0
+            t0 = monotonicSeconds()
             copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x.baseAddress!, count: length) }
-            let c = now() - t0
+            let c = monotonicSeconds() - t0
             if i > 0 {
                 plain.append(a)
                 feedback.append(b)
@@ -63,10 +63,4 @@ public func measureCompression(length: Int, groupSize: Int, ratio: Double, itera
 private func middle(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.isEmpty ? 0 : s[s.count / 2]
-}
-
-private func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -1,3 +1,4 @@
+import Compression
 import Data
 import Foundation
 import MPI
@@ -44,7 +45,7 @@ extension FederatedCoordinator {
         file.set("config_sha256", string: config.fingerprint)
         file["model"] = .floats(model.store.copyParameters())
         file["counts"] = .integers([round, version, bytesUp, bytesDown, dropped, late, metricsRecords, rejected].map { Int64($0) })
-        file["numbers"] = .doubles([monotonicClock() - start, lastTest.loss, lastTest.accuracy, reference,
+        file["numbers"] = .doubles([monotonicSeconds() - start, lastTest.loss, lastTest.accuracy, reference,
                                     fedAda.initialMaxRoundTime ?? -1])
         let assigned = assignment.sorted { $0.key < $1.key }
         file["assignment"] = .integers(assigned.flatMap { [Int64($0.key), Int64($0.value)] })

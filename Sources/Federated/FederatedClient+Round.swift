@@ -19,7 +19,7 @@ extension FederatedClient {
     /// autonomy rules when enabled: a sampling round records the progress
     /// curve; other rounds may stop early and send converged layers early.
     func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
-        let received = monotonicClock()
+        let received = monotonicSeconds()
         let global = message.floats()
         guard global.count == model.parameterCount else {
             throw FederatedError("client \(world.rank): model of \(global.count) floats, expected \(model.parameterCount)")
@@ -55,12 +55,12 @@ extension FederatedClient {
         var compute = 0.0, waited = 0.0
         var early = [EarlySend]()
         var recent = [Double]()
-        let trainingStart = monotonicClock()
+        let trainingStart = monotonicSeconds()
         var stoppedAt = 0
         var steps = 0
         for i in 1...planned {
             let slow = speed.beginStep()
-            let t0 = monotonicClock()
+            let t0 = monotonicSeconds()
             let batch = sampler.next()
             let loss = features.withUnsafeMutableBufferPointer { x in
                 labels.withUnsafeMutableBufferPointer { y in
@@ -69,7 +69,7 @@ extension FederatedClient {
                 }
             }
             sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
-            let seconds = monotonicClock() - t0
+            let seconds = monotonicSeconds() - t0
             compute += seconds
             let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
             pause(wait)
@@ -84,16 +84,16 @@ extension FederatedClient {
             }
             for l in sendAt[i] ?? [] { early.append(try sendLayer(l, global: global, round: round, iteration: i)) }
             for k in early.indices where early[k].doneAt == nil {
-                if try early[k].request.test() { early[k].doneAt = monotonicClock() }
+                if try early[k].request.test() { early[k].doneAt = monotonicSeconds() }
             }
             if autonomy.earlyStop && !sampling && i < planned
                 && stopRule.shouldStop(curve: curve, iteration: i, iterationSeconds: recent.sorted()[recent.count / 2],
-                                       elapsed: monotonicClock() - trainingStart, reference: reference) {
+                                       elapsed: monotonicSeconds() - trainingStart, reference: reference) {
                 stoppedAt = i
                 break
             }
         }
-        let trainingEnd = monotonicClock()
+        let trainingEnd = monotonicSeconds()
         if sampling {
             curves.append(ProgressCurve(snapshots: snapshots, at: snapshotIterations, layers: layers.map(\.range)))
             if curves.count > 2 { curves.removeFirst() }
@@ -139,7 +139,7 @@ extension FederatedClient {
             try Request.waitAll(early.map(\.request), timeout: config.communicationTimeout)
             update[.overlapSeconds] = early.reduce(0.0) { $0 + (min($1.doneAt ?? trainingEnd, trainingEnd) - $1.sentAt) }
         }
-        update[.localSeconds] = monotonicClock() - received
+        update[.localSeconds] = monotonicSeconds() - received
         return update
     }
 
@@ -169,6 +169,6 @@ extension FederatedClient {
         let bytes = message.encoded()
         let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, iteration: iteration, snapshot: cumulativeUpdate(global, range), request: request,
-                         sentAt: monotonicClock())
+                         sentAt: monotonicSeconds())
     }
 }

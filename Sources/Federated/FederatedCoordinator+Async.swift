@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import Training
 
@@ -23,19 +24,19 @@ extension FederatedCoordinator {
         let active = selectClients(clients, count: config.perRound(clients: clients.count), seed: config.seed, round: 0)
         var sentAt = [Int: Double]()
         for c in active {
-            sentAt[c] = monotonicClock()
+            sentAt[c] = monotonicSeconds()
             try sendModel(to: c, round: version + 1, steps: 0)
         }
         var buffer = [(delta: [Float], weight: Double)]()
         var entries = [[String: Any]]()
-        var roundStart = monotonicClock()
+        var roundStart = monotonicSeconds()
         while version < config.rounds {
             guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .checkpointDone { continue }
             busy.remove(client)
             bytesUp += bytes
             let staleness = version - message[int: .version]
-            let seconds = monotonicClock() - (sentAt[client] ?? roundStart)
+            let seconds = monotonicSeconds() - (sentAt[client] ?? roundStart)
             if staleness > config.maxStaleness {
                 dropped += 1
                 entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: true))
@@ -59,20 +60,20 @@ extension FederatedCoordinator {
                 try apply(change, scale: config.asyncMixing)
                 buffer.removeAll()
                 try finishRound(version, total: config.rounds, record: [
-                    "round_s": monotonicClock() - roundStart, "idle_s": 0.0, "clients": entries,
+                    "round_s": monotonicSeconds() - roundStart, "idle_s": 0.0, "clients": entries,
                     "participants": entries.filter { ($0["dropped"] as? Bool) == false && $0["rejected"] == nil }.count,
                     "dropped": entries.filter { ($0["dropped"] as? Bool) == true }.count,
                 ])
                 entries.removeAll()
-                roundStart = monotonicClock()
+                roundStart = monotonicSeconds()
             }
             if version < config.rounds && !busy.contains(client) {
-                sentAt[client] = monotonicClock()
+                sentAt[client] = monotonicSeconds()
                 try sendModel(to: client, round: version + 1, steps: 0)
             }
             // A checkpoint drained the clients in flight: set them going again.
             for c in active where !busy.contains(c) && version < config.rounds {
-                sentAt[c] = monotonicClock()
+                sentAt[c] = monotonicSeconds()
                 try sendModel(to: c, round: version + 1, steps: 0)
             }
         }

@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import Training
 
@@ -11,12 +12,12 @@ extension FederatedCoordinator {
     /// round are not selected.
     func runSynchronous() throws {
         for round in (roundsDone + 1)..<(config.rounds + 1) {
-            let roundStart = monotonicClock()
+            let roundStart = monotonicSeconds()
             let idle = clients.filter { !busy.contains($0) }
             let selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round)
             var sentAt = [Int: Double]()
             for c in selected {
-                sentAt[c] = monotonicClock()
+                sentAt[c] = monotonicSeconds()
                 try sendModel(to: c, round: round, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
             }
             let deadline = config.roundTimeout.map { roundStart + $0 }
@@ -41,7 +42,7 @@ extension FederatedCoordinator {
                 }
                 busy.remove(client)
                 if message[int: .round] == round, sentAt[client] != nil {
-                    arrived[client] = (message, bytes, monotonicClock() - sentAt[client]!)
+                    arrived[client] = (message, bytes, monotonicSeconds() - sentAt[client]!)
                 } else {
                     late += 1
                 }
@@ -94,7 +95,7 @@ extension FederatedCoordinator {
             }
             entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
             try finishRound(round, total: config.rounds, record: [
-                "round_s": monotonicClock() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
+                "round_s": monotonicSeconds() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
                 "selected": selected, "participants": arrived.count - refused.count, "dropped": missing.count, "rejected": refused.count,
                 "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round),
                 "reference_s": config.roundTimeout ?? reference,

@@ -58,7 +58,7 @@ final class FederatedCoordinator {
         if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
         try stopClients()
         let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
-        let wall = monotonicClock() - start
+        let wall = monotonicSeconds() - start
         var final: [String: Any] = [
             "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
             "parameters": model.parameterCount, "ranks": world.size, "clients": world.size - 1,
@@ -100,10 +100,10 @@ final class FederatedCoordinator {
     /// seconds) has passed. Waiting longer than the communication timeout
     /// is an error: a client is gone or stuck.
     func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int)? {
-        let now = monotonicClock()
+        let now = monotonicSeconds()
         let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
         guard let status = try world.waitForMessage(UInt8.self, tag: FederatedTag.update, timeout: limit) else {
-            if let deadline, monotonicClock() >= deadline { return nil }
+            if let deadline, monotonicSeconds() >= deadline { return nil }
             throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
         let (bytes, _) = try world.receive(UInt8.self, from: status.source, tag: FederatedTag.update)
@@ -244,7 +244,7 @@ final class FederatedCoordinator {
     /// Evaluates the global model, writes the round record and a progress line.
     func finishRound(_ round: Int, total: Int, record: [String: Any]) throws {
         lastTest = evaluate(model, on: test, batch: config.evalBatch)
-        let wall = monotonicClock() - start
+        let wall = monotonicSeconds() - start
         var r = record
         r["event"] = "round"
         r["round"] = round

@@ -1,3 +1,4 @@
+import Compression
 import Data
 import Foundation
 import MPI
@@ -14,7 +15,7 @@ public struct FederatedSetupError: AgreedError {
 /// Collective: every rank calls it. Returns the final record on rank 0,
 /// nil on the clients.
 public func runFederated(config: FederatedConfig, world: Communicator) throws -> [String: Any]? {
-    let start = monotonicClock()
+    let start = monotonicSeconds()
     let clients = world.size - 1
     world.collectiveTimeout = config.communicationTimeout
     if config.asynchronous && config.aggregation.isRobust {

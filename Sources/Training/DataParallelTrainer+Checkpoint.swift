@@ -1,3 +1,4 @@
+import Compression
 import Data
 import Foundation
 import MPI
@@ -34,7 +35,7 @@ extension DataParallelTrainer {
         file["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
         file["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
         file["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
-        state.save(into: &file, elapsed: monotonicNow() - start)
+        state.save(into: &file, elapsed: monotonicSeconds() - start)
         try world.agree { try store.write(file, tag: tag, rank: rank) }
         try world.agree {
             if rank == 0 {

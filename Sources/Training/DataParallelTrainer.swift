@@ -41,7 +41,7 @@ public final class DataParallelTrainer {
     /// Runs the whole training (collective) and returns the final record
     /// (identical keys on every rank; the evaluation figures come from rank 0).
     public func run() throws -> [String: Any] {
-        start = monotonicNow()
+        start = monotonicSeconds()
         world.collectiveTimeout = config.communicationTimeout
         let parts = try setUp()
         if config.resume { try resume() }
@@ -49,10 +49,10 @@ public final class DataParallelTrainer {
         printHeader(parts)
         var features = [Float](repeating: 0, count: config.batch * train.featureCount)
         var labels = [Int32](repeating: 0, count: config.batch)
-        let trainStart = monotonicNow()
+        let trainStart = monotonicSeconds()
         let firstEpoch = state.epoch
         while state.epoch <= config.epochs {
-            let epochStart = monotonicNow()
+            let epochStart = monotonicSeconds()
             var stopped = false
             while state.stepInEpoch < stepsPerEpoch {
                 try step(&features, &labels)
@@ -66,8 +66,8 @@ public final class DataParallelTrainer {
                 }
                 if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
             }
-            try finishEpoch(seconds: monotonicNow() - epochStart,
-                            eta: ProgressPrinter.eta(elapsed: monotonicNow() - trainStart, done: state.epoch - firstEpoch + 1,
+            try finishEpoch(seconds: monotonicSeconds() - epochStart,
+                            eta: ProgressPrinter.eta(elapsed: monotonicSeconds() - trainStart, done: state.epoch - firstEpoch + 1,
                                                      total: config.epochs - firstEpoch + 1))
             if stopped {
                 progress.line(String(format: "reached test accuracy %.4f >= %.4f at step %d: stopping",
@@ -122,7 +122,7 @@ public final class DataParallelTrainer {
 
     /// One step: local batch, forward/backward, checks, exchange, SGD.
     func step(_ features: inout [Float], _ labels: inout [Int32]) throws {
-        let t0 = monotonicNow()
+        let t0 = monotonicSeconds()
         let batch = sampler.next()
         let result = features.withUnsafeMutableBufferPointer { x in
             labels.withUnsafeMutableBufferPointer { y in
@@ -133,7 +133,7 @@ public final class DataParallelTrainer {
         try checkFinite(loss: result.loss)
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
-        state.epochCompute += monotonicNow() - t0
+        state.epochCompute += monotonicSeconds() - t0
         let stats = try exchange.average(model.store.gradients)
         state.epochExchange.add(stats)
         state.total.add(stats)
@@ -173,7 +173,7 @@ public final class DataParallelTrainer {
     func evaluateNow() throws -> Bool {
         if rank == 0 {
             state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
-            let wall = monotonicNow() - start
+            let wall = monotonicSeconds() - start
             if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
                 state.timeToTarget = wall
             }
@@ -201,7 +201,7 @@ public final class DataParallelTrainer {
         if rank == 0 {
             state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
             if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
-                state.timeToTarget = monotonicNow() - start
+                state.timeToTarget = monotonicSeconds() - start
             }
         }
         state.computeSeconds += state.epochCompute
@@ -210,7 +210,7 @@ public final class DataParallelTrainer {
             "event": "epoch", "epoch": state.epoch, "step": state.step,
             "train_loss": sums[0] / max(sums[2], 1), "train_accuracy": sums[1] / max(sums[2], 1),
             "test_loss": state.lastTest.loss, "test_accuracy": state.lastTest.accuracy,
-            "lr": Double(optimizer.learningRate), "wall_s": monotonicNow() - start, "epoch_s": seconds,
+            "lr": Double(optimizer.learningRate), "wall_s": monotonicSeconds() - start, "epoch_s": seconds,
             "bytes_sent": e.traffic.bytesSent, "bytes_received": e.traffic.bytesReceived,
             "bytes_sent_per_step": Double(e.traffic.bytesSent) / Double(steps),
             "bytes_received_per_step": Double(e.traffic.bytesReceived) / Double(steps),
@@ -229,7 +229,7 @@ public final class DataParallelTrainer {
     /// The final record, after checking every rank holds the same model.
     func finish() throws -> [String: Any] {
         let hash = try agreedModelHash()
-        let wall = monotonicNow() - start
+        let wall = monotonicSeconds() - start
         let peak = LearningRateSchedule.scaledRate(
             base: config.learningRate * config.optimizerMomentum.rateFactor, scaling: config.scaling, ranks: ranks,
             localBatch: config.batch, baseBatch: config.baseBatch ?? config.batch)
@@ -347,10 +347,4 @@ public func formatBytes(_ bytes: Int) -> String {
     if b >= 1e6 { return String(format: "%.2f MB", b / 1e6) }
     if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
     return "\(bytes) B"
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

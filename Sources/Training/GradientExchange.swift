@@ -106,7 +106,7 @@ public final class GroupTopKExchange: GradientExchange {
 
     public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
         var stats = ExchangeStats()
-        let t0 = monotonicNow()
+        let t0 = monotonicSeconds()
         if settings.errorFeedback {
             residual.withUnsafeMutableBufferPointer { r in
                 if let factor = correctionFactor {
@@ -120,7 +120,7 @@ public final class GroupTopKExchange: GradientExchange {
         } else {
             compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
         }
-        stats.compressSeconds = monotonicNow() - t0
+        stats.compressSeconds = monotonicSeconds() - t0
         let outcome = try residual.withUnsafeMutableBufferPointer { r in
             try ring.sum(sparse, into: gradients, residual: settings.errorFeedback ? r.baseAddress : nil)
         }
