@@ -7,16 +7,17 @@ import MPI
 public final class MPITransport: Transport {
     public let communicator: Communicator
     public var traffic = TrafficStats()
-    /// Seconds any single wait may take before it throws (nil: wait forever).
-    public var timeout: Double?
     /// Tag for this transport's messages, so that it can share a communicator.
     public let tag: Int
 
-    public init(communicator: Communicator, tag: Int = 100, timeout: Double? = nil) {
+    public init(communicator: Communicator, tag: Int = 100) {
         self.communicator = communicator
         self.tag = tag
-        self.timeout = timeout
     }
+
+    /// Seconds any single wait may take before it throws: the
+    /// communicator's deadline, the same as its collectives' (nil: forever).
+    var timeout: Double? { communicator.collectiveTimeout }
 
     public var rank: Int { communicator.rank }
     public var size: Int { communicator.size }

@@ -67,12 +67,7 @@ public final class SparseRingAllReduce {
         if n > 1 {
             for s in 0..<(n - 1) {
                 let out = (r - s + 2 * n) % n, into = (r - s - 1 + 2 * n) % n
-                let bytes = blocks[out].encode(into: &sendBuffer)
-                let received = try exchange(bytes, to: right, from: left)
-                let incoming = try receiveBuffer.withUnsafeBytes {
-                    try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout,
-                                    groups: groupBlocks[into])
-                }
+                let incoming = try pass(blocks[out], to: right, from: left, layout: layout, groups: groupBlocks[into])
                 switch policy {
                 case .exact: blocks[into].mergeExact(incoming)
                 case .reselect: blocks[into].mergeReselect(incoming, residual: residual)
@@ -80,12 +75,7 @@ public final class SparseRingAllReduce {
             }
             for s in 0..<(n - 1) {
                 let out = (r + 1 - s + 2 * n) % n, into = (r - s + 2 * n) % n
-                let bytes = blocks[out].encode(into: &sendBuffer)
-                let received = try exchange(bytes, to: right, from: left)
-                blocks[into] = try receiveBuffer.withUnsafeBytes {
-                    try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout,
-                                    groups: groupBlocks[into])
-                }
+                blocks[into] = try pass(blocks[out], to: right, from: left, layout: layout, groups: groupBlocks[into])
             }
         }
         var nonZero = 0
@@ -102,11 +92,17 @@ public final class SparseRingAllReduce {
         return Outcome(traffic: call, density: layout.length > 0 ? Double(nonZero) / Double(layout.length) : 0)
     }
 
-    private func exchange(_ count: Int, to right: Int, from left: Int) throws -> Int {
-        try sendBuffer.withUnsafeBytes { out in
+    /// One ring step: sends `block` to the right, returns the block of
+    /// `groups` received from the left.
+    private func pass(_ block: SparseBlock, to right: Int, from left: Int, layout: GroupLayout, groups: Range<Int>) throws -> SparseBlock {
+        let count = block.encode(into: &sendBuffer)
+        let received = try sendBuffer.withUnsafeBytes { out in
             try transport.exchangeVariable(
                 sending: UnsafeRawBufferPointer(rebasing: out[0..<count]), to: right,
                 receivingFrom: left, into: &receiveBuffer)
+        }
+        return try receiveBuffer.withUnsafeBytes {
+            try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout, groups: groups)
         }
     }
 }

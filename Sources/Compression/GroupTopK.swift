@@ -12,13 +12,11 @@
 public final class GroupTopK {
     public let layout: GroupLayout
     private let selector: TopKSelector
-    private var scratch: [UInt32]
 
     public init(layout: GroupLayout) {
         self.layout = layout
         selector = TopKSelector(capacity: min(layout.k, max(layout.length, 1)),
                                 groupSize: min(layout.groupSize, max(layout.length, 1)))
-        scratch = [UInt32](repeating: 0, count: max(layout.k, 1))
     }
 
 

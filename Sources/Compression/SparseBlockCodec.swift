@@ -61,7 +61,7 @@ extension SparseBlock {
         guard Int(p.load(fromByteOffset: 1, as: UInt8.self)) == layout.positionBytes else { throw fail("position width disagrees") }
         var block = SparseBlock(layout: layout, groups: groups, form: form, counts: [], values: [], positions: [])
         var offset = Self.headerBytes
-        var entries: Int
+        let entries: Int
         switch form {
         case .fixed:
             block.counts = groups.map { layout.kept(inGroup: $0) }
@@ -91,7 +91,6 @@ extension SparseBlock {
         offset += entries * 4
         if form != .dense {
             block.positions.reserveCapacity(entries)
-            var e = 0
             for (j, g) in groups.enumerated() {
                 let size = UInt32(layout.range(ofGroup: g).count)
                 var previous: Int64 = -1
@@ -102,7 +101,6 @@ extension SparseBlock {
                     previous = Int64(q)
                     block.positions.append(q)
                     offset += layout.positionBytes
-                    e += 1
                 }
             }
         }

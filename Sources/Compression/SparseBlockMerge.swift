@@ -18,17 +18,8 @@ extension SparseBlock {
         newPositions.reserveCapacity(values.count + other.values.count)
         var a = 0, b = 0
         for j in 0..<groups.count {
-            let aEnd = a + counts[j], bEnd = b + other.counts[j]
             let before = newValues.count
-            while a < aEnd || b < bEnd {
-                if b == bEnd || (a < aEnd && positions[a] < other.positions[b]) {
-                    newPositions.append(positions[a]); newValues.append(values[a]); a += 1
-                } else if a == aEnd || other.positions[b] < positions[a] {
-                    newPositions.append(other.positions[b]); newValues.append(other.values[b]); b += 1
-                } else {
-                    newPositions.append(positions[a]); newValues.append(values[a] + other.values[b]); a += 1; b += 1
-                }
-            }
+            appendUnion(ofGroup: j, with: other, a: &a, b: &b, values: &newValues, positions: &newPositions)
             newCounts.append(newValues.count - before)
         }
         (form, counts, values, positions) = (.variable, newCounts, newValues, newPositions)
@@ -46,36 +37,51 @@ extension SparseBlock {
         var newValues = [Float](), newPositions = [UInt32]()
         newValues.reserveCapacity(layout.kept(inGroups: groups))
         newPositions.reserveCapacity(layout.kept(inGroups: groups))
-        var unionValues = [Float](), unionPositions = [UInt32](), order = [Int]()
+        var unionValues = [Float](), unionPositions = [UInt32]()
+        // Group-TopK's own selection over each union (ties to the lower
+        // position, since the union is in position order).
+        let selector = TopKSelector(capacity: layout.k, groupSize: layout.groupSize)
+        var chosen = [UInt32](repeating: 0, count: layout.k)
         var a = 0, b = 0
         for (j, g) in groups.enumerated() {
             unionValues.removeAll(keepingCapacity: true)
             unionPositions.removeAll(keepingCapacity: true)
-            let aEnd = a + counts[j], bEnd = b + other.counts[j]
-            while a < aEnd || b < bEnd {
-                if b == bEnd || (a < aEnd && positions[a] < other.positions[b]) {
-                    unionPositions.append(positions[a]); unionValues.append(values[a]); a += 1
-                } else if a == aEnd || other.positions[b] < positions[a] {
-                    unionPositions.append(other.positions[b]); unionValues.append(other.values[b]); b += 1
+            appendUnion(ofGroup: j, with: other, a: &a, b: &b, values: &unionValues, positions: &unionPositions)
+            let n = unionValues.count, keep = layout.kept(inGroup: g)
+            precondition(n >= keep, "a group holds fewer entries than it keeps")
+            unionValues.withUnsafeBufferPointer { u in
+                chosen.withUnsafeMutableBufferPointer { selector.select(u.baseAddress!, count: n, k: keep, into: $0.baseAddress!) }
+            }
+            let start = layout.range(ofGroup: g).lowerBound
+            var c = 0
+            for i in 0..<n {
+                if c < keep && Int(chosen[c]) == i {
+                    newPositions.append(unionPositions[i])
+                    newValues.append(unionValues[i])
+                    c += 1
                 } else {
-                    unionPositions.append(positions[a]); unionValues.append(values[a] + other.values[b]); a += 1; b += 1
+                    residual?[start + Int(unionPositions[i])] += unionValues[i]
                 }
-            }
-            let keep = layout.kept(inGroup: g)
-            precondition(unionValues.count >= keep, "a group holds fewer entries than it keeps")
-            // Largest magnitude first; equal magnitudes by position (the union is in position order).
-            order = Array(0..<unionValues.count)
-            order.sort { abs(unionValues[$0]) > abs(unionValues[$1]) || (abs(unionValues[$0]) == abs(unionValues[$1]) && $0 < $1) }
-            let kept = order[..<keep].sorted()
-            for i in kept {
-                newPositions.append(unionPositions[i])
-                newValues.append(unionValues[i])
-            }
-            if let residual {
-                let start = layout.range(ofGroup: g).lowerBound
-                for i in order[keep...] { residual[start + Int(unionPositions[i])] += unionValues[i] }
             }
         }
         (form, counts, values, positions) = (.fixed, groups.map { layout.kept(inGroup: $0) }, newValues, newPositions)
+    }
+
+    /// Appends the position-ordered union of group `j`'s entries of this
+    /// block (from `a`) and of `other` (from `b`) to `values`/`positions`,
+    /// summing entries at the same position; advances `a` and `b`.
+    @inline(__always)
+    private func appendUnion(ofGroup j: Int, with other: SparseBlock, a: inout Int, b: inout Int,
+                             values out: inout [Float], positions outPositions: inout [UInt32]) {
+        let aEnd = a + counts[j], bEnd = b + other.counts[j]
+        while a < aEnd || b < bEnd {
+            if b == bEnd || (a < aEnd && positions[a] < other.positions[b]) {
+                outPositions.append(positions[a]); out.append(values[a]); a += 1
+            } else if a == aEnd || other.positions[b] < positions[a] {
+                outPositions.append(other.positions[b]); out.append(other.values[b]); b += 1
+            } else {
+                outPositions.append(positions[a]); out.append(values[a] + other.values[b]); a += 1; b += 1
+            }
+        }
     }
 }

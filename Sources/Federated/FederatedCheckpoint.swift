@@ -109,10 +109,7 @@ extension FederatedClient {
         var file = CheckpointFile()
         file.set("kind", string: "federated-client")
         file.set("config_sha256", string: config.fingerprint)
-        let s = sampler.state
-        file["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
-        file["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
-        file["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
+        file.set(sampler: sampler.state)
         let g = speed.rng.state
         file["speed"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) } + [Int64(speed.slowStepsLeft)])
         file["residual"] = .floats(residual)
@@ -127,15 +124,11 @@ extension FederatedClient {
     func restore(from file: CheckpointFile, name: String) throws {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "federated-client" else { throw fail("not a client checkpoint") }
-        let generator = try file.integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
-        let permutation = try file.integers("sampler.permutation", file: name).map { Int($0) }
-        let position = try file.integers("sampler.position", file: name)
+        let restoredSampler = try file.sampler(indices: indices, batchSize: config.batch, file: name)
         let speedState = try file.integers("speed", file: name)
         let savedResidual = try file.floats("residual", file: name)
         let curveCount = try file.integer("curves.count", file: name)
-        guard generator.count == 4, position.count == 2, permutation.sorted() == indices.sorted(),
-              position[0] >= 0, position[0] < max(permutation.count, 1), position[1] >= 0, speedState.count == 5,
-              speedState[4] >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
+        guard speedState.count == 5, speedState[4] >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }
         var restoredCurves = [ProgressCurve]()
         for k in 0..<curveCount {
@@ -146,8 +139,7 @@ extension FederatedClient {
                 Array(flat[$0 * overall.count..<($0 + 1) * overall.count])
             }))
         }
-        sampler = MinibatchSampler(indices: indices, batchSize: config.batch, state: .init(
-            generator: generator, permutation: permutation, position: Int(position[0]), passes: Int(position[1])))
+        sampler = restoredSampler
         let words = speedState.map { UInt64(bitPattern: $0) }
         speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: Int(speedState[4]))
         residual = savedResidual
@@ -155,27 +147,8 @@ extension FederatedClient {
     }
 }
 
-/// Continues a federated run from the newest complete checkpoint (collective:
-/// rank 0 picks and checks it, every rank reads its own file).
+/// Continues a federated run from the newest complete checkpoint.
 func resumeFederated(config: FederatedConfig, world: Communicator, restore: (CheckpointFile, String) throws -> Void) throws {
     guard let dir = config.checkpointDir else { throw FederatedSetupError(description: "--resume needs --checkpoint-dir") }
-    let store = CheckpointStore(directory: dir)
-    var tag = ""
-    try world.agree {
-        guard world.rank == 0 else { return }
-        guard let newest = try store.newest() else {
-            throw FederatedSetupError(description: "--resume: no complete checkpoint in \(dir)")
-        }
-        try store.validate(newest.manifest, tag: newest.tag, ranks: world.size, configuration: config.fingerprint)
-        tag = newest.tag
-    }
-    tag = try world.broadcast(tag, root: 0)
-    try world.agree {
-        let name = store.path(tag: tag, rank: world.rank)
-        let file = try store.read(tag: tag, rank: world.rank)
-        guard try file.string("config_sha256", file: name) == config.fingerprint else {
-            throw CheckpointError(file: name, problem: "written with another configuration")
-        }
-        try restore(file, name)
-    }
+    try CheckpointStore(directory: dir).resume(world: world, configuration: config.fingerprint, restore: restore)
 }

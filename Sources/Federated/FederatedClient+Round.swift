@@ -7,7 +7,6 @@ extension FederatedClient {
     /// An early-sent layer in flight.
     struct EarlySend {
         let layer: Int
-        let iteration: Int
         /// The layer's cumulative update C_l at the moment it was sent.
         let snapshot: [Float]
         let request: Request
@@ -104,7 +103,6 @@ extension FederatedClient {
         update[int: .version] = message[int: .version]
         update[int: .steps] = steps
         update[int: .plannedSteps] = planned
-        update[int: .samples] = indices.count
         update[.secondsPerStep] = steps > 0 ? (compute + waited) / Double(steps) : 0
         let window = max(1, min(5, losses.count))
         update[.lossBefore] = losses.isEmpty ? 0 : losses.prefix(window).reduce(0, +) / Double(window)
@@ -168,7 +166,7 @@ extension FederatedClient {
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
         let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
-        return EarlySend(layer: l, iteration: iteration, snapshot: cumulativeUpdate(global, range), request: request,
+        return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request,
                          sentAt: monotonicSeconds())
     }
 }

@@ -32,7 +32,6 @@ extension FederatedCoordinator {
         var roundStart = monotonicSeconds()
         while version < config.rounds {
             guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
-            if message.kind == .checkpointDone { continue }
             busy.remove(client)
             bytesUp += bytes
             let staleness = version - message[int: .version]

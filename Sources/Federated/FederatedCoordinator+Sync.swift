@@ -30,7 +30,7 @@ extension FederatedCoordinator {
                 if message.kind == .layer {
                     if message[int: .round] == round, sentAt[client] != nil {
                         do {
-                            earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message, from: client),
+                            earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message),
                                                                                        message[int: .iteration])
                         } catch let r as RejectedUpload {
                             refused[client] = r

@@ -18,7 +18,7 @@ final class FederatedCoordinator {
     let samples: [Int]
     let metrics: MetricsLog
     let progress: ProgressPrinter
-    var startTime: Double
+    let startTime: Double
     /// The run's origin on the monotonic clock (earlier for a resumed run).
     var start: Double { startTime - elapsedBefore }
     let layout: GroupLayout?
@@ -114,7 +114,7 @@ final class FederatedCoordinator {
     }
 
     /// The model change carried by an update, as dense floats.
-    func delta(of message: FederatedMessage, from client: Int) throws -> [Float] {
+    func delta(of message: FederatedMessage) throws -> [Float] {
         switch FederatedMessage.PayloadForm(rawValue: message[int: .payloadForm]) {
         case .denseFloats?:
             let d = message.floats()
@@ -139,7 +139,7 @@ final class FederatedCoordinator {
     }
 
     /// One early-sent layer's parameters, as a change to the round's global layer.
-    func layerDelta(_ message: FederatedMessage, from client: Int) throws -> [Float] {
+    func layerDelta(_ message: FederatedMessage) throws -> [Float] {
         let l = message[int: .layer]
         let layers = model.store.layers
         guard l >= 0 && l < layers.count, message[int: .rangeStart] == layers[l].range.lowerBound,
@@ -160,7 +160,7 @@ final class FederatedCoordinator {
         let kept = m[int: .keptLayers]
         let steps = m[int: .steps]
         guard kept != 0 else {
-            return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: try delta(of: m, from: client))
+            return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: try delta(of: m))
         }
         let layers = model.store.layers
         let payload = m.floats()

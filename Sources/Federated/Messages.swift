@@ -16,7 +16,7 @@ public struct FederatedMessage: Sendable, Equatable {
         case bye = 5
         /// coordinator -> client: write your checkpoint file for this round.
         case checkpoint = 6
-        /// client -> coordinator: checkpoint file written (or failed: `extra` = 1).
+        /// client -> coordinator: checkpoint file written (or failed: `failed` = 1).
         case checkpointDone = 7
     }
 
@@ -37,7 +37,7 @@ public struct FederatedMessage: Sendable, Equatable {
         case keepFrom
     }
 
-    static let fieldCount = 26
+    static let fieldCount = Field.allCases.count
 
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {

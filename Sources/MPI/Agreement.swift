@@ -20,13 +20,9 @@ extension Communicator {
         if case .failure = result { failed = Int32(rank) } else { failed = Int32(size) }
         let first = Int(try allReduce(failed, op: .min))
         if first == size, case let .success(value) = result { return value }
-        var message: [UInt8] = []
-        if case let .failure(error) = result, rank == first { message = Array("\(error)".utf8) }
-        var length = [Int64(message.count)]
-        try broadcast(&length, root: first)
-        if rank != first { message = [UInt8](repeating: 0, count: Int(length[0])) }
-        try broadcast(&message, root: first)
-        throw AgreedFailure(rank: first, message: String(decoding: message, as: UTF8.self))
+        var message = ""
+        if case let .failure(error) = result, rank == first { message = "\(error)" }
+        throw AgreedFailure(rank: first, message: try broadcast(message, root: first))
     }
 }
 

@@ -14,7 +14,8 @@ public final class Communicator {
     /// Seconds a collective may wait for the other ranks before it throws
     /// `.timeout` (nil: as long as MPI waits). With a deadline, collectives
     /// run as their non-blocking MPI-3 forms and poll, so a rank that is
-    /// alive but stuck cannot hold the others forever.
+    /// alive but stuck cannot hold the others forever. Transports over this
+    /// communicator use the same deadline for their exchanges.
     public var collectiveTimeout: Double?
 
     init(owning handle: MPI_Comm) throws {

@@ -70,18 +70,11 @@ public struct CheckpointFile: Equatable, Sendable {
         return Int(v[0])
     }
 
-    public func double(_ name: String, file: String) throws -> Double {
-        let v = try doubles(name, file: file)
-        guard v.count == 1 else { throw CheckpointError(file: file, problem: "section '\(name)' holds \(v.count) numbers, expected 1") }
-        return v[0]
-    }
-
     public func string(_ name: String, file: String) throws -> String {
         String(decoding: try bytes(name, file: file), as: UTF8.self)
     }
 
     public mutating func set(_ name: String, integer: Int) { sections[name] = .integers([Int64(integer)]) }
-    public mutating func set(_ name: String, double: Double) { sections[name] = .doubles([double]) }
     public mutating func set(_ name: String, string: String) { sections[name] = .bytes(Array(string.utf8)) }
 
     private func missing(_ name: String, _ file: String) -> CheckpointError {

@@ -4,12 +4,6 @@ import Foundation
 import MPI
 import NN
 
-/// Resuming asked for something that is not there or does not fit. Rank 0
-/// finds it and every rank learns it together.
-public struct ResumeError: AgreedError {
-    public let description: String
-}
-
 extension DataParallelTrainer {
     var checkpoints: CheckpointStore? { config.checkpointDir.map { CheckpointStore(directory: $0) } }
 
@@ -23,7 +17,6 @@ extension DataParallelTrainer {
         var file = CheckpointFile()
         file.set("kind", string: "train")
         file.set("rank", integer: rank)
-        file.set("ranks", integer: ranks)
         file.set("config_sha256", string: config.fingerprint)
         file["model"] = .floats(model.store.copyParameters())
         file["optimizer.velocity"] = .floats(Array(optimizer.velocity))
@@ -31,10 +24,7 @@ extension DataParallelTrainer {
             file["exchange.residual"] = .floats(ex.residual)
             file["exchange.velocity"] = .floats(ex.velocity)
         }
-        let s = sampler.state
-        file["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
-        file["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
-        file["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
+        file.set(sampler: sampler.state)
         state.save(into: &file, elapsed: monotonicSeconds() - start)
         try world.agree { try store.write(file, tag: tag, rank: rank) }
         try world.agree {
@@ -53,22 +43,7 @@ extension DataParallelTrainer {
     /// another rank count or configuration, and a missing one.
     func resume() throws {
         guard let store = checkpoints else { throw ResumeError(description: "--resume needs --checkpoint-dir") }
-        // Rank 0 reads the manifest; every rank reads its own file, so that
-        // hosts without a shared file system each keep their ranks' files.
-        var tag = ""
-        try world.agree {
-            guard rank == 0 else { return }
-            guard let newest = try store.newest() else {
-                throw ResumeError(description: "--resume: no complete checkpoint in \(store.directory)")
-            }
-            try store.validate(newest.manifest, tag: newest.tag, ranks: ranks, configuration: config.fingerprint)
-            tag = newest.tag
-        }
-        tag = try world.broadcast(tag, root: 0)
-        try world.agree {
-            let file = try store.read(tag: tag, rank: rank)
-            try restore(from: file, name: store.path(tag: tag, rank: rank))
-        }
+        try store.resume(world: world, configuration: config.fingerprint, restore: restore)
         if rank == 0 { try metrics.restore(records: state.metricsRecords) }
         _ = try agreedModelHash()
     }
@@ -77,7 +52,6 @@ extension DataParallelTrainer {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "train" else { throw fail("not a train checkpoint") }
         guard try file.integer("rank", file: name) == rank else { throw fail("belongs to another rank") }
-        guard try file.string("config_sha256", file: name) == config.fingerprint else { throw fail("written with another configuration") }
         let parameters = try file.floats("model", file: name)
         let velocity = try file.floats("optimizer.velocity", file: name)
         guard parameters.count == model.parameterCount, velocity.count == model.parameterCount else {
@@ -87,21 +61,14 @@ extension DataParallelTrainer {
             try ex.restore(residual: try file.floats("exchange.residual", file: name),
                            velocity: try file.floats("exchange.velocity", file: name), file: name)
         }
-        let generator = try file.integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
-        let permutation = try file.integers("sampler.permutation", file: name).map { Int($0) }
-        let position = try file.integers("sampler.position", file: name)
-        let indices = sampler.state.permutation
-        guard generator.count == 4, position.count == 2, permutation.sorted() == indices.sorted(),
-              position[0] >= 0, position[0] < max(permutation.count, 1), position[1] >= 0
-        else { throw fail("sampler state does not fit this rank's partition") }
+        let restoredSampler = try file.sampler(indices: sampler.state.permutation, batchSize: config.batch, file: name)
         let progress = try TrainingProgress(from: file, name: name)
         guard progress.step >= 0, progress.epoch >= 1, progress.stepInEpoch >= 0, progress.stepInEpoch <= stepsPerEpoch,
               progress.step == (progress.epoch - 1) * stepsPerEpoch + progress.stepInEpoch
         else { throw fail("progress (step \(progress.step), epoch \(progress.epoch)) does not fit \(stepsPerEpoch) steps per epoch") }
         model.store.loadParameters(parameters)
         optimizer.loadVelocity(velocity)
-        sampler = MinibatchSampler(indices: indices, batchSize: config.batch, state: .init(
-            generator: generator, permutation: permutation, position: Int(position[0]), passes: Int(position[1])))
+        sampler = restoredSampler
         state = progress
     }
 }

@@ -89,7 +89,7 @@ public final class DataParallelTrainer {
         }
         model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                           classes: train.classes, hidden: config.hidden, seed: config.seed)
-        let transport = MPITransport(communicator: world, timeout: config.communicationTimeout)
+        let transport = MPITransport(communicator: world)
         exchange = config.compression.map {
             GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
         } ?? DenseExchange(transport: transport)
@@ -172,11 +172,7 @@ public final class DataParallelTrainer {
     /// learns by one broadcast whether it was reached (collective).
     func evaluateNow() throws -> Bool {
         if rank == 0 {
-            state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
-            let wall = monotonicSeconds() - start
-            if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
-                state.timeToTarget = wall
-            }
+            let wall = evaluateTest()
             try record([
                 "event": "eval", "epoch": state.epoch, "step": state.step, "wall_s": wall,
                 "test_accuracy": state.lastTest.accuracy, "test_loss": state.lastTest.loss,
@@ -185,6 +181,17 @@ public final class DataParallelTrainer {
         }
         guard config.stopAtTarget else { return false }
         return try world.broadcast(Int32(state.timeToTarget != nil ? 1 : 0), root: 0) == 1
+    }
+
+    /// Rank 0: evaluates the test set and notes when the target was first
+    /// reached. Returns the run's wall seconds at that moment.
+    func evaluateTest() -> Double {
+        state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
+        let wall = monotonicSeconds() - start
+        if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
+            state.timeToTarget = wall
+        }
+        return wall
     }
 
     func record(_ r: [String: Any]) throws {
@@ -198,12 +205,7 @@ public final class DataParallelTrainer {
         let steps = max(state.stepInEpoch, 1)
         var sums = [state.lossSum, state.correct, Double(state.stepInEpoch * config.batch)]
         try world.allReduce(&sums, op: .sum)
-        if rank == 0 {
-            state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
-            if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
-                state.timeToTarget = monotonicSeconds() - start
-            }
-        }
+        if rank == 0 { _ = evaluateTest() }
         state.computeSeconds += state.epochCompute
         let e = state.epochExchange
         var r: [String: Any] = [
@@ -230,9 +232,6 @@ public final class DataParallelTrainer {
     func finish() throws -> [String: Any] {
         let hash = try agreedModelHash()
         let wall = monotonicSeconds() - start
-        let peak = LearningRateSchedule.scaledRate(
-            base: config.learningRate * config.optimizerMomentum.rateFactor, scaling: config.scaling, ranks: ranks,
-            localBatch: config.batch, baseBatch: config.baseBatch ?? config.batch)
         var final: [String: Any] = [
             "event": "final", "model": model.name, "parameters": model.parameterCount,
             "ranks": ranks, "epochs": config.epochs, "steps": state.step, "batch": config.batch, "seed": config.seed,
@@ -241,7 +240,7 @@ public final class DataParallelTrainer {
             "compute_s": state.computeSeconds, "communicate_s": state.total.communicateSeconds,
             "compress_s": state.total.compressSeconds,
             "bytes_sent": state.total.traffic.bytesSent, "bytes_received": state.total.traffic.bytesReceived,
-            "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": peak,
+            "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": schedule.peak,
             "model_sha256": hash, "bytes_sent_per_step": Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
             "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]

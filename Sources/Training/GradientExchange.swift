@@ -17,8 +17,6 @@ public struct ExchangeStats: Sendable {
 /// How the ranks combine their gradients at every step (collective: every
 /// rank calls `average` once per step, with the same length).
 public protocol GradientExchange: AnyObject {
-    /// The name in metrics: "none" for dense, "group-topk".
-    var compression: String { get }
     /// Replaces `gradients` with the average over ranks of what each rank
     /// contributes. Every rank ends with the same bits.
     func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats
@@ -27,7 +25,6 @@ public protocol GradientExchange: AnyObject {
 /// Dense data parallelism: the ring all-reduce of the whole gradient, / N.
 public final class DenseExchange: GradientExchange {
     public let ring: RingAllReduce
-    public var compression: String { "none" }
 
     public init(transport: Transport) {
         ring = RingAllReduce(transport: transport)
@@ -79,7 +76,6 @@ public final class GroupTopKExchange: GradientExchange {
     public private(set) var residual: [Float]
     /// DGC's local momentum u (empty without momentum correction).
     public private(set) var velocity: [Float]
-    public var compression: String { "group-topk" }
 
     /// `momentum` is SGD's momentum factor, used here under `.correction`.
     public init(length: Int, settings: CompressionSettings, momentum: Double, transport: Transport) {

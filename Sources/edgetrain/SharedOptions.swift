@@ -100,7 +100,7 @@ func requirePositive(_ value: Double, _ flag: String) throws {
     guard value > 0 && value.isFinite else { throw ValidationError("\(flag) must be > 0, got \(value)") }
 }
 
-/// Group-TopK options; shared by `train` and `federated`.
+/// Group-TopK options of `train` (federated uploads have their own, off by default).
 struct CompressionOptions: ParsableArguments {
     @Option(help: "Gradient compression: group-topk or none (dense).")
     var compression: CompressionKind = .groupTopK

@@ -11,13 +11,6 @@ final class CheckpointTests: XCTestCase {
                      "--rounds", "6", "--batch", "16", "--lr", "0.02", "--local-steps", "15", "--partition", "dirichlet",
                      "--compression", "group-topk", "--json"]
 
-    func temporaryDirectory(_ name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir.path
-    }
-
     func completeCheckpoints(_ dir: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
             $0.hasPrefix("ckpt-") && FileManager.default.fileExists(atPath: "\(dir)/\($0)/COMPLETE")

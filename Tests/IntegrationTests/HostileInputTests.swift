@@ -11,9 +11,7 @@ final class HostileInputTests: XCTestCase {
     /// A data directory whose training images file is `images` (plain IDX)
     /// next to well-formed other files.
     func dataDirectory(images: [UInt8]) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bad-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dir = URL(fileURLWithPath: try temporaryDirectory("bad-data"))
         func header(_ magic: UInt32, _ dims: [UInt32]) -> [UInt8] {
             ([magic] + dims).flatMap { v in withUnsafeBytes(of: v.bigEndian) { Array($0) } }
         }
@@ -26,19 +24,12 @@ final class HostileInputTests: XCTestCase {
         return dir.path
     }
 
-    func emptyDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("no-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir.path
-    }
-
     func testEveryBadInputGivesOneLineAndAQuickNonZeroExit() throws {
         let wrongMagic = try dataDirectory(images: Array("this is not an IDX file".utf8))
         var truncatedImages: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 28]
         truncatedImages += [UInt8](repeating: 9, count: 1000)
         let truncated = try dataDirectory(images: truncatedImages)
-        let noCheckpoint = try emptyDirectory()
+        let noCheckpoint = try temporaryDirectory("no-ckpt")
         let synthetic = ["--synthetic", "--synthetic-train", "600", "--synthetic-test", "100"]
         let cases: [(args: [String], ranks: Int, message: String)] = [
             (["train", "--ratio", "0"], 3, "edgetrain: --ratio must be in (0, 1], got 0.0"),

@@ -135,3 +135,13 @@ enum MPIJob {
         }
     }
 }
+
+extension XCTestCase {
+    /// A new empty directory under the temporary directory, removed when the test ends.
+    func temporaryDirectory(_ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir.path
+    }
+}

@@ -169,7 +169,10 @@ func checkCollectives(_ comm: Communicator) throws {
 
 func checkRing(_ comm: Communicator) throws {
     let n = comm.size, r = comm.rank
-    let transport = MPITransport(communicator: comm, timeout: 60)
+    // With a deadline, as training runs it: exchanges poll and collectives are non-blocking.
+    comm.collectiveTimeout = 60
+    defer { comm.collectiveTimeout = nil }
+    let transport = MPITransport(communicator: comm)
     let ring = RingAllReduce(transport: transport)
     let lengths = Array(Set([0, 1, 2, max(n - 1, 0), n, n + 1, 7, 13, 1000, 4099, 65_537])).sorted()
     for length in lengths {
