@@ -108,7 +108,8 @@ struct BenchAllReduce: ParsableCommand {
                               + pad(String(format: "mpi/sparse %.1f", s.seconds > 0 ? r.mpiSeconds / s.seconds : 0), 18)
                               + pad("compress \(fmt(s.compressSeconds))", 20)
                               + pad(String(format: "err %.1e", s.maxAbsError), 14)
-                              + "bytes_sent \(s.bytesSent) (\(String(format: "%.2f", 100 * Double(s.bytesSent) / Double(max(r.bytesSent, 1))))% of dense)")
+                              + "bytes_sent \(s.bytesSent)"
+                              + (r.bytesSent > 0 ? String(format: " (%.2f%% of dense)", 100 * Double(s.bytesSent) / Double(r.bytesSent)) : ""))
                     }
                 }
             }
