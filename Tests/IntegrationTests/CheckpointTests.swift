@@ -60,7 +60,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(Foundation.kill(try XCTUnwrap(pids[rank]), SIGKILL), 0)
         let killedAt = Date()
         let outcome = try job.wait(timeout: 150)
-        return (outcome, Date().timeIntervalSince(killedAt))
+        let seconds = Date().timeIntervalSince(killedAt)
+        print("the job ended \(String(format: "%.2f", seconds)) s after rank \(rank) was killed")
+        return (outcome, seconds)
     }
 
     func testAKilledRankEndsTheJobQuicklyAndResumingMatchesTheUninterruptedRun() throws {
@@ -81,7 +83,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(completeCheckpoints(dir), ["ckpt-000000075"], "the kill must land between steps 100 and 150")
         XCTAssertEqual(lineCount(metrics), 2)
         XCTAssertNotEqual(killed.status, 0, "a job with a killed rank must fail")
-        XCTAssertLessThan(exitSeconds, 30, "the job took \(exitSeconds) s to end after a rank died")
+        XCTAssertLessThan(exitSeconds, Liveness.afterKill, "the job took \(exitSeconds) s to end after a rank died")
         XCTAssertNil(hash(killed), "the killed run must not print a final record")
         let saved = completeCheckpoints(dir)
         XCTAssertFalse(saved.isEmpty)
@@ -108,7 +110,7 @@ final class CheckpointTests: XCTestCase {
         wait(for: job) { !completeCheckpoints(dir).isEmpty }
         let (killed, seconds) = try kill(rank: 2, of: job, marker: dir, ranks: 4)
         XCTAssertNotEqual(killed.status, 0)
-        XCTAssertLessThan(seconds, 30)
+        XCTAssertLessThan(seconds, Liveness.afterKill)
         XCTAssertFalse(completeCheckpoints(dir).isEmpty)
         let resumed = try MPIJob.run("edgetrain", args + ["--resume"], ranks: 4)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
@@ -128,7 +130,7 @@ final class CheckpointTests: XCTestCase {
         for c in cases {
             let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
             XCTAssertNotEqual(outcome.status, 0)
-            XCTAssertLessThan(outcome.seconds, 20)
+            XCTAssertLessThan(outcome.seconds, Liveness.failedJob)
             let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
             XCTAssertEqual(lines.count, 1, outcome.stderr)
             XCTAssertTrue(lines.first?.hasPrefix("edgetrain: \(dir)/\(newest)/COMPLETE: \(c.problem)") ?? false, "\(lines)")

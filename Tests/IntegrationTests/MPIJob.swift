@@ -127,13 +127,31 @@ enum MPIJob {
             process.waitUntilExit()
             try out.close()
             try err.close()
+            let seconds = Date().timeIntervalSince(started)
+            print("\(description): exit \(process.terminationStatus) after \(String(format: "%.2f", seconds)) s")
             return Outcome(
                 status: process.terminationStatus,
                 stdout: (try? String(contentsOf: dir.appendingPathComponent("stdout"), encoding: .utf8)) ?? "",
                 stderr: (try? String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)) ?? "",
-                seconds: Date().timeIntervalSince(started))
+                seconds: seconds)
         }
     }
+}
+
+/// Liveness bounds: how long a job may take to end, never how fast it should
+/// run (speed belongs in benchmarks). Each is at least 3x the longest time
+/// measured on a loaded 2-core machine (load average 11-14: four Swift
+/// builds and a pip install beside the suite).
+enum Liveness {
+    /// A job that bad input or a failing rank must end: measured at most
+    /// 5.4 s (a refused resume, which loads data first).
+    static let failedJob: Double = 20
+    /// From SIGKILL of one rank to the end of the job: measured at most 1.1 s
+    /// (mpirun sees the death and kills the rest).
+    static let afterKill: Double = 10
+    /// A job whose rank hangs, ended by `--comm-timeout 3`: measured at most
+    /// 5.3 s in all.
+    static let hangWithCommTimeout3: Double = 20
 }
 
 extension XCTestCase {
