@@ -87,13 +87,15 @@ final class FederatedBaselineTests: XCTestCase {
             for c in try XCTUnwrap(r["clients"] as? [[String: Any]]) {
                 let upload = try XCTUnwrap(c["upload_s"] as? Double)
                 let own = Double(try XCTUnwrap(c["bytes_up"] as? Int)) * 8 / (rate * 1e6)
-                XCTAssertGreaterThanOrEqual(upload, own * (1 - 1e-9))
+                // upload_s is (start + transfer) - now on the monotonic clock: a rounding at the
+                // clock's magnitude, x * 2^-52 s, below 1e-6 s for any uptime under 140 years.
+                XCTAssertGreaterThanOrEqual(upload, own - 1e-6)
                 let saved = try XCTUnwrap(c["overlap_saved_s"] as? Double)
                 if try XCTUnwrap(c["layers_sent_early"] as? [String]).isEmpty {
                     XCTAssertEqual(saved, 0)
                 } else {
                     early += 1
-                    XCTAssertEqual(saved + upload, whole, accuracy: 1e-9)
+                    XCTAssertEqual(saved + upload, whole, accuracy: 1e-6)
                 }
             }
         }
