@@ -109,8 +109,9 @@ struct BenchAllReduce: ParsableCommand {
                           + pad(String(format: "%.1e", r.maxAbsError), 10) + "\(r.bytesSent)")
                     for s in r.sparse {
                         let speedup = sparseOnly || s.totalSeconds <= 0 ? "" : String(format: "mpi/total %.1f", r.mpiSeconds / s.totalSeconds)
+                        // Three medians, each over iterations: they need not add up.
                         print(pad("", 10) + pad("\(s.policy.rawValue): total \(fmt(s.totalSeconds))", 26)
-                              + pad("= compress \(fmt(s.compressSeconds))", 22) + pad("+ ring \(fmt(s.ringSeconds))", 20)
+                              + pad("compress \(fmt(s.compressSeconds))", 20) + pad("ring \(fmt(s.ringSeconds))", 18)
                               + pad(speedup, 15)
                               + pad(String(format: "err %.1e", s.maxAbsError), 14)
                               + "bytes_sent \(s.bytesSent)"
