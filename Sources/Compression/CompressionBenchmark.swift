@@ -3,48 +3,82 @@ import Glibc
 #endif
 import Random
 
-/// What `measureCompression` found for one (group size, ratio).
+/// What `measureCompression` found for one input and (group size, ratio).
+/// Every time is the median of the timed repetitions, one core.
 public struct CompressionThroughput: Sendable {
     public let length: Int
     public let groupSize: Int
     public let ratio: Double
     public let k: Int
-    /// Median seconds of one Group-TopK selection + encoding of the vector.
+    /// Entries kept over the length (the ratio really achieved: the k >= 1
+    /// floor and short last groups make it differ from `ratio`).
+    public let effectiveRatio: Double
+    /// Selection + encoding of the vector, no error feedback: Group-TopK into
+    /// values and positions, then the wire block (what an upload or a ring
+    /// step sends).
     public let seconds: Double
-    /// Median seconds of the same with error feedback (residual += gradient,
-    /// select from the residual, clear what was sent).
+    /// Selection + encoding with error feedback: residual += gradient, select
+    /// from the residual, clear what was sent, encode (what training does).
     public let secondsWithFeedback: Double
-    /// Median seconds of copying the same vector (memcpy), measured
-    /// interleaved with the others as this machine's yardstick.
+    /// Encoding alone (part of both figures above).
+    public let encodeSeconds: Double
+    /// Copying the vector (memcpy), measured interleaved as this machine's yardstick.
     public let copySeconds: Double
-    /// Input bytes per second, plain selection.
+    /// Bytes of the encoded block.
+    public let encodedBytes: Int
+
+    /// Input bytes per second of `seconds`.
     public var gigabytesPerSecond: Double { Double(length * 4) / seconds / 1e9 }
     public var gigabytesPerSecondWithFeedback: Double { Double(length * 4) / secondsWithFeedback / 1e9 }
     /// Bytes copied per second by memcpy (each byte read once and written once).
     public var copyGigabytesPerSecond: Double { Double(length * 4) / copySeconds / 1e9 }
 }
 
-/// Times Group-TopK on `length` seeded Gaussian floats, one core, median of
-/// `iterations` after one warm-up, interleaved with a memcpy of the same
-/// vector so that the ratio to a memory copy is measured side by side.
-public func measureCompression(length: Int, groupSize: Int, ratio: Double, iterations: Int, seed: UInt64 = 1)
-    -> CompressionThroughput
-{
-    let layout = GroupLayout(length: length, groupSize: groupSize, ratio: ratio)
+/// `length` seeded standard Gaussian floats: i.i.d. data, the easy case for
+/// the selector's guessed threshold (every group looks alike).
+public func gaussianVector(length: Int, seed: UInt64 = 1) -> [Float] {
     var rng = SeededGenerator(seed: seed)
-    let input = (0..<length).map { _ in Float(rng.nextGaussian()) }
+    return (0..<length).map { _ in Float(rng.nextGaussian()) }
+}
+
+/// Times Group-TopK on `gradient`, one core, median of `iterations` after
+/// one warm-up, interleaved with a memcpy of the same vector so that the
+/// ratio to a memory copy is measured side by side.
+///
+/// With error feedback every repetition starts from `residual` (zeros when
+/// nil; a real run's residual makes the selection see what training sees),
+/// restored untimed before each repetition.
+public func measureCompression(gradient: [Float], residual: [Float]? = nil, groupSize: Int, ratio: Double,
+                               iterations: Int) -> CompressionThroughput
+{
+    let length = gradient.count
+    precondition(residual == nil || residual!.count == length, "residual length \(residual!.count) != \(length)")
+    let layout = GroupLayout(length: length, groupSize: groupSize, ratio: ratio)
     let compressor = GroupTopK(layout: layout)
+    let start = residual ?? [Float](repeating: 0, count: length)
     var out = SparseGradient(layout: layout)
-    var residual = [Float](repeating: 0, count: length)
+    var work = start
     var copy = [Float](repeating: 0, count: length)
-    var plain = [Double](), feedback = [Double](), copies = [Double]()
-    input.withUnsafeBufferPointer { x in
+    var bytes = [UInt8]()
+    var encoded = 0
+    var plain = [Double](), feedback = [Double](), encoding = [Double](), copies = [Double]()
+    func encode() -> Double {
+        let t0 = monotonicSeconds()
+        encoded = SparseBlock(out, groups: 0..<layout.groupCount).encode(into: &bytes)
+        return monotonicSeconds() - t0
+    }
+    gradient.withUnsafeBufferPointer { x in
         for i in 0...iterations {
             var t0 = monotonicSeconds()
             compressor.compress(x, into: &out)
+            let e = encode()
             let a = monotonicSeconds() - t0
+            work.withUnsafeMutableBufferPointer { w in
+                start.withUnsafeBufferPointer { w.baseAddress!.update(from: $0.baseAddress!, count: length) }
+            }
             t0 = monotonicSeconds()
-            residual.withUnsafeMutableBufferPointer { compressor.compress(gradient: x, residual: $0, into: &out) }
+            work.withUnsafeMutableBufferPointer { compressor.compress(gradient: x, residual: $0, into: &out) }
+            _ = encode()
             let b = monotonicSeconds() - t0
             t0 = monotonicSeconds()
             copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x.baseAddress!, count: length) }
@@ -52,12 +86,17 @@ public func measureCompression(length: Int, groupSize: Int, ratio: Double, itera
             if i > 0 {
                 plain.append(a)
                 feedback.append(b)
+                encoding.append(e)
                 copies.append(c)
             }
         }
     }
-    return CompressionThroughput(length: length, groupSize: groupSize, ratio: ratio, k: layout.k,
-                                 seconds: middle(plain), secondsWithFeedback: middle(feedback), copySeconds: middle(copies))
+    let kept = layout.kept(inGroups: 0..<layout.groupCount)
+    return CompressionThroughput(
+        length: length, groupSize: groupSize, ratio: ratio, k: layout.k,
+        effectiveRatio: length > 0 ? Double(kept) / Double(length) : 0,
+        seconds: middle(plain), secondsWithFeedback: middle(feedback), encodeSeconds: middle(encoding),
+        copySeconds: middle(copies), encodedBytes: encoded)
 }
 
 private func middle(_ xs: [Double]) -> Double {

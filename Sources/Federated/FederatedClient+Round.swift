@@ -10,8 +10,6 @@ extension FederatedClient {
         /// The layer's cumulative update C_l at the moment it was sent.
         let snapshot: [Float]
         let request: Request
-        let sentAt: Double
-        var doneAt: Double?
     }
 
     /// One round of local training on the weights in `message`, with the
@@ -82,17 +80,19 @@ extension FederatedClient {
                 snapshotIterations.append(i)
             }
             for l in sendAt[i] ?? [] { early.append(try sendLayer(l, global: global, round: round, iteration: i)) }
-            for k in early.indices where early[k].doneAt == nil {
-                if try early[k].request.test() { early[k].doneAt = monotonicSeconds() }
-            }
+            for e in early { _ = try e.request.test() }
             if autonomy.earlyStop && !sampling && i < planned
                 && stopRule.shouldStop(curve: curve, iteration: i, iterationSeconds: recent.sorted()[recent.count / 2],
                                        elapsed: monotonicSeconds() - trainingStart, reference: reference) {
                 stoppedAt = i
                 break
             }
+            // The deadline baseline: stop at the reference round time, keep the partial work.
+            if config.partialWork && i < planned && reference > 0 && monotonicSeconds() - trainingStart >= reference {
+                stoppedAt = i
+                break
+            }
         }
-        let trainingEnd = monotonicSeconds()
         if sampling {
             curves.append(ProgressCurve(snapshots: snapshots, at: snapshotIterations, layers: layers.map(\.range)))
             if curves.count > 2 { curves.removeFirst() }
@@ -135,7 +135,6 @@ extension FederatedClient {
             for (l, layer) in layers.enumerated() where kept & (1 << l) == 0 { payload += delta[layer.range] }
             payload.withUnsafeBufferPointer { update.setFloats($0) }
             try Request.waitAll(early.map(\.request), timeout: config.communicationTimeout)
-            update[.overlapSeconds] = early.reduce(0.0) { $0 + (min($1.doneAt ?? trainingEnd, trainingEnd) - $1.sentAt) }
         }
         update[.localSeconds] = monotonicSeconds() - received
         return update
@@ -153,8 +152,9 @@ extension FederatedClient {
     }
 
     /// Sends layer `l`'s current parameters to the coordinator, non-blocking.
-    /// The `--client-bandwidth` model delays only the final upload, which
-    /// then carries fewer layers: early layers travel while training goes on.
+    /// On the `--client-bandwidth` link model the layer occupies the upload
+    /// link from now (or from when the link is free) for its transfer time,
+    /// while training goes on; the final upload queues behind it (`upload`).
     func sendLayer(_ l: Int, global: [Float], round: Int, iteration: Int) throws -> EarlySend {
         let range = layers[l].range
         var message = FederatedMessage(kind: .layer)
@@ -165,8 +165,9 @@ extension FederatedClient {
         message[int: .iteration] = iteration
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
+        let now = monotonicSeconds()
+        linkFreeAt = max(now, linkFreeAt) + linkSeconds(bytes: bytes.count, megabitsPerSecond: config.bandwidth(ofClient: world.rank))
         let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
-        return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request,
-                         sentAt: monotonicSeconds())
+        return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }
 }

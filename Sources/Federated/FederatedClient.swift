@@ -23,6 +23,9 @@ final class FederatedClient {
     var curves: [ProgressCurve] = []
     /// The model's layers with parameters, in order.
     let layers: [(name: String, range: Range<Int>)]
+    /// When the emulated upload link (`--client-bandwidth`) has carried
+    /// everything queued on it (monotonic seconds).
+    var linkFreeAt = 0.0
 
     init(config: FederatedConfig, world: Communicator, train: ImageDataset, indices: [Int], model: Model) {
         self.config = config
@@ -63,14 +66,33 @@ final class FederatedClient {
             case .checkpoint?:
                 try answerCheckpoint(message)
             case .model?:
-                let update = try trainRound(message, downloadBytes: bytes.count)
-                let encoded = update.encoded()
-                pause(linkSeconds(bytes: encoded.count, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
-                try world.send(encoded, to: 0, tag: FederatedTag.update)
+                var update = try trainRound(message, downloadBytes: bytes.count)
+                try upload(&update)
             default:
                 throw FederatedError("client \(world.rank): unexpected message kind \(message[int: .kind])")
             }
         }
+    }
+
+    /// Sends the final update over the `--client-bandwidth` link model. The
+    /// link carries one transfer at a time: the update starts once the
+    /// early-sent layers ahead of it have crossed (`linkFreeAt`). With early
+    /// layers, `overlapSeconds` is what the overlap really saved: the
+    /// upload time of the whole model as one final update, minus the time
+    /// from the end of training to the end of this upload (negative when
+    /// re-sent layers cost more than the kept ones saved).
+    func upload(_ update: inout FederatedMessage) throws {
+        let rate = config.bandwidth(ofClient: world.rank)
+        let now = monotonicSeconds()
+        let end = max(now, linkFreeAt) + linkSeconds(bytes: FederatedMessage.headerBytes + update.payload.count, megabitsPerSecond: rate)
+        linkFreeAt = end
+        update[.uploadSeconds] = end - now
+        if update[int: .earlyLayers] != 0 {
+            let whole = linkSeconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4, megabitsPerSecond: rate)
+            update[.overlapSeconds] = whole - (end - now)
+        }
+        pause(end - monotonicSeconds())
+        try world.send(update.encoded(), to: 0, tag: FederatedTag.update)
     }
 
     /// Dense floats, or Group-TopK (with this client's residual) as one block.

@@ -84,6 +84,11 @@ public struct FederatedConfig: Sendable {
     public var clientBandwidth: [Double]?
     /// Clients that miss this many seconds are left out of the round.
     public var roundTimeout: Double?
+    /// The deadline baseline: every client ends its local training once it
+    /// has trained for the reference round time (the median of the previous
+    /// round's projected full-round times, the reference early stopping
+    /// uses) and uploads the partial work.
+    public var partialWork = false
     public var asynchronous = false
     public var maxStaleness = 4
     public var stalenessWeighting: StalenessWeighting = .polynomial
@@ -113,7 +118,7 @@ public struct FederatedConfig: Sendable {
             "\(fraction ?? -1)", "\(localEpochs)", "\(localSteps ?? -1)", "\(batch)", "\(learningRate)", "\(momentum)",
             "\(weightDecay)", strategy.rawValue, aggregation.rawValue, "\(mu)", "\(serverLearningRate)", "\(partition)",
             "\(seed)", "\(data)", c, "\(clientSpeed ?? [])", "\(slowdownProbability)/\(slowdownFactor)/\(slowdownSteps)",
-            "\(clientBandwidth ?? [])", "\(roundTimeout ?? -1)", "\(asynchronous)/\(maxStaleness)/\(stalenessWeighting.rawValue)",
+            "\(clientBandwidth ?? [])", "\(roundTimeout ?? -1)/\(partialWork)", "\(asynchronous)/\(maxStaleness)/\(stalenessWeighting.rawValue)",
             "\(buffer)/\(asyncMixing)", "\(a.earlyStop)/\(a.earlyTransmit)/\(a.sampleEvery)/\(a.benefitWeight)/\(a.freeFraction)",
             "\(a.convergeThreshold)/\(a.resendThreshold)", "\(trimFraction)/\(maxUpdateNorm ?? -1)",
             byzantine.map { "\($0.ranks)/\($0.attack.rawValue)/\($0.scale)" } ?? "honest",

@@ -4,13 +4,13 @@ import Training
 
 extension FederatedCoordinator {
     /// Asynchronous rounds (FedAsync, Xie et al. 2019; FedBuff, Nguyen et
-    /// al. 2022): `perRound` clients train at once; each update is applied
+    /// al. 2022): `perRound` clients train at once, each new one drawn from
+    /// all the clients not training; each update is applied
     /// as it arrives, weighted by alpha x s(staleness), where staleness is
     /// how many versions the global model moved since the client got it.
     /// With `--buffer K` the coordinator averages K weighted updates before
     /// applying them. Updates more than `--max-staleness` versions old are
-    /// dropped. The client that answered gets the new model at once. A
-    /// "round" here is one new global version.
+    /// dropped. A "round" here is one new global version.
     ///
     /// In delta form: w += alpha x sum_j s(t_j) delta_j / K, where FedAsync
     /// mixes (1 - a) w + a w_client with w_client = w_(v_j) + delta_j; using
@@ -21,12 +21,22 @@ extension FederatedCoordinator {
     /// and they start again from the saved model, so async runs resume but
     /// not bitwise.
     func runAsynchronous() throws {
-        let active = selectClients(clients, count: config.perRound(clients: clients.count), seed: config.seed, round: 0)
+        let concurrency = config.perRound(clients: clients.count)
         var sentAt = [Int: Double]()
-        for c in active {
-            sentAt[c] = monotonicSeconds()
-            try sendModel(to: c, round: version + 1, steps: 0)
+        var draws = 0
+        // Keeps `concurrency` clients busy, each free slot going to a client
+        // drawn (seeded by the draw count) from every client not busy, the one
+        // that just answered included.
+        func refill() throws {
+            while busy.count < concurrency && version < config.rounds {
+                let idle = clients.filter { !busy.contains($0) }
+                guard let c = selectClients(idle, count: 1, seed: config.seed ^ 0xA5_0000, round: draws).first else { return }
+                draws += 1
+                sentAt[c] = monotonicSeconds()
+                try sendModel(to: c, round: version + 1, steps: 0)
+            }
         }
+        try refill()
         var buffer = [(delta: [Float], weight: Double)]()
         var entries = [[String: Any]]()
         var roundStart = monotonicSeconds()
@@ -66,15 +76,8 @@ extension FederatedCoordinator {
                 entries.removeAll()
                 roundStart = monotonicSeconds()
             }
-            if version < config.rounds && !busy.contains(client) {
-                sentAt[client] = monotonicSeconds()
-                try sendModel(to: client, round: version + 1, steps: 0)
-            }
-            // A checkpoint drained the clients in flight: set them going again.
-            for c in active where !busy.contains(c) && version < config.rounds {
-                sentAt[c] = monotonicSeconds()
-                try sendModel(to: c, round: version + 1, steps: 0)
-            }
+            // Also sets going again the clients a checkpoint drained.
+            try refill()
         }
     }
 }

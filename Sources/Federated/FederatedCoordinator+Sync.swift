@@ -89,7 +89,7 @@ extension FederatedCoordinator {
             if !projected.isEmpty { reference = projected[projected.count / 2] }
             var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
                 var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
-                if config.autonomy.enabled { e.merge(autonomyFields(a.message)) { x, _ in x } }
+                if config.autonomy.enabled || config.partialWork { e.merge(autonomyFields(a.message)) { x, _ in x } }
                 if let r = refused[client] { e["rejected"] = r.description }
                 return e
             }

@@ -211,7 +211,7 @@ final class FederatedCoordinator {
         return [
             "stopped_early": m[int: .stoppedAt] > 0, "stop_iteration": m[int: .stoppedAt], "planned_steps": m[int: .plannedSteps],
             "layers_sent_early": layers(m[int: .earlyLayers]), "layers_resent": layers(m[int: .resentLayers]),
-            "overlap_s": m[.overlapSeconds],
+            "overlap_saved_s": m[.overlapSeconds],
         ]
     }
 
@@ -237,7 +237,7 @@ final class FederatedCoordinator {
             "rank": client, "steps": m[int: .steps], "compute_s": m[.computeSeconds], "wait_s": m[.waitSeconds],
             "seconds_per_step": m[.secondsPerStep], "loss_change": m[.lossBefore] - m[.lossAfter],
             "bytes_up": up, "bytes_down": m[int: .downloadBytes], "round_s": roundSeconds,
-            "staleness": staleness, "dropped": dropped,
+            "staleness": staleness, "dropped": dropped, "upload_s": m[.uploadSeconds],
         ]
     }
 

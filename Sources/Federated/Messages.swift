@@ -1,5 +1,5 @@
 /// The messages between the coordinator (rank 0) and the clients: flat
-/// bytes over MPI, never serialized objects. Each is a header of 26 Float64
+/// bytes over MPI, never serialized objects. Each is a header of 27 Float64
 /// fields, then a payload: weights (model), a dense delta, one layer's
 /// parameters, or an encoded Group-TopK block.
 public struct FederatedMessage: Sendable, Equatable {
@@ -35,6 +35,9 @@ public struct FederatedMessage: Sendable, Equatable {
         case failed
         /// Checkpoints: the oldest round still kept; clients delete their older files.
         case keepFrom
+        /// Seconds from the end of local training to the end of the final upload
+        /// on the `--client-bandwidth` link model (waiting for early-sent layers included).
+        case uploadSeconds
     }
 
     static let fieldCount = Field.allCases.count
@@ -94,7 +97,7 @@ public struct FederatedMessage: Sendable, Equatable {
     /// The fields that hold measured numbers (any Double, NaN included); all
     /// others hold integers.
     static let realFields: Set<Field> = [.secondsPerStep, .lossBefore, .lossAfter, .computeSeconds, .waitSeconds,
-                                          .referenceTime, .overlapSeconds, .localSeconds]
+                                          .referenceTime, .overlapSeconds, .localSeconds, .uploadSeconds]
 
     /// Parses `encoded()`; nil when the bytes are too short, an integer field
     /// is not a whole number below 2^53 in size (so it converts safely), or

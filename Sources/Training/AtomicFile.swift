@@ -5,6 +5,11 @@ public struct OutputError: Error, CustomStringConvertible {
     public let path: String
     public let problem: String
     public var description: String { "\(path): \(problem)" }
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
 }
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the

@@ -27,6 +27,9 @@ public final class DataParallelTrainer {
     var sampler: MinibatchSampler!
     var stepsPerEpoch = 0
     var start = 0.0
+    /// Rank 0: the last `config.targetWindow` test accuracies (the target's
+    /// crossing rule; not checkpointed, so a resumed run refills it).
+    var recentAccuracies = [Double]()
 
     public init(config: TrainConfig, world: Communicator) {
         self.config = config
@@ -44,6 +47,7 @@ public final class DataParallelTrainer {
         start = monotonicSeconds()
         world.collectiveTimeout = config.communicationTimeout
         let parts = try setUp()
+        try prepareDumpDirectory()
         if config.resume { try resume() }
         start -= state.elapsedBefore
         printHeader(parts)
@@ -70,8 +74,9 @@ public final class DataParallelTrainer {
                             eta: ProgressPrinter.eta(elapsed: monotonicSeconds() - trainStart, done: state.epoch - firstEpoch + 1,
                                                      total: config.epochs - firstEpoch + 1))
             if stopped {
-                progress.line(String(format: "reached test accuracy %.4f >= %.4f at step %d: stopping",
-                                     state.lastTest.accuracy, config.targetAccuracy ?? 0, state.step))
+                progress.line(String(format: "reached test accuracy %.4f >= %.4f (mean of the last %d evaluations) at step %d: stopping",
+                                     recentAccuracies.reduce(0, +) / Double(max(recentAccuracies.count, 1)),
+                                     config.targetAccuracy ?? 0, config.targetWindow, state.step))
                 break
             }
             state.epoch += 1
@@ -131,6 +136,7 @@ public final class DataParallelTrainer {
             }
         }
         try checkFinite(loss: result.loss)
+        try dumpGradientIfAsked()
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
         state.epochCompute += monotonicSeconds() - t0
@@ -188,7 +194,10 @@ public final class DataParallelTrainer {
     func evaluateTest() -> Double {
         state.lastTest = evaluate(model, on: test, batch: config.evalBatch)
         let wall = monotonicSeconds() - start
-        if let target = config.targetAccuracy, state.timeToTarget == nil, state.lastTest.accuracy >= target {
+        recentAccuracies.append(state.lastTest.accuracy)
+        if recentAccuracies.count > config.targetWindow { recentAccuracies.removeFirst() }
+        if let target = config.targetAccuracy, state.timeToTarget == nil, recentAccuracies.count == config.targetWindow,
+           recentAccuracies.reduce(0, +) / Double(config.targetWindow) >= target {
             state.timeToTarget = wall
         }
         return wall
@@ -247,6 +256,7 @@ public final class DataParallelTrainer {
         final.merge(compressionFields) { a, _ in a }
         if let target = config.targetAccuracy {
             final["target_accuracy"] = target
+            final["target_window"] = config.targetWindow
             final["time_to_target_s"] = state.timeToTarget ?? Double.nan
         }
         if config.reportMemory { final.merge(try memoryFields()) { a, _ in a } }

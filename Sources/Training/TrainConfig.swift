@@ -49,9 +49,11 @@ public struct TrainConfig: Sendable {
     /// writing `{"event":"eval"}` records: accuracy against wall time.
     public var evalEvery = 0
     /// A test accuracy to time: the final record gains `time_to_target_s`,
-    /// the wall seconds of the first evaluation that reached it.
+    /// the wall seconds of the first evaluation at which the mean of the last
+    /// `targetWindow` evaluations' accuracies reached it.
     public var targetAccuracy: Double?
-    /// End the run at the first evaluation that reaches `targetAccuracy`.
+    public var targetWindow = 1
+    /// End the run at the first evaluation that reaches `targetAccuracy` (by the window rule).
     public var stopAtTarget = false
     /// Progress to standard error, so that standard output holds only the final JSON record.
     public var json = false
@@ -66,6 +68,10 @@ public struct TrainConfig: Sendable {
     public var communicationTimeout = 300.0
     /// Every epoch and the final record carry each rank's peak resident memory.
     public var reportMemory = false
+    /// Rank 0 writes its gradient (and error-feedback residual) at these
+    /// steps (1-based) to this directory (`DataParallelTrainer+Dump`).
+    public var dumpGradientsDirectory: String?
+    public var dumpSteps = Set<Int>()
     /// Testing the safety checks (`--inject-fault KIND:RANK:STEP`, hidden).
     public var injectFault: InjectedFault?
 
@@ -88,7 +94,7 @@ public struct TrainConfig: Sendable {
             "train", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(epochs)", "\(batch)",
             "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(baseBatch ?? -1)",
             "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
-            stopAtTarget ? "stop at \(targetAccuracy ?? -1), eval every \(evalEvery)" : "no early stop",
+            stopAtTarget ? "stop at \(targetAccuracy ?? -1) over \(targetWindow), eval every \(evalEvery)" : "no early stop",
         ]
         return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
     }

@@ -1,17 +1,27 @@
 import ArgumentParser
 import Foundation
 import Compression
+import Training
 
-/// `edgetrain bench compress`: the Group-TopK kernel on one core.
+/// `edgetrain bench compress`: Group-TopK selection + encoding on one core.
 struct BenchCompress: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
-        abstract: "Measure Group-TopK selection speed (input bytes per second, one core).",
-        discussion: "Reports the plain kernel (gbps) and the kernel with error feedback (gbps_error_feedback)."
+        abstract: "Measure Group-TopK selection + encoding speed (input bytes per second, one core).",
+        discussion: """
+            Times, per input and (group size, ratio): selection + encoding of the wire block (gbps), the same \
+            with error feedback (gbps_error_feedback), encoding alone, and a memcpy of the vector. Inputs: \
+            seeded i.i.d. Gaussian data (--size), or real vectors (--input, files written by \
+            `train --dump-gradients`); a file's `.residual.f32` twin, when present, is the error-feedback \
+            residual the timing starts from.
+            """
     )
 
-    @Option(help: "Floats in the vector.")
+    @Option(help: "Floats of the Gaussian vector (used when --input is not given).")
     var size: Int = 25_165_824
+
+    @Option(help: "Comma-separated Float32 files (e.g. DIR/mlp-step100.f32 from train --dump-gradients).")
+    var input: String?
 
     @Option(help: "Group sizes, comma-separated.")
     var groupSize: String = "1024"
@@ -30,25 +40,49 @@ struct BenchCompress: ParsableCommand {
         try requireAtLeast(1, iters, "--iters")
         for g in try parseList(groupSize, "--group-size", Int.init) { try checkGroupSize(g) }
         for r in try parseList(ratio, "--ratio", Double.init) { try checkRatio(r) }
+        if let input { _ = try parseList(input, "--input", { $0.isEmpty ? nil : $0 }) }
+    }
+
+    /// (name, gradient, starting residual) per input.
+    func inputs() throws -> [(name: String, gradient: [Float], residual: [Float]?)] {
+        guard let input else { return [("gaussian", gaussianVector(length: size), nil)] }
+        return try parseList(input, "--input", { $0 }).map { path in
+            let gradient = try FloatFile.read(path)
+            guard !gradient.isEmpty else { throw OutputError(path: path, problem: "empty vector") }
+            let twin = path.hasSuffix(".f32") ? String(path.dropLast(4)) + ".residual.f32" : path + ".residual"
+            var residual: [Float]?
+            if FileManager.default.fileExists(atPath: twin) {
+                residual = try FloatFile.read(twin)
+                guard residual!.count == gradient.count else {
+                    throw OutputError(path: twin, problem: "\(residual!.count) floats, but \(path) has \(gradient.count)")
+                }
+            }
+            return (URL(fileURLWithPath: path).lastPathComponent, gradient, residual)
+        }
     }
 
     func run() throws {
-        for g in try parseList(groupSize, "--group-size", Int.init) {
-            for r in try parseList(ratio, "--ratio", Double.init) {
-                let m = measureCompression(length: size, groupSize: g, ratio: r, iterations: iters)
-                if json {
-                    printJSONLine([
-                        "size": m.length, "group_size": m.groupSize, "ratio": m.ratio, "k": m.k,
-                        "seconds": m.seconds, "gbps": m.gigabytesPerSecond,
-                        "seconds_error_feedback": m.secondsWithFeedback,
-                        "gbps_error_feedback": m.gigabytesPerSecondWithFeedback,
-                        "memcpy_gbps": m.copyGigabytesPerSecond, "ratio_to_memcpy": m.gigabytesPerSecond / m.copyGigabytesPerSecond,
-                    ])
-                } else {
-                    print(String(format: "group-topk size %d G %d r %g (k %d): %.2f GB/s (%.2f ms); with error feedback %.2f GB/s; memcpy %.2f GB/s (ratio %.2f)",
-                                 m.length, m.groupSize, m.ratio, m.k, m.gigabytesPerSecond, m.seconds * 1e3,
-                                 m.gigabytesPerSecondWithFeedback, m.copyGigabytesPerSecond,
-                                 m.gigabytesPerSecond / m.copyGigabytesPerSecond))
+        for x in try inputs() {
+            for g in try parseList(groupSize, "--group-size", Int.init) {
+                for r in try parseList(ratio, "--ratio", Double.init) {
+                    let m = measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
+                    if json {
+                        printJSONLine([
+                            "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,
+                            "size": m.length, "group_size": m.groupSize, "ratio": m.ratio, "k": m.k,
+                            "effective_ratio": m.effectiveRatio, "iters": iters,
+                            "seconds": m.seconds, "gbps": m.gigabytesPerSecond,
+                            "seconds_error_feedback": m.secondsWithFeedback,
+                            "gbps_error_feedback": m.gigabytesPerSecondWithFeedback,
+                            "encode_s": m.encodeSeconds, "encoded_bytes": m.encodedBytes,
+                            "memcpy_gbps": m.copyGigabytesPerSecond, "ratio_to_memcpy": m.gigabytesPerSecond / m.copyGigabytesPerSecond,
+                        ])
+                    } else {
+                        print(String(format: "group-topk %@ (%d floats) G %d r %g (k %d): select+encode %.2f GB/s (%@); with error feedback %.2f GB/s (%@); encode %@; memcpy %.2f GB/s",
+                                     x.name, m.length, m.groupSize, m.ratio, m.k, m.gigabytesPerSecond, fmt(m.seconds),
+                                     m.gigabytesPerSecondWithFeedback, fmt(m.secondsWithFeedback), fmt(m.encodeSeconds),
+                                     m.copyGigabytesPerSecond))
+                    }
                 }
             }
         }

@@ -115,6 +115,12 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Seconds after which a round goes on without the missing clients.")
     var roundTimeout: Double?
 
+    @Flag(help: """
+        The deadline baseline: each client ends its local training at the reference round time (the median of \
+        the previous round's projected full-round times) and uploads its partial work.
+        """)
+    var partialWork = false
+
     @Flag(name: .customLong("async"), help: "Asynchronous rounds (FedAsync; FedBuff with --buffer).")
     var asynchronous = false
 
@@ -161,6 +167,10 @@ struct FederatedCommand: ParsableCommand {
         guard slowdownFactor >= 1 && slowdownFactor.isFinite else { throw ValidationError("--slowdown-factor must be >= 1, got \(slowdownFactor)") }
         try requireAtLeast(1, slowdownSteps, "--slowdown-steps")
         if let roundTimeout { try requirePositive(roundTimeout, "--round-timeout") }
+        if partialWork && (roundTimeout != nil || asynchronous) {
+            throw ValidationError("--partial-work sets its own deadline in synchronous rounds; drop --round-timeout and --async")
+        }
+        if partialWork && strategy == .fedada { throw ValidationError("--partial-work goes on top of fedavg, fedprox or autonomy, not fedada") }
         if asynchronous && roundTimeout != nil { throw ValidationError("--round-timeout applies to synchronous rounds; drop it or --async") }
         try requireAtLeast(0, maxStaleness, "--max-staleness")
         try requireAtLeast(1, buffer, "--buffer")
@@ -260,6 +270,7 @@ struct FederatedCommand: ParsableCommand {
         c.slowdownSteps = slowdownSteps
         c.clientBandwidth = try bandwidths()
         c.roundTimeout = roundTimeout
+        c.partialWork = partialWork
         c.asynchronous = asynchronous
         c.maxStaleness = maxStaleness
         c.stalenessWeighting = stalenessWeight

@@ -59,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A test accuracy to time: the final record gains time_to_target_s.")
     var targetAccuracy: Double?
 
+    @Option(help: "The target counts as reached at the first evaluation where the mean of the last N evaluations reaches it.")
+    var targetWindow: Int = 1
+
     @Flag(help: "Stop at the first evaluation that reaches --target-accuracy.")
     var stopAtTarget = false
 
@@ -70,6 +73,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Testing: KIND:RANK:STEP, diverge (nudge a weight) or hang, on RANK after STEP.", visibility: .hidden))
     var injectFault: String?
+
+    @Option(help: "Rank 0 writes its gradient (and error-feedback residual) at --dump-steps to this directory, as Float32 files.")
+    var dumpGradients: String?
+
+    @Option(help: "Steps (1-based, comma-separated) whose gradients --dump-gradients writes.")
+    var dumpSteps: String = "1,100,1000"
 
     @Flag(help: "Record every rank's peak resident memory in the epoch and final records.")
     var reportMemory = false
@@ -95,10 +104,18 @@ struct TrainCommand: ParsableCommand {
         if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
             throw ValidationError("--target-accuracy must be in (0, 1], got \(targetAccuracy)")
         }
+        try requireAtLeast(1, targetWindow, "--target-window")
         if stopAtTarget && targetAccuracy == nil { throw ValidationError("--stop-at-target needs --target-accuracy") }
         try model.check()
         try data.check()
         try compression.check()
+        _ = try parsedDumpSteps()
+    }
+
+    func parsedDumpSteps() throws -> Set<Int> {
+        let steps = try parseList(dumpSteps, "--dump-steps", Int.init)
+        guard steps.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--dump-steps must be steps >= 1, got '\(dumpSteps)'") }
+        return Set(steps)
     }
 
     func fault() throws -> InjectedFault? {
@@ -133,9 +150,12 @@ struct TrainCommand: ParsableCommand {
         c.checkEvery = checkEvery
         c.communicationTimeout = commTimeout
         c.reportMemory = reportMemory
+        c.dumpGradientsDirectory = dumpGradients
+        c.dumpSteps = dumpGradients == nil ? [] : try parsedDumpSteps()
         c.injectFault = try fault()
         c.targetAccuracy = targetAccuracy
         c.stopAtTarget = stopAtTarget
+        c.targetWindow = targetWindow
         c.json = json
         return c
     }

@@ -91,7 +91,7 @@ final class FederatedIntegrationTests: XCTestCase {
                     if c["rank"] as? Int == 3 { slowStops += 1 }
                 }
                 earlyLayers += try XCTUnwrap(c["layers_sent_early"] as? [String]).count
-                XCTAssertNotNil(c["overlap_s"] as? Double)
+                XCTAssertNotNil(c["overlap_saved_s"] as? Double)
             }
         }
         XCTAssertGreaterThan(slowStops, 0, "the client 8x slower never stopped early")

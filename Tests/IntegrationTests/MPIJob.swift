@@ -163,3 +163,12 @@ extension XCTestCase {
         return dir.path
     }
 }
+
+extension XCTestCase {
+    /// The JSON Lines records of the file at `path`.
+    func jsonRecords(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+extension DataParallelTrainer {
+    /// `--dump-gradients DIR`: after the backward pass of each step in
+    /// `config.dumpSteps` (1-based), rank 0 writes its own gradient, before
+    /// any exchange, to `DIR/<model>-step<k>.f32`, and with error feedback the
+    /// residual the compressor will add it to, before that step's compression,
+    /// to `DIR/<model>-step<k>.residual.f32` (Float32 files, `FloatFile`).
+    /// `bench compress --input` times Group-TopK on them.
+    func dumpGradientIfAsked() throws {
+        guard rank == 0, let directory = config.dumpGradientsDirectory, config.dumpSteps.contains(state.step + 1) else { return }
+        let stem = "\(directory)/\(model.name)-step\(state.step + 1)"
+        try FloatFile.write(UnsafeBufferPointer(model.store.gradients), to: stem + ".f32")
+        if let topk = exchange as? GroupTopKExchange, topk.settings.errorFeedback {
+            try topk.residual.withUnsafeBufferPointer { try FloatFile.write($0, to: stem + ".residual.f32") }
+        }
+    }
+
+    /// Creates the dump directory (collective: every rank agrees on the outcome).
+    func prepareDumpDirectory() throws {
+        guard let directory = config.dumpGradientsDirectory else { return }
+        try world.agree {
+            guard rank == 0 else { return }
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw OutputError(path: directory, problem: "cannot create the --dump-gradients directory: \(error.localizedDescription)")
+            }
+        }
+    }
+}
