@@ -5,11 +5,20 @@ import Random
 /// Owns the activations of the last forward pass and two ping-pong gradient
 /// buffers, sized for the largest batch seen so far. Not thread-safe: one
 /// model per rank.
+///
+/// A ReLU right after a Conv2d or Linear is fused into it: that layer's
+/// forward applies max(x, 0) as a oneDNN post-op on its output, the ReLU's
+/// forward is skipped and its output is the same buffer. Backward is
+/// unchanged (ReLU backward reads only its output).
 public final class Model {
     public let name: String
     public let layers: [Layer]
     public let store: ParameterStore
     public let classes: Int
+    /// When set, forward and backward time each layer into it.
+    public var profile: StepProfile?
+    /// fused[i]: layer i is a ReLU computed by layer i - 1's forward.
+    private let fused: [Bool]
     private var capacity = 0
     /// outputs[i] holds layer i's output for the current batch.
     private var outputs: [UnsafeMutablePointer<Float>] = []
@@ -27,6 +36,11 @@ public final class Model {
         }
         self.name = name
         self.layers = layers
+        fused = layers.indices.map { i in
+            guard i > 0, layers[i] is ReLU, let producer = layers[i - 1] as? ReLUFusable else { return false }
+            producer.fusedReLU = true
+            return true
+        }
         classes = layers.last!.outputCount
         store = ParameterStore(tensors: layers.flatMap { layer in
             layer.parameterShapes.map { (layer: layer.name, name: $0.name, shape: $0.shape) }
@@ -43,7 +57,7 @@ public final class Model {
     deinit { release() }
 
     private func release() {
-        for p in outputs { p.deallocate() }
+        for (i, p) in outputs.enumerated() where !fused[i] { p.deallocate() }
         gradientA?.deallocate()
         gradientB?.deallocate()
         outputs = []
@@ -57,7 +71,10 @@ public final class Model {
         guard batch > capacity else { return }
         release()
         capacity = batch
-        outputs = layers.map { .allocate(capacity: batch * $0.outputCount) }
+        outputs = []
+        for (i, layer) in layers.enumerated() {
+            outputs.append(fused[i] ? outputs[i - 1] : .allocate(capacity: batch * layer.outputCount))
+        }
         let widest = layers.map { max($0.inputCount, $0.outputCount) }.max()!
         gradientA = .allocate(capacity: batch * widest)
         gradientB = .allocate(capacity: batch * widest)
@@ -71,7 +88,11 @@ public final class Model {
         reserve(batch: batch)
         var input = features
         for (i, layer) in layers.enumerated() {
-            layer.forward(input, outputs[i], batch: batch)
+            if !fused[i] {
+                let t0 = profile == nil ? 0 : monotonicSeconds()
+                layer.forward(input, outputs[i], batch: batch)
+                profile?.add(layer: layer.name, pass: "forward", since: t0)
+            }
             input = UnsafePointer(outputs[i])
         }
         return input
@@ -84,15 +105,28 @@ public final class Model {
         let logits = forward(features: features, batch: batch)
         var dy = gradientA!
         var dx = gradientB!
+        let t0 = profile == nil ? 0 : monotonicSeconds()
         let (lossSum, correct) = SoftmaxCrossEntropy.apply(
             logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
+        profile?.add(layer: "loss", pass: "forward+backward", since: t0)
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
+            let t0 = profile == nil ? 0 : monotonicSeconds()
             layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
                                inputGradient: i == 0 ? nil : dx, batch: batch)
+            profile?.add(layer: layers[i].name, pass: "backward", since: t0)
             swap(&dy, &dx)
         }
         return (lossSum / Double(batch), correct)
+    }
+
+    /// Per layer run by oneDNN (fused ReLUs left out), the implementations
+    /// oneDNN picked at `batch`: forward, then backward ones.
+    public func kernelImplementations(batch: Int) -> [(layer: String, implementations: [String])] {
+        layers.indices.compactMap { i in
+            guard !fused[i], let k = layers[i] as? KernelBacked else { return nil }
+            return (layers[i].name, k.implementations(batch: batch))
+        }
     }
 
     /// Summed loss and correct count of one batch, without gradients.
