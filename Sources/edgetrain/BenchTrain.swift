@@ -47,10 +47,12 @@ struct BenchTrain: ParsableCommand {
                 "model": result.model, "batch": result.batch, "steps": result.steps, "wall_s": result.seconds,
                 "samples_per_s": result.samplesPerSecond, "parameters": result.parameters,
                 "threads": ComputeKernels.threadCount, "isa": ComputeKernels.effectiveISA,
+                "max_isa": kernels.maxIsa?.rawValue ?? "all",
                 "kernels": "onednn \(ComputeKernels.libraryVersion)",
             ]
             if profile {
-                record["profile_ms_per_step"] = Dictionary(uniqueKeysWithValues: perStep.map { ($0.name, $0.ms) })
+                // In execution order: forward through the layers, the loss, backward, SGD.
+                record["profile"] = perStep.map { ["pass": $0.name, "ms_per_step": $0.ms] as [String: Any] }
                 record["implementations"] = Dictionary(uniqueKeysWithValues: implementations.map { ($0.layer, $0.implementations) })
             }
             printJSONLine(record)

@@ -30,10 +30,16 @@ final class BenchTrainTests: XCTestCase {
             let mask = try XCTUnwrap(Self.masks[isa], "unknown isa \(isa)")
             XCTAssertEqual(mask & ~0x7, 0, "\(isa) is above the avx2 cap (\(arguments), \(environment))")
             XCTAssertEqual(record["threads"] as? Int, 1)
-            let profile = try XCTUnwrap(record["profile_ms_per_step"] as? [String: Double])
-            for key in ["conv1 forward", "conv2 backward", "pool1 backward", "fc1 forward", "relu1 backward", "sgd step"] {
-                XCTAssertNotNil(profile[key], "profile lacks \(key)")
+            let profile = try XCTUnwrap(record["profile"] as? [[String: Any]])
+            let passes = profile.compactMap { $0["pass"] as? String }
+            // Execution order; relu1's forward is fused into conv1's.
+            XCTAssertEqual(passes.first, "conv1 forward")
+            XCTAssertEqual(passes.last, "sgd step")
+            for key in ["conv2 backward", "pool1 backward", "fc1 forward", "relu1 backward", "loss forward+backward"] {
+                XCTAssertTrue(passes.contains(key), "profile lacks \(key): \(passes)")
             }
+            XCTAssertFalse(passes.contains("relu1 forward"), "relu1 runs fused")
+            XCTAssertTrue(profile.allSatisfy { ($0["ms_per_step"] as? Double).map { $0 >= 0 } ?? false })
             let implementations = try XCTUnwrap(record["implementations"] as? [String: [String]])
             XCTAssertEqual(Set(implementations.keys), ["conv1", "pool1", "conv2", "pool2", "fc1", "fc2"])
             if isa == "avx2" {
