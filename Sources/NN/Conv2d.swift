@@ -18,6 +18,8 @@ public final class Conv2d: Layer {
     /// Set by `Model` when a ReLU follows: forward then writes max(conv, 0)
     /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
     var fusedReLU = false
+    /// Set by `Model` when profiling: backward times its two passes.
+    var profile: StepProfile?
     private var weight: UnsafeMutablePointer<Float>!
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
@@ -89,10 +91,14 @@ public final class Conv2d: Layer {
         p.diffDst.point(at: dy)
         p.bias.point(at: biasGradient)
         p.weightGradient.plain.point(at: weightGradient)
+        let t0 = profile == nil ? 0 : monotonicSeconds()
         p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
                                    (DNNL_ARG_DIFF_WEIGHTS, p.weightGradient.inPrimitiveLayout), (DNNL_ARG_DIFF_BIAS, p.bias)])
         p.weightGradient.writeBack()
+        profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
+            let t1 = profile == nil ? 0 : monotonicSeconds()
+            defer { profile?.add(layer: name, pass: "backward data", since: t1) }
             // The weights of the last forward, already in the forward's layout.
             let weights = p.backwardDataWeights ?? p.weights
             if p.backwardDataWeights != nil { weights.load(from: weight) }

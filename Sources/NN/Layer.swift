@@ -49,6 +49,16 @@ protocol ReLUFusable: AnyObject {
 extension Conv2d: ReLUFusable {}
 extension Linear: ReLUFusable {}
 
+/// A layer whose backward runs two primitives (weights, then data) and times
+/// each into `profile` as "backward weights" and "backward data"; `Model`
+/// sets it and then does not time the layer's backward as a whole.
+protocol BackwardPassesTimed: AnyObject {
+    var profile: StepProfile? { get set }
+}
+
+extension Conv2d: BackwardPassesTimed {}
+extension Linear: BackwardPassesTimed {}
+
 /// A layer that runs oneDNN primitives: the implementations oneDNN picked at
 /// a batch size (e.g. "brg:avx512_core", "jit:avx2", "gemm:jit").
 protocol KernelBacked: AnyObject {

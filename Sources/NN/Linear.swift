@@ -11,6 +11,8 @@ public final class Linear: Layer {
     /// Set by `Model` when a ReLU follows: forward then writes max(xW^T + b, 0)
     /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
     var fusedReLU = false
+    /// Set by `Model` when profiling: backward times its two passes.
+    var profile: StepProfile?
     private var weight: UnsafeMutablePointer<Float>!
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
@@ -74,9 +76,13 @@ public final class Linear: Layer {
         p.diffDst.point(at: dy)
         p.weights.point(at: weightGradient)
         p.bias.point(at: biasGradient)
+        let t0 = profile == nil ? 0 : monotonicSeconds()
         p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
                                    (DNNL_ARG_DIFF_WEIGHTS, p.weights), (DNNL_ARG_DIFF_BIAS, p.bias)])
+        profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
+            let t1 = profile == nil ? 0 : monotonicSeconds()
+            defer { profile?.add(layer: name, pass: "backward data", since: t1) }
             p.weights.point(at: weight)
             p.diffSrc.point(at: dx)
             p.backwardData.execute([(DNNL_ARG_DIFF_DST, p.diffDst), (DNNL_ARG_WEIGHTS, p.weights), (DNNL_ARG_DIFF_SRC, p.diffSrc)])

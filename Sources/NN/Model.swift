@@ -15,8 +15,11 @@ public final class Model {
     public let layers: [Layer]
     public let store: ParameterStore
     public let classes: Int
-    /// When set, forward and backward time each layer into it.
-    public var profile: StepProfile?
+    /// When set, forward and backward time each layer into it (Conv2d and
+    /// Linear split backward into its weights and data passes).
+    public var profile: StepProfile? {
+        didSet { for case let layer as BackwardPassesTimed in layers { layer.profile = profile } }
+    }
     /// fused[i]: layer i is a ReLU computed by layer i - 1's forward.
     private let fused: [Bool]
     private var capacity = 0
@@ -114,7 +117,7 @@ public final class Model {
             let t0 = profile == nil ? 0 : monotonicSeconds()
             layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
                                inputGradient: i == 0 ? nil : dx, batch: batch)
-            profile?.add(layer: layers[i].name, pass: "backward", since: t0)
+            if !(layers[i] is BackwardPassesTimed) { profile?.add(layer: layers[i].name, pass: "backward", since: t0) }
             swap(&dy, &dx)
         }
         return (lossSum / Double(batch), correct)
