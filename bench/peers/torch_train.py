@@ -48,6 +48,7 @@ def measure(name, batch, steps, padding):
             "batch": batch, "steps": steps, "samples_per_s": batch * steps / seconds,
             "wall_s": seconds, "threads": torch.get_num_threads(),
             "max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "all").lower(),
+            "mkl_enable_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
             "aten_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
