@@ -10,6 +10,13 @@ import Random
 /// forward applies max(x, 0) as a oneDNN post-op on its output, the ReLU's
 /// forward is skipped and its output is the same buffer. Backward is
 /// unchanged (ReLU backward reads only its output).
+///
+/// A ReLU followed by max pooling runs its backward at the pool's output size
+/// (4x fewer elements for 2x2 windows): the element that won a window holds
+/// the pooled value, so masking dy where the pooled output is not positive
+/// and then routing it through the pool gives exactly the gradient that
+/// routing first and masking at full size gives; every other element gets 0
+/// either way.
 public final class Model {
     public let name: String
     public let layers: [Layer]
@@ -22,6 +29,9 @@ public final class Model {
     }
     /// fused[i]: layer i is a ReLU computed by layer i - 1's forward.
     private let fused: [Bool]
+    /// poolMasks[i]: layer i is a MaxPool2d after a ReLU (not the first
+    /// layer); backward runs that ReLU's backward at the pool's output size.
+    private let poolMasks: [Int: ReLU]
     private var capacity = 0
     /// outputs[i] holds layer i's output for the current batch.
     private var outputs: [UnsafeMutablePointer<Float>] = []
@@ -44,6 +54,11 @@ public final class Model {
             producer.fusedReLU = true
             return true
         }
+        var poolMasks = [Int: ReLU]()
+        for i in layers.indices where i >= 2 && layers[i] is MaxPool2d && layers[i - 1] is ReLU {
+            poolMasks[i] = ReLU(layers[i - 1].name, shape: layers[i].outputShape)
+        }
+        self.poolMasks = poolMasks
         classes = layers.last!.outputCount
         store = ParameterStore(tensors: layers.flatMap { layer in
             layer.parameterShapes.map { (layer: layer.name, name: $0.name, shape: $0.shape) }
@@ -112,13 +127,27 @@ public final class Model {
         let (lossSum, correct) = SoftmaxCrossEntropy.apply(
             logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
         profile?.add(layer: "loss", pass: "forward+backward", since: t0)
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        var i = layers.count - 1
+        while i >= 0 {
+            if let mask = poolMasks[i] {
+                // ReLU (i - 1) then max pooling (i): mask dy where the pooled
+                // output is not positive, at the pool's output size, then route.
+                let t0 = profile == nil ? 0 : monotonicSeconds()
+                mask.backward(input: outputs[i], output: outputs[i], outputGradient: dy, inputGradient: dx, batch: batch)
+                profile?.add(layer: layers[i - 1].name, pass: "backward", since: t0)
+                let t1 = profile == nil ? 0 : monotonicSeconds()
+                layers[i].backward(input: outputs[i - 1], output: outputs[i], outputGradient: dx, inputGradient: dy, batch: batch)
+                profile?.add(layer: layers[i].name, pass: "backward", since: t1)
+                i -= 2
+                continue
+            }
             let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
             let t0 = profile == nil ? 0 : monotonicSeconds()
             layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
                                inputGradient: i == 0 ? nil : dx, batch: batch)
             if !(layers[i] is BackwardPassesTimed) { profile?.add(layer: layers[i].name, pass: "backward", since: t0) }
             swap(&dy, &dx)
+            i -= 1
         }
         return (lossSum / Double(batch), correct)
     }
