@@ -67,5 +67,4 @@ protocol KernelBacked: AnyObject {
 
 extension Conv2d: KernelBacked {}
 extension Linear: KernelBacked {}
-extension MaxPool2d: KernelBacked {}
 extension ReLU: KernelBacked {}

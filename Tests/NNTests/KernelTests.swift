@@ -2,16 +2,17 @@
 import Random
 import XCTest
 
-/// What the oneDNN layers add beyond single-layer maths: the ragged pooling
-/// edge, ReLU fusion in a model, primitives cached per batch size, the cap.
+/// What the kernels add beyond single-layer maths: the ragged pooling edge,
+/// ReLU fusion and the ReLU-before-pool backward in a model, primitives
+/// cached per batch size, the instruction-set cap.
 final class KernelTests: XCTestCase {
     func gaussian(_ n: Int, seed: UInt64) -> [Float] {
         var rng = SeededGenerator(seed: seed)
         return (0..<n).map { _ in Float(rng.nextGaussian()) }
     }
 
-    /// 7 x 5 with windows of 2: the last row and column belong to no window,
-    /// get no gradient, and oneDNN sees a negative right padding.
+    /// 7 x 5 with windows of 2: the last row and column belong to no window
+    /// and get no gradient.
     func testMaxPoolDropsTheRaggedEdge() {
         let (h, w, c, batch) = (7, 5, 3, 2)
         let layer = MaxPool2d("p", height: h, width: w, channels: c)
