@@ -23,11 +23,11 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev"])]
         ),
 
-        // OpenBLAS through pkg-config `openblas`; imported only by NN.
+        // oneDNN (CPU kernels chosen by CPU features at run time); imported only by NN.
+        // Debian's libdnnl-dev has no pkg-config file: the module map links `dnnl`.
         .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
         ),
         // zlib through pkg-config `zlib`; imported only by Data.
         .systemLibrary(
@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Random"),
 
         // Flat parameter store, layers, models, loss, SGD (never imports MPI).
-        .target(name: "NN", dependencies: ["CBLAS", "Random"]),
+        .target(name: "NN", dependencies: ["CDNNL", "Random"]),
 
         // Group-TopK, sparse blocks and their merges, error feedback (never imports MPI).
         .target(name: "Compression", dependencies: ["Random"]),

@@ -176,16 +176,57 @@ def compress(records):
 
 
 def train(records):
-    runs = [r for r in records if "samples_per_s" in r]
-    if not runs:
+    """Side-by-side throughput (pairs: an edgetrain record, then PyTorch's on the
+    same model and cap), thread scaling, and where a CNN step goes."""
+    side = [r for r in records if r.get("bench") == "train-throughput" and "samples_per_s" in r]
+    if not side:
         return None
-    rows = []
-    for r in runs:
-        who = (f"edgetrain ({r['blas_core']} kernels)" if "blas_core" in r else r.get("who", r.get("framework", "pytorch")))
-        if "torch" in r:
-            who = f"pytorch {r['torch']}"
-        rows.append([r["model"], who, f"{r['samples_per_s']:.0f}"])
-    return "\n\n".join([provenance("train", records), table(["model", "who", "samples/s"], rows), commands(runs)])
+    blocks = [provenance("train", records)]
+    rows, ratios = [], {}
+    for mine, peer in zip(side, side[1:]):
+        if "torch" in mine or "torch" not in peer or peer["model"] != mine["model"]:
+            continue
+        cap = mine.get("max_isa", "all")
+        ratio = mine["samples_per_s"] / peer["samples_per_s"]
+        ratios.setdefault((mine["model"], cap), []).append(ratio)
+        rows.append([mine["model"], cap, mine.get("isa", "?"), f"{mine['samples_per_s']:.0f}",
+                     f"{peer['samples_per_s']:.0f} ({peer['torch']}, aten {peer.get('aten_cpu_capability', '?')})",
+                     f"{ratio:.2f}"])
+    blocks.append("Samples/s, one thread, batch 64; ratio = edgetrain / PyTorch of the adjacent pair.")
+    blocks.append(table(["model", "cap", "edgetrain isa", "edgetrain", "pytorch", "ratio"], rows))
+    blocks.append(table(["model", "cap", "pairs", "ratio min", "median", "max"],
+                        [[m, c, len(v), f"{min(v):.2f}", f"{statistics.median(v):.2f}", f"{max(v):.2f}"]
+                         for (m, c), v in ratios.items()]))
+    threads = {}
+    for r in records:
+        if r.get("bench") == "train-threads" and "samples_per_s" in r:
+            threads.setdefault((r["model"], r["threads"]), []).append(r["samples_per_s"])
+    scaling = []
+    for model in ["mlp", "cnn"]:
+        one, two = threads.get((model, 1)), threads.get((model, 2))
+        if one and two:
+            m1, m2 = statistics.median(one), statistics.median(two)
+            scaling.append([model, f"{m1:.0f}", f"{m2:.0f}", f"{m2 / m1:.2f}"])
+    if scaling:
+        blocks.append("Threads per process (edgetrain, own ISA; median samples/s over the rounds):")
+        blocks.append(table(["model", "1 thread", "2 threads", "speedup"], scaling))
+    for r in records:
+        if r.get("bench") != "train-profile" or "profile" not in r:
+            continue
+        step = r["wall_s"] * 1000 / r["steps"]
+        passes = [(p["pass"], p["ms_per_step"]) for p in r["profile"]]
+        other = step - sum(ms for _, ms in passes)
+        blocks.append(f"Where a CNN step goes ({r['isa']}, batch {r['batch']}, {step:.1f} ms per step, "
+                      f"{r['samples_per_s']:.0f} samples/s; ReLUs after conv and fc run fused in their forward):")
+        blocks.append(table(["layer pass", "ms per step", "share"],
+                            [[name, f"{ms:.2f}", f"{100 * ms / step:.1f}%"] for name, ms in passes]
+                            + [["other (batch set-up, clock reads)", f"{other:.2f}", f"{100 * other / step:.1f}%"]]))
+        implementations = r.get("implementations", {})
+        if implementations:
+            blocks.append("oneDNN implementations (forward, backward): "
+                          + "; ".join(f"{k} {', '.join(v)}" for k, v in implementations.items()))
+    blocks.append(commands(records))
+    return "\n\n".join(blocks)
 
 
 def topk_accuracy(records):

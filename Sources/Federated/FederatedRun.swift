@@ -47,6 +47,7 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
                                                samples: [0] + parts.map(\.count), start: start)
         if config.resume { try resumeFederated(config: config, world: world, restore: coordinator.restore) }
         coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test)
+                                  + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
         coordinator.progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes,
                                                                              partitions: parts)))

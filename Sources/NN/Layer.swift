@@ -38,3 +38,33 @@ func heNormal(_ weights: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, _ 
     let std = (2.0 / Double(fanIn)).squareRoot()
     for i in 0..<count { weights[i] = Float(rng.nextGaussian() * std) }
 }
+
+/// A layer whose forward can apply max(x, 0) to its output (a oneDNN post-op),
+/// so that the ReLU after it costs no pass of its own. `Model` sets it before
+/// the first forward.
+protocol ReLUFusable: AnyObject {
+    var fusedReLU: Bool { get set }
+}
+
+extension Conv2d: ReLUFusable {}
+extension Linear: ReLUFusable {}
+
+/// A layer whose backward runs two primitives (weights, then data) and times
+/// each into `profile` as "backward weights" and "backward data"; `Model`
+/// sets it and then does not time the layer's backward as a whole.
+protocol BackwardPassesTimed: AnyObject {
+    var profile: StepProfile? { get set }
+}
+
+extension Conv2d: BackwardPassesTimed {}
+extension Linear: BackwardPassesTimed {}
+
+/// A layer that runs oneDNN primitives: the implementations oneDNN picked at
+/// a batch size (e.g. "brg:avx512_core", "jit:avx2", "gemm:jit").
+protocol KernelBacked: AnyObject {
+    func implementations(batch: Int) -> [String]
+}
+
+extension Conv2d: KernelBacked {}
+extension Linear: KernelBacked {}
+extension ReLU: KernelBacked {}

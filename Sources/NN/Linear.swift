@@ -1,15 +1,23 @@
+import CDNNL
 import Random
 
 /// A fully connected layer: y = x W^T + b, with W stored [out, in] as in
-/// PyTorch. Matrix products go through `cblas_sgemm`.
+/// PyTorch, by oneDNN's inner-product primitives (forward, backward-data,
+/// backward-weights) on the plain layouts of the flat store.
 public final class Linear: Layer {
     public let name: String
     public let inFeatures: Int
     public let outFeatures: Int
+    /// Set by `Model` when a ReLU follows: forward then writes max(xW^T + b, 0)
+    /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
+    var fusedReLU = false
+    /// Set by `Model` when profiling: backward times its two passes.
+    var profile: StepProfile?
     private var weight: UnsafeMutablePointer<Float>!
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
+    private var plans: [Int: LinearPlan] = [:]
 
     public init(_ name: String, inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear \(name): features must be positive")
@@ -36,23 +44,83 @@ public final class Linear: Layer {
         bias.update(repeating: 0, count: outFeatures)
     }
 
+    private func plan(_ batch: Int) -> LinearPlan {
+        if let p = plans[batch] { return p }
+        let p = LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
+        plans[batch] = p
+        return p
+    }
+
+    /// The implementations oneDNN picked for `batch` (forward, backward-data,
+    /// backward-weights).
+    func implementations(batch: Int) -> [String] {
+        let p = plan(batch)
+        return [p.forward.implementation, p.backwardData.implementation, p.backwardWeights.implementation]
+    }
+
     public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
-        broadcastRows(output, rows: batch, columns: outFeatures, bias)
-        gemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
-             a: input, lda: inFeatures, b: weight, ldb: inFeatures, beta: 1, c: output, ldc: outFeatures)
+        let p = plan(batch)
+        p.src.point(at: input)
+        p.dst.point(at: output)
+        p.weights.point(at: weight)
+        p.bias.point(at: bias)
+        p.forward.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_WEIGHTS, p.weights), (DNNL_ARG_BIAS, p.bias), (DNNL_ARG_DST, p.dst)])
     }
 
     public func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int
     ) {
-        // dW = dy^T x, db = column sums of dy, dx = dy W.
-        gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
-             a: dy, lda: outFeatures, b: input, ldb: inFeatures, beta: 0, c: weightGradient, ldc: inFeatures)
-        sumRows(dy, rows: batch, columns: outFeatures, into: biasGradient)
+        let p = plan(batch)
+        p.src.point(at: input)
+        p.diffDst.point(at: dy)
+        p.weights.point(at: weightGradient)
+        p.bias.point(at: biasGradient)
+        let t0 = profile == nil ? 0 : monotonicSeconds()
+        p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
+                                   (DNNL_ARG_DIFF_WEIGHTS, p.weights), (DNNL_ARG_DIFF_BIAS, p.bias)])
+        profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
-            gemm(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
-                 a: dy, lda: outFeatures, b: weight, ldb: inFeatures, beta: 0, c: dx, ldc: inFeatures)
+            let t1 = profile == nil ? 0 : monotonicSeconds()
+            defer { profile?.add(layer: name, pass: "backward data", since: t1) }
+            p.weights.point(at: weight)
+            p.diffSrc.point(at: dx)
+            p.backwardData.execute([(DNNL_ARG_DIFF_DST, p.diffDst), (DNNL_ARG_WEIGHTS, p.weights), (DNNL_ARG_DIFF_SRC, p.diffSrc)])
         }
+    }
+}
+
+/// The primitives and memory objects of one Linear at one batch size. All
+/// tensors are plain row-major, so the store's weights and gradients are used
+/// in place.
+private final class LinearPlan {
+    let forward, backwardData, backwardWeights: DNNLPrimitive
+    let src, dst, diffSrc, diffDst, weights, bias: DNNLMemory
+
+    init(inFeatures: Int, outFeatures: Int, batch: Int, fusedReLU: Bool) {
+        var srcDesc = memoryDesc([batch, inFeatures], dnnl_nc)
+        var dstDesc = memoryDesc([batch, outFeatures], dnnl_nc)
+        var weightDesc = memoryDesc([outFeatures, inFeatures], dnnl_oi)
+        var biasDesc = memoryDesc([outFeatures], dnnl_a)
+        var fd = dnnl_inner_product_desc_t()
+        var bd = dnnl_inner_product_desc_t()
+        var wd = dnnl_inner_product_desc_t()
+        dnnlCheck(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &srcDesc, &weightDesc, &biasDesc, &dstDesc),
+                  "inner_product_forward_desc_init")
+        dnnlCheck(dnnl_inner_product_backward_data_desc_init(&bd, &srcDesc, &weightDesc, &dstDesc),
+                  "inner_product_backward_data_desc_init")
+        dnnlCheck(dnnl_inner_product_backward_weights_desc_init(&wd, &srcDesc, &weightDesc, &biasDesc, &dstDesc),
+                  "inner_product_backward_weights_desc_init")
+        let attributes = fusedReLU ? reluPostOp() : nil
+        defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
+        forward = DNNLPrimitive("inner product forward", &fd, attributes: attributes)
+        backwardData = DNNLPrimitive("inner product backward data", &bd, hint: forward)
+        backwardWeights = DNNLPrimitive("inner product backward weights", &wd, hint: forward)
+        src = DNNLMemory(srcDesc)
+        dst = DNNLMemory(dstDesc)
+        diffSrc = DNNLMemory(srcDesc)
+        diffDst = DNNLMemory(dstDesc)
+        weights = DNNLMemory(weightDesc)
+        bias = DNNLMemory(biasDesc)
     }
 }

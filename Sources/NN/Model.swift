@@ -5,11 +5,33 @@ import Random
 /// Owns the activations of the last forward pass and two ping-pong gradient
 /// buffers, sized for the largest batch seen so far. Not thread-safe: one
 /// model per rank.
+///
+/// A ReLU right after a Conv2d or Linear is fused into it: that layer's
+/// forward applies max(x, 0) as a oneDNN post-op on its output, the ReLU's
+/// forward is skipped and its output is the same buffer. Backward is
+/// unchanged (ReLU backward reads only its output).
+///
+/// A ReLU followed by max pooling runs its backward at the pool's output size
+/// (4x fewer elements for 2x2 windows): the element that won a window holds
+/// the pooled value, so masking dy where the pooled output is not positive
+/// and then routing it through the pool gives exactly the gradient that
+/// routing first and masking at full size gives; every other element gets 0
+/// either way.
 public final class Model {
     public let name: String
     public let layers: [Layer]
     public let store: ParameterStore
     public let classes: Int
+    /// When set, forward and backward time each layer into it (Conv2d and
+    /// Linear split backward into its weights and data passes).
+    public var profile: StepProfile? {
+        didSet { for case let layer as BackwardPassesTimed in layers { layer.profile = profile } }
+    }
+    /// fused[i]: layer i is a ReLU computed by layer i - 1's forward.
+    private let fused: [Bool]
+    /// poolMasks[i]: layer i is a MaxPool2d after a ReLU (not the first
+    /// layer); backward runs that ReLU's backward at the pool's output size.
+    private let poolMasks: [Int: ReLU]
     private var capacity = 0
     /// outputs[i] holds layer i's output for the current batch.
     private var outputs: [UnsafeMutablePointer<Float>] = []
@@ -27,6 +49,16 @@ public final class Model {
         }
         self.name = name
         self.layers = layers
+        fused = layers.indices.map { i in
+            guard i > 0, layers[i] is ReLU, let producer = layers[i - 1] as? ReLUFusable else { return false }
+            producer.fusedReLU = true
+            return true
+        }
+        var poolMasks = [Int: ReLU]()
+        for i in layers.indices where i >= 2 && layers[i] is MaxPool2d && layers[i - 1] is ReLU {
+            poolMasks[i] = ReLU(layers[i - 1].name, shape: layers[i].outputShape)
+        }
+        self.poolMasks = poolMasks
         classes = layers.last!.outputCount
         store = ParameterStore(tensors: layers.flatMap { layer in
             layer.parameterShapes.map { (layer: layer.name, name: $0.name, shape: $0.shape) }
@@ -43,7 +75,7 @@ public final class Model {
     deinit { release() }
 
     private func release() {
-        for p in outputs { p.deallocate() }
+        for (i, p) in outputs.enumerated() where !fused[i] { p.deallocate() }
         gradientA?.deallocate()
         gradientB?.deallocate()
         outputs = []
@@ -57,7 +89,10 @@ public final class Model {
         guard batch > capacity else { return }
         release()
         capacity = batch
-        outputs = layers.map { .allocate(capacity: batch * $0.outputCount) }
+        outputs = []
+        for (i, layer) in layers.enumerated() {
+            outputs.append(fused[i] ? outputs[i - 1] : .allocate(capacity: batch * layer.outputCount))
+        }
         let widest = layers.map { max($0.inputCount, $0.outputCount) }.max()!
         gradientA = .allocate(capacity: batch * widest)
         gradientB = .allocate(capacity: batch * widest)
@@ -71,7 +106,11 @@ public final class Model {
         reserve(batch: batch)
         var input = features
         for (i, layer) in layers.enumerated() {
-            layer.forward(input, outputs[i], batch: batch)
+            if !fused[i] {
+                let t0 = profile == nil ? 0 : monotonicSeconds()
+                layer.forward(input, outputs[i], batch: batch)
+                profile?.add(layer: layer.name, pass: "forward", since: t0)
+            }
             input = UnsafePointer(outputs[i])
         }
         return input
@@ -84,15 +123,42 @@ public final class Model {
         let logits = forward(features: features, batch: batch)
         var dy = gradientA!
         var dx = gradientB!
+        let t0 = profile == nil ? 0 : monotonicSeconds()
         let (lossSum, correct) = SoftmaxCrossEntropy.apply(
             logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        profile?.add(layer: "loss", pass: "forward+backward", since: t0)
+        var i = layers.count - 1
+        while i >= 0 {
+            if let mask = poolMasks[i] {
+                // ReLU (i - 1) then max pooling (i): mask dy where the pooled
+                // output is not positive, at the pool's output size, then route.
+                let t0 = profile == nil ? 0 : monotonicSeconds()
+                mask.backward(input: outputs[i], output: outputs[i], outputGradient: dy, inputGradient: dx, batch: batch)
+                profile?.add(layer: layers[i - 1].name, pass: "backward", since: t0)
+                let t1 = profile == nil ? 0 : monotonicSeconds()
+                layers[i].backward(input: outputs[i - 1], output: outputs[i], outputGradient: dx, inputGradient: dy, batch: batch)
+                profile?.add(layer: layers[i].name, pass: "backward", since: t1)
+                i -= 2
+                continue
+            }
             let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
+            let t0 = profile == nil ? 0 : monotonicSeconds()
             layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
                                inputGradient: i == 0 ? nil : dx, batch: batch)
+            if !(layers[i] is BackwardPassesTimed) { profile?.add(layer: layers[i].name, pass: "backward", since: t0) }
             swap(&dy, &dx)
+            i -= 1
         }
         return (lossSum / Double(batch), correct)
+    }
+
+    /// Per layer run by oneDNN (fused ReLUs left out), the implementations
+    /// oneDNN picked at `batch`: forward, then backward ones.
+    public func kernelImplementations(batch: Int) -> [(layer: String, implementations: [String])] {
+        layers.indices.compactMap { i in
+            guard !fused[i], let k = layers[i] as? KernelBacked else { return nil }
+            return (layers[i].name, k.implementations(batch: batch))
+        }
     }
 
     /// Summed loss and correct count of one batch, without gradients.

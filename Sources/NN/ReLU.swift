@@ -1,9 +1,13 @@
+import CDNNL
 import Random
 
-/// max(x, 0), element-wise, any shape.
+/// max(x, 0), element-wise, any shape, by oneDNN's eltwise primitives.
+/// Backward reads the output (dx = dy where y > 0), so a ReLU fused into the
+/// layer before it (see `Model`) needs nothing but its output.
 public final class ReLU: Layer {
     public let name: String
     public let inputShape: [Int]
+    private var plans: [Int: ReLUPlan] = [:]
 
     public init(_ name: String, shape: [Int]) {
         self.name = name
@@ -15,8 +19,24 @@ public final class ReLU: Layer {
     public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
 
+    private func plan(_ batch: Int) -> ReLUPlan {
+        if let p = plans[batch] { return p }
+        let p = ReLUPlan(count: inputCount, batch: batch)
+        plans[batch] = p
+        return p
+    }
+
+    /// The implementations oneDNN picked for `batch` (forward, backward).
+    func implementations(batch: Int) -> [String] {
+        let p = plan(batch)
+        return [p.forward.implementation, p.backward.implementation]
+    }
+
     public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
-        reluForward(input, output, count: batch * inputCount)
+        let p = plan(batch)
+        p.src.point(at: input)
+        p.dst.point(at: output)
+        p.forward.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DST, p.dst)])
     }
 
     public func backward(
@@ -24,7 +44,34 @@ public final class ReLU: Layer {
         inputGradient: UnsafeMutablePointer<Float>?, batch: Int
     ) {
         guard let inputGradient else { return }
-        reluBackward(output, outputGradient, inputGradient, count: batch * inputCount)
+        let p = plan(batch)
+        p.dst.point(at: output)
+        p.src.point(at: outputGradient)
+        p.diffSrc.point(at: inputGradient)
+        p.backward.execute([(DNNL_ARG_DST, p.dst), (DNNL_ARG_DIFF_DST, p.src), (DNNL_ARG_DIFF_SRC, p.diffSrc)])
+    }
+}
+
+/// The eltwise primitives of one ReLU at one batch size, over [batch, count].
+private final class ReLUPlan {
+    let forward, backward: DNNLPrimitive
+    /// Input in forward, output gradient in backward.
+    let src: DNNLMemory
+    let dst, diffSrc: DNNLMemory
+
+    init(count: Int, batch: Int) {
+        var desc = memoryDesc([batch, count], dnnl_nc)
+        var fd = dnnl_eltwise_desc_t()
+        var bd = dnnl_eltwise_desc_t()
+        dnnlCheck(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &desc, 0, 0),
+                  "eltwise_forward_desc_init")
+        dnnlCheck(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu_use_dst_for_bwd, &desc, &desc, 0, 0),
+                  "eltwise_backward_desc_init")
+        forward = DNNLPrimitive("relu forward", &fd)
+        backward = DNNLPrimitive("relu backward", &bd, hint: forward)
+        src = DNNLMemory(desc)
+        dst = DNNLMemory(desc)
+        diffSrc = DNNLMemory(desc)
     }
 }
 

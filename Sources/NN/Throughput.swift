@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Random
 
 /// What `measureTrainingThroughput` found.
@@ -15,6 +12,7 @@ public struct ThroughputResult: Sendable {
 
 /// Times `steps` full training steps (forward, loss, backward, SGD with
 /// momentum 0.9) of `model` on random inputs after `warmup` untimed steps.
+/// With `model.profile` set, the profile then holds the timed steps only.
 /// The data does not change the arithmetic, so random inputs measure the
 /// same work as real images.
 public func measureTrainingThroughput(
@@ -31,14 +29,14 @@ public func measureTrainingThroughput(
                 _ = model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: batch)
             }
         }
+        let t0 = model.profile == nil ? 0 : monotonicSeconds()
         sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+        model.profile?.add(layer: "sgd", pass: "step", since: t0)
     }
     for _ in 0..<warmup { step() }
-    var start = timespec()
-    var end = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &start)
+    model.profile?.reset()
+    let start = monotonicSeconds()
     for _ in 0..<steps { step() }
-    clock_gettime(CLOCK_MONOTONIC, &end)
-    let seconds = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+    let seconds = monotonicSeconds() - start
     return ThroughputResult(model: model.name, batch: batch, steps: steps, seconds: seconds, parameters: model.parameterCount)
 }

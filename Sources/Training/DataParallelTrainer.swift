@@ -121,6 +121,7 @@ public final class DataParallelTrainer {
             compression \(compressionSummary), seed \(config.seed)
             data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
             lr: \(schedule.summary); \(config.optimizerSummary)
+            \(ComputeKernels.summary)
             """ + (state.step > 0 ? "\nresumed at step \(state.step) (epoch \(state.epoch))" : ""))
         progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
     }

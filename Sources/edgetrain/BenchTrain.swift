@@ -1,11 +1,12 @@
 import ArgumentParser
+import Foundation
 import NN
 
 /// `edgetrain bench train`: training-step throughput of one process.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Measure training steps per second of one process with one BLAS thread.",
+        abstract: "Measure training steps per second of one process (one compute thread by default).",
         discussion: "Forward, loss, backward and an SGD step with momentum, on random inputs."
     )
 
@@ -18,8 +19,10 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Timed steps (default: 2000 for mlp, 100 for cnn).")
     var steps: Int?
 
-    @Option(help: "BLAS threads.")
-    var threads: Int = 1
+    @OptionGroup var kernels: KernelOptions
+
+    @Flag(help: "Also time each layer's forward and backward (adds a clock read per layer call).")
+    var profile = false
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -27,23 +30,48 @@ struct BenchTrain: ParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        BLASThreads.set(threads)
+        try kernels.apply()
         let net = makeModel(model, seed: 1)
+        if profile { net.profile = StepProfile() }
         let result = measureTrainingThroughput(model: net, batch: batch, steps: steps ?? (model == .mlp ? 2000 : 100))
+        let perStep = (net.profile?.entries ?? []).map { e in
+            (name: "\(e.layer) \(e.pass)", ms: e.seconds * 1000 / Double(result.steps))
+        }
+        let stepMs = result.seconds * 1000 / Double(result.steps)
+        let implementations = net.kernelImplementations(batch: batch)
         if json {
-            printJSONLine([
+            var record: [String: Any] = [
                 "model": result.model, "batch": result.batch, "steps": result.steps, "wall_s": result.seconds,
                 "samples_per_s": result.samplesPerSecond, "parameters": result.parameters,
-                "blas_threads": BLASThreads.count, "blas_core": BLASThreads.coreName,
-            ])
+                "threads": ComputeKernels.threadCount, "isa": ComputeKernels.effectiveISA,
+                "max_isa": kernels.maxIsa?.rawValue ?? "all",
+                "kernels": "onednn \(ComputeKernels.libraryVersion)",
+            ]
+            if profile {
+                // In execution order: forward through the layers, the loss, backward, SGD.
+                record["profile"] = perStep.map { ["pass": $0.name, "ms_per_step": $0.ms] as [String: Any] }
+                record["implementations"] = Dictionary(uniqueKeysWithValues: implementations.map { ($0.layer, $0.implementations) })
+            }
+            printJSONLine(record)
         } else {
-            print(String(format: "%@: %.0f samples/s (batch %d, %d steps, %.2f s, %d BLAS thread(s), %@ kernels)",
+            print(String(format: "%@: %.0f samples/s (batch %d, %d steps, %.2f s, %d thread(s), oneDNN %@ %@)",
                          result.model, result.samplesPerSecond, result.batch, result.steps, result.seconds,
-                         BLASThreads.count, BLASThreads.coreName))
+                         ComputeKernels.threadCount, ComputeKernels.libraryVersion, ComputeKernels.effectiveISA))
+            if profile {
+                print(String(format: "per step: %.3f ms", stepMs))
+                let other = stepMs - perStep.reduce(0) { $0 + $1.ms }
+                for e in perStep + [(name: "other", ms: other)] {
+                    print("  " + e.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                          + String(format: "%8.3f ms  %5.1f%%", e.ms, 100 * e.ms / stepMs))
+                }
+                print("oneDNN implementations (forward, backward):")
+                for (layer, names) in implementations {
+                    print("  " + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + names.joined(separator: ", "))
+                }
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ struct FederatedCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var kernels: KernelOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var checkpoints: CheckpointOptions
 
@@ -285,7 +286,7 @@ struct FederatedCommand: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        BLASThreads.set(1)
+        try kernels.apply()
         try runWithMPI { env in
             if let final = try runFederated(config: config, world: env.world), json {
                 print(jsonLine(final))

@@ -153,3 +153,29 @@ enum CompressionKind: String, CaseIterable, ExpressibleByArgument {
 
 extension SparseReducePolicy: ExpressibleByArgument {}
 extension SparseMomentum: ExpressibleByArgument {}
+
+/// The compute kernels' threads and instruction-set cap; shared by `train`,
+/// `federated` and `bench train`.
+struct KernelOptions: ParsableArguments {
+    @Option(help: "Compute threads per rank (oneDNN's OpenMP threads).")
+    var threads: Int = 1
+
+    @Option(help: ArgumentHelp(
+        "Hold the kernels to this instruction set or below (default: the CPU's own; ONEDNN_MAX_CPU_ISA also works).",
+        valueName: CPUISA.allCases.map(\.rawValue).joined(separator: "|")))
+    var maxIsa: CPUISA?
+
+    func validate() throws {
+        try requireAtLeast(1, threads, "--threads")
+    }
+
+    /// Sets the threads and the cap; call before any model runs.
+    func apply() throws {
+        ComputeKernels.setThreads(threads)
+        if let maxIsa, !ComputeKernels.setMaxISA(maxIsa) {
+            throw ValidationError("--max-isa \(maxIsa.rawValue): oneDNN refused the cap")
+        }
+    }
+}
+
+extension CPUISA: ExpressibleByArgument {}

@@ -13,6 +13,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var kernels: KernelOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var checkpoints: CheckpointOptions
     @OptionGroup var compression: CompressionOptions
@@ -162,7 +163,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        BLASThreads.set(1)
+        try kernels.apply()
         try runWithMPI { env in
             let final = try DataParallelTrainer(config: config, world: env.world).run()
             if json && env.world.rank == 0 { print(jsonLine(final)) }

@@ -47,6 +47,7 @@ final class TrainTests: XCTestCase {
             // The run checks at the end that every rank holds the same model
             // (SHA-256 gathered from all ranks); a mismatch would exit non-zero.
             XCTAssertTrue(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("kernels: oneDNN "), "the header names the kernels: \(outcome.stderr)")
         }
     }
 

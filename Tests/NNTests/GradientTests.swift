@@ -43,7 +43,6 @@ final class GradientTests: XCTestCase {
         for t in cases {
             let layer = Conv2d("conv", height: t.h, width: t.w, inChannels: t.c, outChannels: t.oc, kernel: t.k,
                                stride: t.s, padding: t.p)
-            layer.columnBudget = 1  // one sample per chunk: exercises the chunked accumulation of dW
             let batch = 3
             let e = GradientCheck.checkLayer(layer, batch: batch, input: gaussian(batch * layer.inputCount, seed: 6))
             assertWithinBound(e, "Conv2d \(t)")

@@ -9,6 +9,7 @@ on the data). Optional: needs `pip install torch`, never used by CI.
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -45,7 +46,10 @@ def measure(name, batch, steps, padding):
     seconds = time.perf_counter() - start
     return {"peer": "pytorch", "torch": torch.__version__, "model": name, "padding": 2 if padding else 0,
             "batch": batch, "steps": steps, "samples_per_s": batch * steps / seconds,
-            "wall_s": seconds, "threads": torch.get_num_threads()}
+            "wall_s": seconds, "threads": torch.get_num_threads(),
+            "max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "all").lower(),
+            "mkl_enable_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
+            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def main():

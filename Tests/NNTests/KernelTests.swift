@@ -1,0 +1,135 @@
+@testable import NN
+import Random
+import XCTest
+
+/// What the kernels add beyond single-layer maths: the ragged pooling edge,
+/// ReLU fusion and the ReLU-before-pool backward in a model, primitives
+/// cached per batch size, the instruction-set cap.
+final class KernelTests: XCTestCase {
+    func gaussian(_ n: Int, seed: UInt64) -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in Float(rng.nextGaussian()) }
+    }
+
+    /// 7 x 5 with windows of 2: the last row and column belong to no window
+    /// and get no gradient.
+    func testMaxPoolDropsTheRaggedEdge() {
+        let (h, w, c, batch) = (7, 5, 3, 2)
+        let layer = MaxPool2d("p", height: h, width: w, channels: c)
+        XCTAssertEqual(layer.outputShape, [3, 2, 3])
+        var rng = SeededGenerator(seed: 11)
+        var x = (0..<batch * h * w * c).map { Float($0) }
+        rng.shuffle(&x)
+        var y = [Float](repeating: 0, count: batch * layer.outputCount)
+        layer.forward(x, &y, batch: batch)
+        let dy = (0..<y.count).map { Float($0 + 1) }
+        var dx = [Float](repeating: 7, count: x.count)
+        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch)
+        var expected = [Float](repeating: 0, count: x.count)
+        for b in 0..<batch { for oy in 0..<3 { for ox in 0..<2 { for ch in 0..<c {
+            var best = -Float.infinity
+            var at = 0
+            for ky in 0..<2 { for kx in 0..<2 {
+                let i = ((b * h + oy * 2 + ky) * w + ox * 2 + kx) * c + ch
+                if x[i] > best { (best, at) = (x[i], i) }
+            } }
+            let o = ((b * 3 + oy) * 2 + ox) * c + ch
+            XCTAssertEqual(y[o], best)
+            expected[at] += dy[o]
+        } } } }
+        XCTAssertEqual(dx, expected)
+    }
+
+    /// A model fuses each ReLU into the Conv2d or Linear before it. The same
+    /// layers run one by one, unfused, on the same weights must give the same
+    /// logits and gradients up to Float32 rounding of the sums.
+    func testFusedModelMatchesTheLayersRunOneByOne() {
+        for kind in ModelKind.allCases {
+            let model = makeModel(kind, seed: 12)
+            let twin = makeModel(kind, seed: 12).layers.map { layer -> Layer in
+                // Fresh, unfused copies of the same shapes.
+                switch layer {
+                case let c as Conv2d:
+                    let g = c.geometry
+                    return Conv2d(c.name, height: g.height, width: g.width, inChannels: c.inChannels, outChannels: c.outChannels,
+                                  kernel: g.kernelHeight, stride: g.stride, padding: g.padding)
+                case let l as Linear: return Linear(l.name, inFeatures: l.inFeatures, outFeatures: l.outFeatures)
+                default: return layer
+                }
+            }
+            XCTAssertTrue(model.layers.contains { ($0 as? ReLUFusable)?.fusedReLU == true }, "\(kind): nothing fused")
+            var offset = 0
+            for layer in twin {
+                layer.bind(parameters: model.store.parameters.baseAddress! + offset, gradients: model.store.gradients.baseAddress! + offset)
+                offset += layer.parameterCount
+            }
+            let batch = 3
+            let x = gaussian(batch * model.inputCount, seed: 13)
+            let labels: [Int32] = [1, 7, 2]
+            _ = model.trainStep(features: x, labels: labels, batch: batch)
+            let gradients = Array(model.store.gradients)
+            let logits = Array(UnsafeBufferPointer(start: model.forward(features: x, batch: batch), count: batch * model.classes))
+
+            var activations = [x]
+            for layer in twin {
+                var out = [Float](repeating: 0, count: batch * layer.outputCount)
+                layer.forward(activations.last!, &out, batch: batch)
+                activations.append(out)
+            }
+            var dy = [Float](repeating: 0, count: batch * model.classes)
+            _ = SoftmaxCrossEntropy.apply(logits: activations.last!, labels: labels, batch: batch, classes: model.classes, gradient: &dy)
+            for (i, layer) in twin.enumerated().reversed() {
+                var dx = [Float](repeating: 0, count: batch * layer.inputCount)
+                layer.backward(input: activations[i], output: activations[i + 1], outputGradient: dy, inputGradient: &dx, batch: batch)
+                dy = dx
+            }
+            // Each value is a sum of at most a few thousand products of O(1)
+            // terms: Float32 rounding in any summation order stays well below 1e-3.
+            XCTAssertLessThan(maxDifference(logits, activations.last!), 1e-3 * max(1, maxMagnitude(logits)), "\(kind) logits")
+            let twinGradients = Array(model.store.gradients)
+            XCTAssertLessThan(maxDifference(gradients, twinGradients), 1e-3 * max(1e-3, maxMagnitude(gradients)), "\(kind) gradients")
+        }
+    }
+
+    /// Primitives are made per batch size: interleaving sizes must not mix
+    /// their buffers. A sample's logits do not depend on its batch.
+    func testBatchSizesDoNotInterfere() {
+        let model = makeModel(.cnn, seed: 14)
+        let x = gaussian(5 * model.inputCount, seed: 15)
+        func logits(_ batch: Int) -> [Float] {
+            Array(UnsafeBufferPointer(start: model.forward(features: x, batch: batch), count: batch * model.classes))
+        }
+        let five = logits(5)
+        let one = logits(1)
+        let two = logits(2)
+        let fiveAgain = logits(5)
+        XCTAssertEqual(five.map(\.bitPattern), fiveAgain.map(\.bitPattern), "same batch, same kernels, same bits")
+        let scale = max(1, maxMagnitude(five))
+        XCTAssertLessThan(maxDifference(Array(five.prefix(model.classes)), one), 1e-3 * scale)
+        XCTAssertLessThan(maxDifference(Array(five.prefix(2 * model.classes)), two), 1e-3 * scale)
+    }
+
+    /// oneDNN fixes its instruction set when kernels first run; a later cap is
+    /// refused, never silently ignored. The reported set is a known one, and
+    /// within ONEDNN_MAX_CPU_ISA when that is set (scripts/test runs the NN
+    /// tests under several caps).
+    func testTheInstructionSetIsKnownAndWithinTheCap() throws {
+        _ = makeModel(.mlp, hidden: [8], seed: 1).forward(features: gaussian(784, seed: 1), batch: 1)
+        let isa = try XCTUnwrap(CPUISA(rawValue: ComputeKernels.effectiveISA), ComputeKernels.effectiveISA)
+        XCTAssertFalse(ComputeKernels.setMaxISA(.sse41), "a cap after the first kernel must be refused")
+        XCTAssertEqual(ComputeKernels.effectiveISA, isa.rawValue)
+        let environment = ProcessInfo.processInfo.environment
+        if let capName = environment["ONEDNN_MAX_CPU_ISA"] ?? environment["DNNL_MAX_CPU_ISA"], !capName.isEmpty, capName.lowercased() != "all" {
+            let cap = try XCTUnwrap(CPUISA(rawValue: capName.lowercased()), "unknown cap \(capName)")
+            XCTAssertEqual(isa.dnnl.rawValue & ~cap.dnnl.rawValue, 0, "\(isa) is above the cap \(cap)")
+            print("effective ISA \(isa.rawValue) under cap \(cap.rawValue)")
+        }
+    }
+
+    func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count)
+        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    func maxMagnitude(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
+}
