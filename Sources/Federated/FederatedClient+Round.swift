@@ -118,7 +118,7 @@ extension FederatedClient {
             b.poison(&delta, seed: config.seed, rank: world.rank, round: round)
         }
         if early.isEmpty {
-            encodeDelta(&delta, into: &update)
+            try encodeDelta(&delta, into: &update)
         } else {
             // Keep an early copy when its update still points where the final one does.
             var kept = 0, resent = 0, sent = 0

@@ -104,17 +104,17 @@ public final class GroupTopKExchange: GradientExchange {
         var stats = ExchangeStats()
         let t0 = monotonicSeconds()
         if settings.errorFeedback {
-            residual.withUnsafeMutableBufferPointer { r in
+            try residual.withUnsafeMutableBufferPointer { r in
                 if let factor = correctionFactor {
-                    velocity.withUnsafeMutableBufferPointer { u in
-                        compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, momentum: (factor, u), into: &sparse)
+                    try velocity.withUnsafeMutableBufferPointer { u in
+                        try compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, momentum: (factor, u), into: &sparse)
                     }
                 } else {
-                    compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, into: &sparse)
+                    try compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, into: &sparse)
                 }
             }
         } else {
-            compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
+            try compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
         }
         stats.compressSeconds = monotonicSeconds() - t0
         let outcome = try residual.withUnsafeMutableBufferPointer { r in

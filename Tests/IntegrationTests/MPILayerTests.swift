@@ -26,4 +26,17 @@ final class MPILayerTests: XCTestCase {
         let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("mpi-selftest:") }
         XCTAssertEqual(lines, ["mpi-selftest: every rank raised this on purpose"])
     }
+
+    /// A malformed sparse block from a peer ends the job with one error line
+    /// naming the peer, on 2 to 5 ranks (the liar is the last rank, so its
+    /// right neighbour is rank 0).
+    func testAMalformedSparseBlockFromAPeerEndsTheJobNamingThePeer() throws {
+        for ranks in 2...5 {
+            let liar = ranks - 1
+            let outcome = try MPIJob.run("mpi-selftest", ["bad-block", "\(liar)"], ranks: ranks, timeout: 60)
+            XCTAssertNotEqual(outcome.status, 0, "ranks \(ranks)")
+            XCTAssertTrue(outcome.stderr.contains("[rank 0] rank \(liar) sent a sparse block"), "ranks \(ranks): \(outcome.stderr)")
+            XCTAssertFalse(outcome.stderr.contains("Fatal error"), "ranks \(ranks): \(outcome.stderr)")
+        }
+    }
 }
