@@ -69,7 +69,11 @@ final class FederatedCoordinator {
             "dropped_updates": dropped, "late_updates": late, "rejected_updates": rejected, "model_sha256": hash,
             "compression": config.compression == nil ? "none" : "group-topk",
         ]
-        if let c = config.compression { final["ratio"] = c.ratio; final["group_size"] = c.groupSize }
+        if let c = config.compression, let layout {
+            final["ratio"] = c.ratio
+            final["ratio_effective"] = layout.effectiveRatio
+            final["group_size"] = c.groupSize
+        }
         try metrics.append(final)
         metricsRecords += 1
         progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped, %d rejected",

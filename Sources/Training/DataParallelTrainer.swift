@@ -85,7 +85,9 @@ public final class DataParallelTrainer {
     func setUp() throws -> [[Int]] {
         (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
         let parts = try world.agree {
-            try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+            let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+            try checkBatchFits(config.batch, partitions: parts)
+            return parts
         }
         model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                           classes: train.classes, hidden: config.hidden, seed: config.seed)
@@ -258,17 +260,23 @@ public final class DataParallelTrainer {
         return final
     }
 
-    /// The compression keys of every metrics record.
+    /// The Group-TopK layout of this model's gradient (nil: dense).
+    var layout: GroupLayout? {
+        config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+    }
+
+    /// The compression keys of every metrics record: `ratio` as asked,
+    /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
     var compressionFields: [String: Any] {
-        guard let c = config.compression else { return ["compression": "none"] }
-        return ["compression": "group-topk", "ratio": c.ratio, "group_size": c.groupSize,
+        guard let c = config.compression, let layout else { return ["compression": "none"] }
+        return ["compression": "group-topk", "ratio": c.ratio, "ratio_effective": layout.effectiveRatio, "group_size": c.groupSize,
                 "sparse_reduce": c.policy.rawValue, "error_feedback": c.errorFeedback,
                 "sparse_momentum": c.momentum.rawValue, "momentum_correction": c.momentum == .correction]
     }
 
     var compressionSummary: String {
-        guard let c = config.compression else { return "none (dense ring)" }
-        return "group-topk (ratio \(c.ratio), group \(c.groupSize), \(c.policy.rawValue), error feedback "
+        guard let c = config.compression, let layout else { return "none (dense ring)" }
+        return "group-topk (ratio \(c.ratio) (effective \(String(format: "%.4g", layout.effectiveRatio))), group \(c.groupSize), \(c.policy.rawValue), error feedback "
             + (c.errorFeedback ? "on" : "off") + ")"
     }
 
@@ -304,6 +312,19 @@ public struct ModelDivergence: AgreedError {
     public var description: String {
         "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
     }
+}
+
+/// Refuses a batch larger than the smallest partition (every rank holds all
+/// partitions, so every rank reaches the same verdict).
+func checkBatchFits(_ batch: Int, partitions: [[Int]]) throws {
+    guard let smallest = partitions.indices.min(by: { partitions[$0].count < partitions[$1].count }),
+          batch > partitions[smallest].count else { return }
+    throw BatchTooLarge(description: "--batch \(batch) is larger than rank \(smallest)'s partition of \(partitions[smallest].count) samples")
+}
+
+/// `--batch` exceeds a rank's partition.
+public struct BatchTooLarge: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// A non-finite number in training (the job stops).

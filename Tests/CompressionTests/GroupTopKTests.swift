@@ -41,6 +41,15 @@ final class GroupTopKTests: XCTestCase {
         XCTAssertEqual(GroupLayout(length: 10, groupSize: 65_537, ratio: 0.5).positionBytes, 4)
     }
 
+    /// What is kept, not what was asked: k >= 1 and rounding lift the ratio.
+    func testEffectiveRatioCountsEveryKeptEntry() {
+        // 2500 in groups of 1024 at 0.01: 10 + 10 + 4 = 24 kept.
+        XCTAssertEqual(GroupLayout(length: 2500, groupSize: 1024, ratio: 0.01).effectiveRatio, 24.0 / 2500, accuracy: 1e-15)
+        // Group 256 at 0.001: one per group, 1 / 256 = 3.9x the ratio.
+        XCTAssertEqual(GroupLayout(length: 256 * 10, groupSize: 256, ratio: 0.001).effectiveRatio, 1.0 / 256, accuracy: 1e-15)
+        XCTAssertEqual(GroupLayout(length: 0, groupSize: 256, ratio: 0.5).effectiveRatio, 0)
+    }
+
     func testRandomGroupsMatchBruteForce() {
         var rng = SeededGenerator(seed: 1)
         for (length, g, r) in [(5000, 1024, 0.01), (4097, 256, 0.05), (1000, 64, 0.3), (777, 33, 0.1), (300, 1024, 0.01),

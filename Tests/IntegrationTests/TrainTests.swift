@@ -50,6 +50,26 @@ final class TrainTests: XCTestCase {
         }
     }
 
+    /// The k >= 1 floor keeps more than asked: records and header carry the
+    /// ratio really kept. MLP 784-256-128-10: 235,146 parameters in groups of
+    /// 256 = 918 full groups + one of 138; at r = 0.001 each keeps
+    /// max(1, round(0.256)) = 1 and the last max(1, round(138 / 256)) = 1:
+    /// 919 entries, 919 / 235,146 = 0.00391 (3.9x the 0.001 asked).
+    func testMetricsReportTheEffectiveRatio() throws {
+        let path = metricsPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let args = ["train", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--epochs", "1",
+                    "--group-size", "256", "--ratio", "0.001", "--json", "--metrics", path]
+        let outcome = try MPIJob.run("edgetrain", args, ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let want = 919.0 / 235_146.0
+        for r in try records(path) {
+            XCTAssertEqual(r["ratio"] as? Double, 0.001)
+            XCTAssertEqual(try XCTUnwrap(r["ratio_effective"] as? Double, "\(r["event"] ?? "?") record"), want, accuracy: 1e-15)
+        }
+        XCTAssertTrue(outcome.stderr.contains("ratio 0.001 (effective 0.003908), group 256"), outcome.stderr)
+    }
+
     func testEveryExchangeTrainsAndCompressionSendsFarLess() throws {
         var bytes = [String: Int]()
         let variants: [(name: String, args: [String])] = [
