@@ -27,6 +27,8 @@ public final class DataParallelTrainer {
     var sampler: MinibatchSampler!
     var stepsPerEpoch = 0
     var start = 0.0
+    /// The loss of the first step this process ran (the divergence check's reference).
+    var firstLoss: Double?
 
     public init(config: TrainConfig, world: Communicator) {
         self.config = config
@@ -95,18 +97,11 @@ public final class DataParallelTrainer {
         exchange = config.compression.map {
             GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
         } ?? DenseExchange(transport: transport)
-        let (momentum, rateFactor) = config.optimizerMomentum
         stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
-        let base = config.learningRate * rateFactor
-        let peak = LearningRateSchedule.scaledRate(
-            base: base, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
-            baseBatch: config.baseBatch ?? config.batch)
-        schedule = LearningRateSchedule(
-            base: base, peak: peak,
-            warmupSteps: Int((config.warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
-            totalSteps: stepsPerEpoch * config.epochs, decay: config.decay)
+        schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
         optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
-                        momentum: Float(momentum), nesterov: config.nesterov, weightDecay: Float(config.weightDecay))
+                        momentum: Float(config.optimizerMomentum.momentum), nesterov: config.nesterov,
+                        weightDecay: Float(config.weightDecay))
         sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
         return parts
     }
@@ -117,9 +112,17 @@ public final class DataParallelTrainer {
             batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
             compression \(compressionSummary), seed \(config.seed)
             data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
-            lr: \(schedule.summary); \(config.optimizerSummary)
+            lr: \(schedule.summary)\(scalingSummary); \(config.optimizerSummary)
             """ + (state.step > 0 ? "\nresumed at step \(state.step) (epoch \(state.epoch))" : ""))
         progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
+    }
+
+    /// How the linear rule set the peak, for the header.
+    var scalingSummary: String {
+        guard config.scaling == .linear else { return "" }
+        let factor = schedule.peak / schedule.base
+        return String(format: " (linear scaling x%.4g", factor)
+            + (config.maxLearningRateScale.isFinite ? String(format: ", at most x%.4g)", config.maxLearningRateScale) : ")")
     }
 
     /// One step: local batch, forward/backward, checks, exchange, SGD.
@@ -133,6 +136,7 @@ public final class DataParallelTrainer {
             }
         }
         try checkFinite(loss: result.loss)
+        try checkDivergence(loss: result.loss)
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
         state.epochCompute += monotonicSeconds() - t0
@@ -168,6 +172,23 @@ public final class DataParallelTrainer {
             place = "with finite weights and gradients (the activations overflowed)"
         }
         throw NumericalError(description: "\(what) at step \(state.step + 1) on rank \(rank) \(place); lower --lr")
+    }
+
+    /// A loss that explodes while staying finite stops the run too: a step
+    /// whose local loss exceeds `TrainConfig.divergenceFactor` x the first
+    /// loss this process saw (cross-entropy that has risen tenfold is not
+    /// noise), naming the step, rank and rate (the job aborts: only this
+    /// rank knows; the models are identical, so every rank sees it soon).
+    func checkDivergence(loss: Double) throws {
+        guard let first = firstLoss else {
+            firstLoss = loss
+            return
+        }
+        guard loss > TrainConfig.divergenceFactor * first else { return }
+        throw NumericalError(description: String(
+            format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the first step's %.4g "
+                + "(learning rate %.4g, peak %.4g); lower --lr or --max-lr-scale, or lengthen --warmup-epochs",
+            loss, state.step + 1, rank, TrainConfig.divergenceFactor, first, schedule.rate(at: state.step), schedule.peak))
     }
 
     /// Rank 0 evaluates and records; with a target to stop at, every rank
@@ -244,7 +265,8 @@ public final class DataParallelTrainer {
             "bytes_sent": state.total.traffic.bytesSent, "bytes_received": state.total.traffic.bytesReceived,
             "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": schedule.peak,
             "model_sha256": hash, "bytes_sent_per_step": Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
-            "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
+            "lr_scaling": config.scaling.rawValue, "max_lr_scale": config.maxLearningRateScale,
+            "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]
         final.merge(compressionFields) { a, _ in a }
         if let target = config.targetAccuracy {

@@ -127,6 +127,33 @@ final class TrainTests: XCTestCase {
                                             options: .regularExpression), "\(lines)")
     }
 
+    /// A loss that explodes while staying finite stops the run naming the
+    /// step and the rate, instead of ending in "done" with a useless model
+    /// (8 ranks, synthetic data, one epoch at the plain linear rule: peak
+    /// 0.5 x 8 = 4 reached in 6 steps; it used to end "done: test accuracy
+    /// 0.024, test loss 1.3e13").
+    func testALossThatExplodesStopsTheRunNamingTheStepAndRate() throws {
+        let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", "1", "--max-lr-scale", "inf"], ranks: 8, timeout: 120)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertFalse(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
+        let line = try XCTUnwrap(outcome.stderr.split(separator: "\n").first { $0.contains("training diverged") }, outcome.stderr)
+        XCTAssertNotNil(line.range(of: #"training diverged: loss [0-9.e+]+ at step \d+ on rank \d is more than 10x the first step's [0-9.]+ \(learning rate [0-9.]+, peak 4\)"#,
+                                   options: .regularExpression), String(line))
+    }
+
+    /// The defaults train where the plain rule diverged (issue 13's cases,
+    /// on synthetic data): 4 ranks for 2 epochs, 8 for 1. The final record
+    /// carries the capped peak.
+    func testDefaultsTrainOnFourAndEightRanks() throws {
+        for (ranks, epochs) in [(4, "2"), (8, "1")] {
+            let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", epochs, "--json"], ranks: ranks, timeout: 120)
+            XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, outcome.stderr)
+            XCTAssertEqual(try XCTUnwrap(final["lr_peak"] as? Double), 1.0, accuracy: 1e-15)
+            XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.9, "ranks \(ranks)")
+        }
+    }
+
     func testARankThatHangsIsTimedOutByTheOthers() throws {
         let args = ["train", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "100", "--hidden", "32",
                     "--epochs", "1", "--batch", "16", "--comm-timeout", "3", "--inject-fault", "hang:2:5"]
