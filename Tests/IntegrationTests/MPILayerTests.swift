@@ -39,4 +39,19 @@ final class MPILayerTests: XCTestCase {
             XCTAssertFalse(outcome.stderr.contains("Fatal error"), "ranks \(ranks): \(outcome.stderr)")
         }
     }
+
+    /// The launcher makes waiting ranks yield even when the slots say the
+    /// node is not oversubscribed (hostfiles/localhost: 8 slots here on 2
+    /// cores): every rank gets mpi_yield_when_idle = 1.
+    func testTheLauncherMakesWaitingRanksYieldWhateverTheSlots() throws {
+        _ = try MPIJob.requireMPIRun()
+        let repository = HostileInputTests.repository
+        let outcome = try MPIJob.spawn(repository.appendingPathComponent("scripts/mpirun").path,
+                                       ["--hostfile", repository.appendingPathComponent("hostfiles/localhost").path,
+                                        "--timeout", "60", "-np", "3", "/usr/bin/env"],
+                                       environment: MPIJob.environment(), timeout: 90)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let lines = outcome.stdout.split(separator: "\n").filter { $0 == "OMPI_MCA_mpi_yield_when_idle=1" }
+        XCTAssertEqual(lines.count, 3, outcome.stdout)
+    }
 }
