@@ -27,8 +27,9 @@ public final class DataParallelTrainer {
     var sampler: MinibatchSampler!
     var stepsPerEpoch = 0
     var start = 0.0
-    /// The loss of the first step this process ran (the divergence check's reference).
-    var firstLoss: Double?
+    /// The divergence check's reference: the loss of the first step this
+    /// process ran, at least ln(classes) (what an untrained model scores).
+    var startingLoss: Double?
 
     public init(config: TrainConfig, world: Communicator) {
         self.config = config
@@ -175,20 +176,22 @@ public final class DataParallelTrainer {
     }
 
     /// A loss that explodes while staying finite stops the run too: a step
-    /// whose local loss exceeds `TrainConfig.divergenceFactor` x the first
-    /// loss this process saw (cross-entropy that has risen tenfold is not
-    /// noise), naming the step, rank and rate (the job aborts: only this
-    /// rank knows; the models are identical, so every rank sees it soon).
+    /// whose local loss exceeds `TrainConfig.divergenceFactor` x the starting
+    /// loss (the first step's, but at least ln(classes), so that a run
+    /// resumed near convergence is not stopped by a noisy batch;
+    /// cross-entropy ten times an untrained model's is not noise), naming the
+    /// step, rank and rate. The job aborts: only this rank knows, and since
+    /// the models are identical every rank sees it within a step or two.
     func checkDivergence(loss: Double) throws {
-        guard let first = firstLoss else {
-            firstLoss = loss
+        guard let start = startingLoss else {
+            startingLoss = max(loss, log(Double(train.classes)))
             return
         }
-        guard loss > TrainConfig.divergenceFactor * first else { return }
+        guard loss > TrainConfig.divergenceFactor * start else { return }
         throw NumericalError(description: String(
-            format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the first step's %.4g "
+            format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the starting loss %.4g "
                 + "(learning rate %.4g, peak %.4g); lower --lr or --max-lr-scale, or lengthen --warmup-epochs",
-            loss, state.step + 1, rank, TrainConfig.divergenceFactor, first, schedule.rate(at: state.step), schedule.peak))
+            loss, state.step + 1, rank, TrainConfig.divergenceFactor, start, schedule.rate(at: state.step), schedule.peak))
     }
 
     /// Rank 0 evaluates and records; with a target to stop at, every rank

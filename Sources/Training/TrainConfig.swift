@@ -73,7 +73,7 @@ public struct TrainConfig: Sendable {
 
     public init() {}
 
-    /// A step whose loss exceeds this multiple of the first step's stops the
+    /// A step whose loss exceeds this multiple of the starting loss stops the
     /// run as diverged (`DataParallelTrainer.checkDivergence`).
     public static let divergenceFactor = 10.0
 
