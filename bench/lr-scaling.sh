@@ -8,6 +8,8 @@
 # only cost time): for N = 1, 2, 4, 8, 16, 32 and seeds 1, 2, 3,
 #   fmnist:    edgetrain train --epochs 1 --seed S          (Fashion-MNIST, MLP, every other flag default)
 #   synthetic: edgetrain train --synthetic --epochs 2 --seed S
+#   fmnist-plain: edgetrain train --epochs 1 --max-lr-scale inf --seed S   (the uncapped rule, for contrast;
+#              run it with SEEDS=1 RANKS="4 8 16 32": N = 1, 2 equal the capped rule)
 # Each run appends one JSON line: the final record plus "config", "commit" and
 # "command"; a run that fails appends {"event": "failed", ...} with its last
 # error line instead, so a divergence shows in the table rather than vanishing.
@@ -23,6 +25,7 @@ if [ "${1:-}" != "--table" ]; then
         case "$config" in
             fmnist) args=(--epochs 1) ;;
             synthetic) args=(--synthetic --epochs 2) ;;
+            fmnist-plain) args=(--epochs 1 --max-lr-scale inf) ;;
             *) echo "unknown config $config" >&2; exit 1 ;;
         esac
         for n in ${RANKS:-1 2 4 8 16 32}; do
@@ -50,7 +53,8 @@ import json, statistics, sys
 results, doc = sys.argv[1], sys.argv[2]
 records = [json.loads(l) for l in open(results) if l.strip()]
 lines = []
-for config, title in [("fmnist", "Fashion-MNIST, MLP, 1 epoch"), ("synthetic", "synthetic data, MLP, 2 epochs")]:
+for config, title in [("fmnist", "Fashion-MNIST, MLP, 1 epoch"), ("synthetic", "synthetic data, MLP, 2 epochs"),
+                      ("fmnist-plain", "For contrast, the plain (uncapped) linear rule: Fashion-MNIST, MLP, 1 epoch")]:
     rows = [r for r in records if r["config"] == config]
     if not rows:
         continue
@@ -71,7 +75,7 @@ for config, title in [("fmnist", "Fashion-MNIST, MLP, 1 epoch"), ("synthetic", "
             accuracy = f"{statistics.mean(acc):.4f} ({min(acc):.4f}-{max(acc):.4f})"
             lines.append(f"| {n} | {a['batch'] * n} | {a['lr_peak']:.4g} | {a['warmup_epochs']:.4g} | {a['steps']} | {accuracy} | {len(failed)} |")
         else:
-            lines.append(f"| {n} | | | | | all failed: {failed[0]['error']} | {len(failed)} |")
+            lines.append(f"| {n} | {64 * n} | | | | all failed: {failed[0]['error']} | {len(failed)} |")
 text = open(doc).read()
 begin, end = "<!-- lr-scaling:begin (bench/lr-scaling.sh) -->", "<!-- lr-scaling:end -->"
 i, j = text.index(begin) + len(begin), text.index(end)
