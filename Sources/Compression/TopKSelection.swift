@@ -85,19 +85,20 @@ final class TopKSelector {
         return nil
     }
 
-    /// The position of the first NaN in `x[0..<n]`, or nil. One vector pass:
-    /// with the sign bit cleared, a float is NaN exactly when its bits, as an
-    /// unsigned integer, exceed those of infinity (0x7F80_0000).
+    /// The position of the first NaN in `x[0..<n]`, or nil. One vector pass
+    /// of integer adds and ors: with the sign bit cleared, a float is NaN
+    /// exactly when its bits exceed infinity's (0x7F80_0000), that is when
+    /// adding 0x007F_FFFF carries into the top bit.
     @inline(__always)
     private func firstNaN(_ x: UnsafePointer<Float>, count n: Int) -> Int? {
         let raw = UnsafeRawPointer(x)
-        var largest = SIMD16<UInt32>(repeating: 0)
+        var carries = SIMD16<UInt32>(repeating: 0)
         var i = 0
         while i + 16 <= n {
-            largest = pointwiseMax(largest, raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<UInt32>.self) & 0x7FFF_FFFF)
+            carries |= (raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<UInt32>.self) & 0x7FFF_FFFF) &+ 0x007F_FFFF
             i &+= 16
         }
-        var found = largest.max() > 0x7F80_0000
+        var found = any((carries & 0x8000_0000) .!= 0)
         while !found && i < n {
             found = x[i].isNaN
             i &+= 1
