@@ -72,7 +72,7 @@ let package = Package(
         // A small MPI program the integration tests run under mpirun to check the MPI layer.
         .executableTarget(
             name: "mpi-selftest",
-            dependencies: ["MPI", "Collectives", "Random"],
+            dependencies: ["MPI", "Collectives", "Compression", "Random"],
             path: "Tests/Programs/mpi-selftest"
         ),
 

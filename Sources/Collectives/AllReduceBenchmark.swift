@@ -155,7 +155,7 @@ func benchmarkSparse(
     let compressor = GroupTopK(layout: layout)
     var compressed = SparseGradient(layout: layout)
     // Check first, on the plain selection of `data` (no residual yet).
-    data.withUnsafeBufferPointer { compressor.compress($0, into: &compressed) }
+    try data.withUnsafeBufferPointer { try compressor.compress($0, into: &compressed) }
     // Reference: the sum of every rank's densified input, built locally from
     // the gathered compressed inputs (a few percent of the dense bytes, so
     // the check stays cheap on slow links).
@@ -200,8 +200,8 @@ func benchmarkSparse(
     for i in 0..<(warmup + iterations) {
         try communicator.barrier()
         let t0 = MPIEnvironment.wallTime
-        data.withUnsafeBufferPointer { g in
-            feedback.withUnsafeMutableBufferPointer { compressor.compress(gradient: g, residual: $0, into: &compressed) }
+        try data.withUnsafeBufferPointer { g in
+            try feedback.withUnsafeMutableBufferPointer { try compressor.compress(gradient: g, residual: $0, into: &compressed) }
         }
         let t1 = MPIEnvironment.wallTime
         _ = try output.withUnsafeMutableBufferPointer { o in

@@ -43,7 +43,10 @@ public final class SparseRingAllReduce {
     /// `output` (length `input.layout.length`). Under `reselect`, mass dropped
     /// at this rank's hops is added to `residual` when given. Every rank must
     /// pass the same length, group size and ratio; otherwise every rank
-    /// throws `CollectiveError.lengthMismatch` or `.invalidArgument`.
+    /// throws `CollectiveError.lengthMismatch` or `.invalidArgument`. A block
+    /// from the left neighbour that does not decode, or that the merge cannot
+    /// take, throws `TransportError` naming that rank on this rank only (the
+    /// caller aborts the job).
     @discardableResult
     public func sum(
         _ input: SparseGradient, into output: UnsafeMutableBufferPointer<Float>, residual: UnsafeMutablePointer<Float>? = nil
@@ -70,7 +73,12 @@ public final class SparseRingAllReduce {
                 let incoming = try pass(blocks[out], to: right, from: left, layout: layout, groups: groupBlocks[into])
                 switch policy {
                 case .exact: blocks[into].mergeExact(incoming)
-                case .reselect: blocks[into].mergeReselect(incoming, residual: residual)
+                case .reselect:
+                    do {
+                        try blocks[into].mergeReselect(incoming, residual: residual)
+                    } catch {
+                        throw TransportError("rank \(left) sent a sparse block that does not merge: \(error)")
+                    }
                 }
             }
             for s in 0..<(n - 1) {
@@ -101,8 +109,12 @@ public final class SparseRingAllReduce {
                 sending: UnsafeRawBufferPointer(rebasing: out[0..<count]), to: right,
                 receivingFrom: left, into: &receiveBuffer)
         }
-        return try receiveBuffer.withUnsafeBytes {
-            try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout, groups: groups)
+        do {
+            return try receiveBuffer.withUnsafeBytes {
+                try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout, groups: groups)
+            }
+        } catch {
+            throw TransportError("rank \(left) sent a sparse block that does not decode: \(error)")
         }
     }
 }

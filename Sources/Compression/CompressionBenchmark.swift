@@ -49,7 +49,7 @@ public func gaussianVector(length: Int, seed: UInt64 = 1) -> [Float] {
 /// nil; a real run's residual makes the selection see what training sees),
 /// restored untimed before each repetition.
 public func measureCompression(gradient: [Float], residual: [Float]? = nil, groupSize: Int, ratio: Double,
-                               iterations: Int) -> CompressionThroughput
+                               iterations: Int) throws -> CompressionThroughput
 {
     let length = gradient.count
     precondition(residual == nil || residual!.count == length, "residual length \(residual!.count) != \(length)")
@@ -67,17 +67,17 @@ public func measureCompression(gradient: [Float], residual: [Float]? = nil, grou
         encoded = SparseBlock(out, groups: 0..<layout.groupCount).encode(into: &bytes)
         return monotonicSeconds() - t0
     }
-    gradient.withUnsafeBufferPointer { x in
+    try gradient.withUnsafeBufferPointer { x in
         for i in 0...iterations {
             var t0 = monotonicSeconds()
-            compressor.compress(x, into: &out)
+            try compressor.compress(x, into: &out)
             let e = encode()
             let a = monotonicSeconds() - t0
             work.withUnsafeMutableBufferPointer { w in
                 start.withUnsafeBufferPointer { w.baseAddress!.update(from: $0.baseAddress!, count: length) }
             }
             t0 = monotonicSeconds()
-            work.withUnsafeMutableBufferPointer { compressor.compress(gradient: x, residual: $0, into: &out) }
+            try work.withUnsafeMutableBufferPointer { try compressor.compress(gradient: x, residual: $0, into: &out) }
             _ = encode()
             let b = monotonicSeconds() - t0
             t0 = monotonicSeconds()

@@ -45,6 +45,13 @@ public struct GroupLayout: Sendable, Equatable {
         return (groups.count - 1) * k + kept(inGroup: last)
     }
 
+    /// The fraction of the vector really kept: every group's kept entries
+    /// over the length. Above `ratio` where the k >= 1 floor or rounding
+    /// lifts k (group 256 at ratio 0.001 keeps 1 / 256, 3.9x the ratio).
+    public var effectiveRatio: Double {
+        length > 0 ? Double(kept(inGroups: 0..<groupCount)) / Double(length) : 0
+    }
+
     /// Bytes of one in-group position on the wire: 2 when positions fit in
     /// UInt16 (groupSize <= 65,536), else 4.
     public var positionBytes: Int { groupSize <= 65_536 ? 2 : 4 }

@@ -1,6 +1,8 @@
 /// Group-TopK compression: the flat vector is cut into groups of
 /// `groupSize` (see `GroupLayout`), and each group keeps its k largest
-/// magnitudes (ties to the lower index). The rest is zero.
+/// magnitudes (ties to the lower index). The rest is zero. A NaN cannot be
+/// ranked: compressing a vector that holds one throws `NotANumberError`
+/// naming the first NaN's element (infinities are ranked, as the largest).
 ///
 /// With error feedback the compressor selects from gradient + residual and
 /// the residual keeps what was not sent, so that sent + residual always sums
@@ -21,17 +23,20 @@ public final class GroupTopK {
 
 
     /// Compresses `x` (length `layout.length`) into `out`, leaving `x` alone.
-    public func compress(_ x: UnsafeBufferPointer<Float>, into out: inout SparseGradient) {
+    /// Throws `NotANumberError` when `x` holds a NaN (`out` is then unspecified).
+    public func compress(_ x: UnsafeBufferPointer<Float>, into out: inout SparseGradient) throws {
         precondition(x.count == layout.length && out.layout == layout, "length mismatch")
         guard let base = x.baseAddress else { return }
         selector.reset()
-        out.values.withUnsafeMutableBufferPointer { values in
-            out.positions.withUnsafeMutableBufferPointer { positions in
+        try out.values.withUnsafeMutableBufferPointer { values in
+            try out.positions.withUnsafeMutableBufferPointer { positions in
                 for g in 0..<layout.groupCount {
                     let range = layout.range(ofGroup: g)
                     let k = layout.kept(inGroup: g)
                     let e = g * layout.k
-                    selector.select(base + range.lowerBound, count: range.count, k: k, into: positions.baseAddress! + e)
+                    if let nan = selector.select(base + range.lowerBound, count: range.count, k: k, into: positions.baseAddress! + e) {
+                        throw NotANumberError(position: range.lowerBound + nan, what: "the input")
+                    }
                     for j in e..<e + k { values[j] = base[range.lowerBound + Int(positions[j])] }
                 }
             }
@@ -42,11 +47,14 @@ public final class GroupTopK {
     /// `momentum` is given: u = factor * u + gradient, residual += u), then
     /// selects from `residual` into `out` and zeroes the sent entries of
     /// `residual` (and of u). All buffers have `layout.length` elements.
+    /// Throws `NotANumberError` when gradient + residual holds a NaN; the
+    /// groups up to and including that one have then been accumulated into
+    /// `residual` (and u) and `out` is unspecified: the caller cannot go on.
     public func compress(
         gradient: UnsafeBufferPointer<Float>, residual: UnsafeMutableBufferPointer<Float>,
         momentum: (factor: Float, buffer: UnsafeMutableBufferPointer<Float>)? = nil,
         into out: inout SparseGradient
-    ) {
+    ) throws {
         let n = layout.length
         precondition(gradient.count == n && residual.count == n && out.layout == layout, "length mismatch")
         precondition(momentum == nil || momentum!.buffer.count == n, "momentum buffer length mismatch")
@@ -55,8 +63,8 @@ public final class GroupTopK {
         let u0 = momentum?.buffer.baseAddress
         let factor = momentum?.factor ?? 0
         selector.reset()
-        out.values.withUnsafeMutableBufferPointer { values in
-            out.positions.withUnsafeMutableBufferPointer { positions in
+        try out.values.withUnsafeMutableBufferPointer { values in
+            try out.positions.withUnsafeMutableBufferPointer { positions in
                 for g in 0..<layout.groupCount {
                     let range = layout.range(ofGroup: g)
                     let (start, count) = (range.lowerBound, range.count)
@@ -69,7 +77,9 @@ public final class GroupTopK {
                     let k = layout.kept(inGroup: g)
                     let e = g * layout.k
                     let p = positions.baseAddress! + e
-                    selector.select(r, count: count, k: k, into: p)
+                    if let nan = selector.select(r, count: count, k: k, into: p) {
+                        throw NotANumberError(position: start + nan, what: "gradient + residual")
+                    }
                     for j in 0..<k {
                         let i = Int(p[j])
                         values[e + j] = r[i]
@@ -80,6 +90,21 @@ public final class GroupTopK {
             }
         }
     }
+}
+
+/// Group-TopK met a NaN, which has no magnitude to rank (see `GroupTopK`).
+public struct NotANumberError: Error, Equatable, CustomStringConvertible {
+    /// The element of the vector holding the first NaN.
+    public let position: Int
+    /// What held it ("the input", "gradient + residual", ...).
+    public let what: String
+
+    public init(position: Int, what: String) {
+        self.position = position
+        self.what = what
+    }
+
+    public var description: String { "NaN at element \(position) of \(what); Group-TopK cannot rank it" }
 }
 
 /// dst += src, sixteen lanes at a time.

@@ -87,7 +87,7 @@ public struct SparseBlock: Sendable {
     }
 
     /// Converts to the dense form.
-    mutating func makeDense() {
+    public mutating func makeDense() {
         guard form != .dense else { return }
         var dense = [Float](repeating: 0, count: elements.count)
         let origin = elements.lowerBound

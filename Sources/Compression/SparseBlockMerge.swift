@@ -1,3 +1,8 @@
+/// A block the merge cannot take (see `mergeReselect`).
+public struct SparseMergeError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// The two ways a ring hop combines a received block with the local one.
 extension SparseBlock {
     /// `exact`: the sum keeps the union of positions. The result is
@@ -31,9 +36,17 @@ extension SparseBlock {
     /// kept entries are the largest magnitudes (ties to the lower position);
     /// the dropped values are added to `residual` (indexed by element of the
     /// whole vector) when given, so error feedback sends them later.
-    public mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) {
+    ///
+    /// `other` usually comes from a peer, so what this merge cannot take is
+    /// a thrown `SparseMergeError` (this block is then unchanged, `residual`
+    /// possibly not): a dense block, a group with fewer entries in the union
+    /// than it keeps, or a NaN in a group (it cannot be ranked; see
+    /// `GroupTopK`).
+    public mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) throws {
         precondition(other.layout == layout && other.groups == groups, "merging blocks of different groups")
-        precondition(form != .dense && other.form != .dense, "reselect merges sparse blocks only")
+        guard form != .dense && other.form != .dense else {
+            throw SparseMergeError(description: "a dense block for groups \(groups), which reselect cannot merge")
+        }
         var newValues = [Float](), newPositions = [UInt32]()
         newValues.reserveCapacity(layout.kept(inGroups: groups))
         newPositions.reserveCapacity(layout.kept(inGroups: groups))
@@ -48,11 +61,16 @@ extension SparseBlock {
             unionPositions.removeAll(keepingCapacity: true)
             appendUnion(ofGroup: j, with: other, a: &a, b: &b, values: &unionValues, positions: &unionPositions)
             let n = unionValues.count, keep = layout.kept(inGroup: g)
-            precondition(n >= keep, "a group holds fewer entries than it keeps")
-            unionValues.withUnsafeBufferPointer { u in
-                chosen.withUnsafeMutableBufferPointer { selector.select(u.baseAddress!, count: n, k: keep, into: $0.baseAddress!) }
+            guard n >= keep else {
+                throw SparseMergeError(description: "group \(g) holds \(n) entries in the union of both blocks, fewer than the \(keep) it keeps")
             }
             let start = layout.range(ofGroup: g).lowerBound
+            let nan = unionValues.withUnsafeBufferPointer { u in
+                chosen.withUnsafeMutableBufferPointer { selector.select(u.baseAddress!, count: n, k: keep, into: $0.baseAddress!) }
+            }
+            if let nan {
+                throw SparseMergeError(description: "\(NotANumberError(position: start + Int(unionPositions[nan]), what: "the merged sum"))")
+            }
             var c = 0
             for i in 0..<n {
                 if c < keep && Int(chosen[c]) == i {

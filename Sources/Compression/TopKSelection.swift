@@ -1,5 +1,8 @@
 /// The selection kernel of Group-TopK: the k largest magnitudes of a group,
-/// ties to the lower index.
+/// ties to the lower index. Infinities are magnitudes like any other (the
+/// largest). A NaN has no magnitude to rank: a first pass looks for one and,
+/// if any is there, `select` selects nothing and returns its position, on
+/// every path below (the caller throws `NotANumberError`).
 ///
 /// Fast path, for k <= 64 and groups of at least 256 elements:
 /// 1. One vector pass keeps a running maximum of |x| per lane: 64 lanes
@@ -10,7 +13,7 @@
 ///    above T, in index order: at least k, typically about 1.5k.
 /// 3. A k-heap over those candidates, fed in index order with a strict
 ///    comparison, picks the top k with ties to the lower index.
-/// Anything unusual (NaN, too few candidates) falls back to the plain path:
+/// Too few candidates fall back to the plain path:
 /// a k-heap over the whole group, seeded with its first k elements, which
 /// scans sixteen lanes at a time against the heap's smallest magnitude.
 ///
@@ -53,11 +56,17 @@ final class TopKSelector {
     }
 
     /// Writes the positions (ascending, relative to `x`) of the `k` entries
-    /// of largest magnitude among `x[0..<n]` to `out`. Requires 1 <= k <= n,
-    /// k <= capacity and n <= the group size given at init.
+    /// of largest magnitude among `x[0..<n]` to `out` and returns nil; or,
+    /// when `x[0..<n]` holds a NaN, returns the first NaN's position and
+    /// leaves `out` unspecified. Requires 1 <= k <= n, k <= capacity and
+    /// n <= the group size given at init.
     @inline(__always)
-    func select(_ x: UnsafePointer<Float>, count n: Int, k: Int, into out: UnsafeMutablePointer<UInt32>) {
+    func select(_ x: UnsafePointer<Float>, count n: Int, k: Int, into out: UnsafeMutablePointer<UInt32>) -> Int? {
         assert(k >= 1 && k <= n && k <= capacity && n <= candidateCapacity)
+        if let nan = firstNaN(x, count: n) {
+            guess = 0
+            return nan
+        }
         if k <= Self.lanes && n >= 256 {
             let count = guess > 0 ? collect(x, count: n, atLeast: guess) : -1
             let guessed = count >= k && count <= 4 * k + 16
@@ -67,12 +76,35 @@ final class TopKSelector {
             if (guessed && pickTop(k, of: count, into: out)) || selectByLaneMaxima(x, count: n, k: k, into: out) {
                 guess = factor * magnitudes[0]
                 sortAscending(out, count: k)
-                return
+                return nil
             }
         }
         guess = 0
         selectByHeap(x, count: n, k: k, into: out)
         sortAscending(out, count: k)
+        return nil
+    }
+
+    /// The position of the first NaN in `x[0..<n]`, or nil. One vector pass
+    /// of integer adds and ors: with the sign bit cleared, a float is NaN
+    /// exactly when its bits exceed infinity's (0x7F80_0000), that is when
+    /// adding 0x007F_FFFF carries into the top bit.
+    @inline(__always)
+    private func firstNaN(_ x: UnsafePointer<Float>, count n: Int) -> Int? {
+        let raw = UnsafeRawPointer(x)
+        var carries = SIMD16<UInt32>(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            carries |= (raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<UInt32>.self) & 0x7FFF_FFFF) &+ 0x007F_FFFF
+            i &+= 16
+        }
+        var found = any((carries & 0x8000_0000) .!= 0)
+        while !found && i < n {
+            found = x[i].isNaN
+            i &+= 1
+        }
+        guard found else { return nil }
+        return (0..<n).first { x[$0].isNaN }
     }
 
     /// Collects the elements with |x| >= t into the candidate buffers, in
@@ -200,7 +232,6 @@ final class TopKSelector {
         for lane in 0..<Self.lanes {
             do {
                 let m = candidateMagnitudes[lane]
-                guard m == m else { return false }  // NaN: let the heap path handle it
                 if filled < k {
                     mag[filled] = m
                     indices[filled] = 0

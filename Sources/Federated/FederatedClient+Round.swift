@@ -118,22 +118,15 @@ extension FederatedClient {
             b.poison(&delta, seed: config.seed, rank: world.rank, round: round)
         }
         if early.isEmpty {
-            encodeDelta(&delta, into: &update)
+            try encodeDelta(&delta, into: &update)
         } else {
-            // Keep an early copy when its update still points where the final one does.
-            var kept = 0, resent = 0, sent = 0
-            for e in early {
-                sent |= 1 << e.layer
-                let range = layers[e.layer].range
-                let final = cumulativeUpdate(global, range)
-                if cosineSimilarity(e.snapshot[...], final[...]) >= autonomy.resendThreshold { kept |= 1 << e.layer } else { resent |= 1 << e.layer }
+            let masks = earlyCopyMasks(early.map { ($0.layer, $0.snapshot) }, threshold: autonomy.resendThreshold) {
+                cumulativeUpdate(global, layers[$0].range)
             }
-            update[int: .earlyLayers] = sent
-            update[int: .keptLayers] = kept
-            update[int: .resentLayers] = resent
-            var payload = [Float]()
-            for (l, layer) in layers.enumerated() where kept & (1 << l) == 0 { payload += delta[layer.range] }
-            payload.withUnsafeBufferPointer { update.setFloats($0) }
+            update[int: .earlyLayers] = masks.sent
+            update[int: .keptLayers] = masks.kept
+            update[int: .resentLayers] = masks.resent
+            uploadPayload(delta, layers: layers.map(\.range), kept: masks.kept).withUnsafeBufferPointer { update.setFloats($0) }
             try Request.waitAll(early.map(\.request), timeout: config.communicationTimeout)
         }
         update[.localSeconds] = monotonicSeconds() - received
@@ -170,4 +163,27 @@ extension FederatedClient {
         let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }
+}
+
+/// Autonomy's keep-or-re-send rule for early-sent layers: the coordinator
+/// keeps a layer's early copy when the update it carried (`snapshot`, C_l at
+/// the send) still points where the layer's final update C_l(I) does,
+/// cosine >= `threshold`; otherwise the layer is re-sent in the final upload.
+/// `final(l)` gives C_l(I). Returns bit masks over layers.
+func earlyCopyMasks(_ early: [(layer: Int, snapshot: [Float])], threshold: Double,
+                    final: (Int) -> [Float]) -> (sent: Int, kept: Int, resent: Int) {
+    var kept = 0, resent = 0, sent = 0
+    for (layer, snapshot) in early {
+        sent |= 1 << layer
+        if cosineSimilarity(snapshot[...], final(layer)[...]) >= threshold { kept |= 1 << layer } else { resent |= 1 << layer }
+    }
+    return (sent, kept, resent)
+}
+
+/// The final upload of a client that sent layers early: the change of every
+/// layer whose early copy is not kept, in layer order.
+func uploadPayload(_ delta: [Float], layers: [Range<Int>], kept: Int) -> [Float] {
+    var payload = [Float]()
+    for (l, range) in layers.enumerated() where kept & (1 << l) == 0 { payload += delta[range] }
+    return payload
 }

@@ -96,17 +96,20 @@ final class FederatedClient {
     }
 
     /// Dense floats, or Group-TopK (with this client's residual) as one block.
-    func encodeDelta(_ delta: inout [Float], into update: inout FederatedMessage) {
-        guard let compressor, let settings = config.compression else {
+    /// A change holding a NaN cannot be compressed (Group-TopK cannot rank
+    /// it): it goes dense, so that the coordinator's upload check rejects and
+    /// counts it, and the residual stays as it was.
+    func encodeDelta(_ delta: inout [Float], into update: inout FederatedMessage) throws {
+        guard let compressor, let settings = config.compression, !delta.contains(where: \.isNaN) else {
             delta.withUnsafeBufferPointer { update.setFloats($0) }
             return
         }
         var sparse = SparseGradient(layout: compressor.layout)
-        delta.withUnsafeBufferPointer { d in
+        try delta.withUnsafeBufferPointer { d in
             if settings.errorFeedback {
-                residual.withUnsafeMutableBufferPointer { compressor.compress(gradient: d, residual: $0, into: &sparse) }
+                try residual.withUnsafeMutableBufferPointer { try compressor.compress(gradient: d, residual: $0, into: &sparse) }
             } else {
-                compressor.compress(d, into: &sparse)
+                try compressor.compress(d, into: &sparse)
             }
         }
         var bytes = [UInt8]()

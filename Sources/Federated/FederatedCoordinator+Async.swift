@@ -46,14 +46,15 @@ extension FederatedCoordinator {
             bytesUp += bytes
             let staleness = version - message[int: .version]
             let seconds = monotonicSeconds() - (sentAt[client] ?? roundStart)
-            if staleness > config.maxStaleness {
+            let weight = asyncWeight(staleness: staleness, maxStaleness: config.maxStaleness, weighting: config.stalenessWeighting)
+            if weight == nil {
                 dropped += 1
                 entries.append(clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: true))
             } else {
                 var entry = clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: false)
                 do {
                     let c = try checkedContribution(client, message, early: [:])
-                    buffer.append((c.delta, config.stalenessWeighting.weight(staleness: staleness)))
+                    buffer.append((c.delta, weight!))
                 } catch let r as RejectedUpload {
                     reject(client, round: version + 1, r)
                     entry["rejected"] = r.description
@@ -61,12 +62,7 @@ extension FederatedCoordinator {
                 entries.append(entry)
             }
             if buffer.count >= config.buffer {
-                var change = [Float](repeating: 0, count: model.parameterCount)
-                for (d, w) in buffer {
-                    let s = Float(w / Double(buffer.count))
-                    for i in 0..<change.count { change[i] += s * d[i] }
-                }
-                try apply(change, scale: config.asyncMixing)
+                try apply(bufferedChange(buffer, length: model.parameterCount), scale: config.asyncMixing)
                 buffer.removeAll()
                 try finishRound(version, total: config.rounds, record: [
                     "round_s": monotonicSeconds() - roundStart, "idle_s": 0.0, "clients": entries,
@@ -80,4 +76,21 @@ extension FederatedCoordinator {
             try refill()
         }
     }
+}
+
+/// The weight of an async update `staleness` versions old: s(staleness)
+/// of `weighting`, or nil when it is older than `maxStaleness` (dropped).
+func asyncWeight(staleness: Int, maxStaleness: Int, weighting: StalenessWeighting) -> Double? {
+    staleness > maxStaleness ? nil : weighting.weight(staleness: staleness)
+}
+
+/// FedBuff's buffered change: sum_j w_j delta_j / K over the K buffered
+/// updates (the coordinator then applies alpha x this).
+func bufferedChange(_ buffer: [(delta: [Float], weight: Double)], length: Int) -> [Float] {
+    var change = [Float](repeating: 0, count: length)
+    for (d, w) in buffer {
+        let s = Float(w / Double(buffer.count))
+        for i in 0..<length { change[i] += s * d[i] }
+    }
+    return change
 }

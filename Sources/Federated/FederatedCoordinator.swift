@@ -69,7 +69,11 @@ final class FederatedCoordinator {
             "dropped_updates": dropped, "late_updates": late, "rejected_updates": rejected, "model_sha256": hash,
             "compression": config.compression == nil ? "none" : "group-topk",
         ]
-        if let c = config.compression { final["ratio"] = c.ratio; final["group_size"] = c.groupSize }
+        if let c = config.compression, let layout {
+            final["ratio"] = c.ratio
+            final["ratio_effective"] = layout.effectiveRatio
+            final["group_size"] = c.groupSize
+        }
         try metrics.append(final)
         metricsRecords += 1
         progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped, %d rejected",
@@ -162,28 +166,8 @@ final class FederatedCoordinator {
         guard kept != 0 else {
             return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: try delta(of: m))
         }
-        let layers = model.store.layers
-        let payload = m.floats()
-        var d = [Float](repeating: 0, count: model.parameterCount)
-        var layerSteps = [Int]()
-        var offset = 0
-        for (l, layer) in layers.enumerated() {
-            if kept & (1 << l) != 0 {
-                guard let copy = early[l] else {
-                    throw RejectedUpload("kept layer \(layer.name) early but it never arrived")
-                }
-                d.replaceSubrange(layer.range, with: copy.delta)
-                layerSteps.append(copy.steps)
-            } else {
-                guard offset + layer.range.count <= payload.count else {
-                    throw RejectedUpload("too short for layer \(layer.name)")
-                }
-                d.replaceSubrange(layer.range, with: payload[offset..<offset + layer.range.count])
-                offset += layer.range.count
-                layerSteps.append(steps)
-            }
-        }
-        guard offset == payload.count else { throw RejectedUpload("\(payload.count - offset) extra floats") }
+        let (d, layerSteps) = try mergeEarlyLayers(payload: m.floats(), kept: kept, steps: steps, layers: model.store.layers,
+                                                   early: early, length: model.parameterCount)
         return ClientContribution(rank: client, samples: samples[client], steps: steps, delta: d, layerSteps: layerSteps)
     }
 
@@ -276,4 +260,34 @@ final class FederatedCoordinator {
         try Request.waitAll(pending, timeout: config.communicationTimeout)
         pending.removeAll()
     }
+}
+
+/// A client's whole change from its final upload's `payload` (every layer
+/// not in the `kept` mask, in layer order) and the early copies of the kept
+/// layers, with the steps each layer counts with (the early copy's, or the
+/// round's `steps`). Throws `RejectedUpload` when a kept layer never arrived
+/// or the payload does not hold exactly the other layers.
+func mergeEarlyLayers(payload: [Float], kept: Int, steps: Int, layers: [(name: String, range: Range<Int>)],
+                      early: [Int: (delta: [Float], steps: Int)], length: Int) throws -> (delta: [Float], layerSteps: [Int]) {
+    var d = [Float](repeating: 0, count: length)
+    var layerSteps = [Int]()
+    var offset = 0
+    for (l, layer) in layers.enumerated() {
+        if kept & (1 << l) != 0 {
+            guard let copy = early[l] else {
+                throw RejectedUpload("kept layer \(layer.name) early but it never arrived")
+            }
+            d.replaceSubrange(layer.range, with: copy.delta)
+            layerSteps.append(copy.steps)
+        } else {
+            guard offset + layer.range.count <= payload.count else {
+                throw RejectedUpload("too short for layer \(layer.name)")
+            }
+            d.replaceSubrange(layer.range, with: payload[offset..<offset + layer.range.count])
+            offset += layer.range.count
+            layerSteps.append(steps)
+        }
+    }
+    guard offset == payload.count else { throw RejectedUpload("\(payload.count - offset) extra floats") }
+    return (d, layerSteps)
 }

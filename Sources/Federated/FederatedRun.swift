@@ -64,7 +64,10 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDatas
     let mode = c.asynchronous
         ? "async (max staleness \(c.maxStaleness), \(c.stalenessWeighting.rawValue) weight, buffer \(c.buffer), alpha \(c.asyncMixing))"
         : "sync" + (c.roundTimeout.map { ", round timeout \($0) s" } ?? "")
-    let compression = c.compression.map { "group-topk (ratio \($0.ratio), group \($0.groupSize))" } ?? "none"
+    let compression = c.compression.map {
+        let kept = GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio).effectiveRatio
+        return "group-topk (ratio \($0.ratio) (effective \(String(format: "%.4g", kept))), group \($0.groupSize))"
+    } ?? "none"
     let a = c.autonomy
     let aggregation = c.aggregation.rawValue + (c.aggregation == .trimmedMean
         ? " (trims \(trimCount(clients: c.perRound(clients: clients), fraction: c.trimFraction)) per end)" : "")

@@ -164,8 +164,8 @@ public final class Communicator {
     }
 
     /// Waits until a matching message is ready, polling `MPI_Iprobe` (it
-    /// spins for a millisecond, then sleeps with backoff up to 1 ms, so a
-    /// waiting rank leaves the cores to working ones). Returns nil when
+    /// yields the core for a millisecond, then sleeps with backoff up to
+    /// 1 ms, so a waiting rank leaves the cores to working ones). Returns nil when
     /// `timeout` seconds pass without one.
     public func waitForMessage<T: MPIScalar>(
         _ type: T.Type, from source: Int? = nil, tag: Int? = nil, timeout: Double

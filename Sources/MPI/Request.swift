@@ -95,10 +95,11 @@ func waitForCompletion(_ handle: inout MPI_Request?, timeout: Double?, operation
     return status
 }
 
-/// Calls `done` until it returns true: spinning for the first millisecond
-/// (latency), then sleeping with backoff up to 1 ms between calls, so that
-/// waiting ranks leave the cores to working ones. Throws `.timeout` after
-/// `timeout` seconds.
+/// Calls `done` until it returns true: for the first millisecond (latency)
+/// yielding the core between calls (`sched_yield`, which returns at once on
+/// an idle core, so that more ranks than cores do not spin against the one
+/// doing the work), then sleeping with backoff up to 1 ms between calls.
+/// Throws `.timeout` after `timeout` seconds.
 func poll(timeout: Double, operation: StaticString, until done: () throws -> Bool) throws {
     let start = MPI_Wtime()
     var sleepMicros: UInt32 = 0
@@ -112,6 +113,8 @@ func poll(timeout: Double, operation: StaticString, until done: () throws -> Boo
         if elapsed > 0.001 {
             sleepMicros = Swift.min(Swift.max(sleepMicros * 2, 20), 1000)
             usleep(sleepMicros)
+        } else {
+            sched_yield()
         }
     }
 }

@@ -30,6 +30,9 @@ public final class DataParallelTrainer {
     /// Rank 0: the last `config.targetWindow` test accuracies (the target's
     /// crossing rule; not checkpointed, so a resumed run refills it).
     var recentAccuracies = [Double]()
+    /// The divergence check's reference: the loss of the first step this
+    /// process ran, at least ln(classes) (what an untrained model scores).
+    var startingLoss: Double?
 
     public init(config: TrainConfig, world: Communicator) {
         self.config = config
@@ -90,7 +93,9 @@ public final class DataParallelTrainer {
     func setUp() throws -> [[Int]] {
         (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
         let parts = try world.agree {
-            try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+            let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+            try checkBatchFits(config.batch, partitions: parts)
+            return parts
         }
         model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                           classes: train.classes, hidden: config.hidden, seed: config.seed)
@@ -98,18 +103,11 @@ public final class DataParallelTrainer {
         exchange = config.compression.map {
             GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
         } ?? DenseExchange(transport: transport)
-        let (momentum, rateFactor) = config.optimizerMomentum
         stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
-        let base = config.learningRate * rateFactor
-        let peak = LearningRateSchedule.scaledRate(
-            base: base, scaling: config.scaling, ranks: ranks, localBatch: config.batch,
-            baseBatch: config.baseBatch ?? config.batch)
-        schedule = LearningRateSchedule(
-            base: base, peak: peak,
-            warmupSteps: Int((config.warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
-            totalSteps: stepsPerEpoch * config.epochs, decay: config.decay)
+        schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
         optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
-                        momentum: Float(momentum), nesterov: config.nesterov, weightDecay: Float(config.weightDecay))
+                        momentum: Float(config.optimizerMomentum.momentum), nesterov: config.nesterov,
+                        weightDecay: Float(config.weightDecay))
         sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
         return parts
     }
@@ -120,10 +118,18 @@ public final class DataParallelTrainer {
             batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
             compression \(compressionSummary), seed \(config.seed)
             data: \(config.data.name) (\(train.count) train, \(test.count) test), partition \(config.partition.name)
-            lr: \(schedule.summary); \(config.optimizerSummary)
+            lr: \(schedule.summary)\(scalingSummary); \(config.optimizerSummary)
             \(ComputeKernels.summary)
             """ + (state.step > 0 ? "\nresumed at step \(state.step) (epoch \(state.epoch))" : ""))
         progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
+    }
+
+    /// How the linear rule set the peak, for the header.
+    var scalingSummary: String {
+        guard config.scaling == .linear else { return "" }
+        let factor = schedule.peak / schedule.base
+        return String(format: " (linear scaling x%.4g", factor)
+            + (config.maxLearningRateScale.isFinite ? String(format: ", at most x%.4g)", config.maxLearningRateScale) : ")")
     }
 
     /// One step: local batch, forward/backward, checks, exchange, SGD.
@@ -137,6 +143,7 @@ public final class DataParallelTrainer {
             }
         }
         try checkFinite(loss: result.loss)
+        try checkDivergence(loss: result.loss)
         try dumpGradientIfAsked()
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
@@ -173,6 +180,25 @@ public final class DataParallelTrainer {
             place = "with finite weights and gradients (the activations overflowed)"
         }
         throw NumericalError(description: "\(what) at step \(state.step + 1) on rank \(rank) \(place); lower --lr")
+    }
+
+    /// A loss that explodes while staying finite stops the run too: a step
+    /// whose local loss exceeds `TrainConfig.divergenceFactor` x the starting
+    /// loss (the first step's, but at least ln(classes), so that a run
+    /// resumed near convergence is not stopped by a noisy batch;
+    /// cross-entropy ten times an untrained model's is not noise), naming the
+    /// step, rank and rate. The job aborts: only this rank knows, and since
+    /// the models are identical every rank sees it within a step or two.
+    func checkDivergence(loss: Double) throws {
+        guard let start = startingLoss else {
+            startingLoss = max(loss, log(Double(train.classes)))
+            return
+        }
+        guard loss > TrainConfig.divergenceFactor * start else { return }
+        throw NumericalError(description: String(
+            format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the starting loss %.4g "
+                + "(learning rate %.4g, peak %.4g); lower --lr or --max-lr-scale, or lengthen --warmup-epochs",
+            loss, state.step + 1, rank, TrainConfig.divergenceFactor, start, schedule.rate(at: state.step), schedule.peak))
     }
 
     /// Rank 0 evaluates and records; with a target to stop at, every rank
@@ -252,7 +278,8 @@ public final class DataParallelTrainer {
             "bytes_sent": state.total.traffic.bytesSent, "bytes_received": state.total.traffic.bytesReceived,
             "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": schedule.peak,
             "model_sha256": hash, "bytes_sent_per_step": Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
-            "lr_scaling": config.scaling.rawValue, "warmup_epochs": config.warmupEpochs(ranks: ranks),
+            "lr_scaling": config.scaling.rawValue, "max_lr_scale": config.maxLearningRateScale,
+            "warmup_epochs": config.warmupEpochs(ranks: ranks),
         ]
         final.merge(compressionFields) { a, _ in a }
         if let target = config.targetAccuracy {
@@ -269,17 +296,23 @@ public final class DataParallelTrainer {
         return final
     }
 
-    /// The compression keys of every metrics record.
+    /// The Group-TopK layout of this model's gradient (nil: dense).
+    var layout: GroupLayout? {
+        config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+    }
+
+    /// The compression keys of every metrics record: `ratio` as asked,
+    /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
     var compressionFields: [String: Any] {
-        guard let c = config.compression else { return ["compression": "none"] }
-        return ["compression": "group-topk", "ratio": c.ratio, "group_size": c.groupSize,
+        guard let c = config.compression, let layout else { return ["compression": "none"] }
+        return ["compression": "group-topk", "ratio": c.ratio, "ratio_effective": layout.effectiveRatio, "group_size": c.groupSize,
                 "sparse_reduce": c.policy.rawValue, "error_feedback": c.errorFeedback,
                 "sparse_momentum": c.momentum.rawValue, "momentum_correction": c.momentum == .correction]
     }
 
     var compressionSummary: String {
-        guard let c = config.compression else { return "none (dense ring)" }
-        return "group-topk (ratio \(c.ratio), group \(c.groupSize), \(c.policy.rawValue), error feedback "
+        guard let c = config.compression, let layout else { return "none (dense ring)" }
+        return "group-topk (ratio \(c.ratio) (effective \(String(format: "%.4g", layout.effectiveRatio))), group \(c.groupSize), \(c.policy.rawValue), error feedback "
             + (c.errorFeedback ? "on" : "off") + ")"
     }
 
@@ -315,6 +348,19 @@ public struct ModelDivergence: AgreedError {
     public var description: String {
         "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
     }
+}
+
+/// Refuses a batch larger than the smallest partition (every rank holds all
+/// partitions, so every rank reaches the same verdict).
+func checkBatchFits(_ batch: Int, partitions: [[Int]]) throws {
+    guard let smallest = partitions.indices.min(by: { partitions[$0].count < partitions[$1].count }),
+          batch > partitions[smallest].count else { return }
+    throw BatchTooLarge(description: "--batch \(batch) is larger than rank \(smallest)'s partition of \(partitions[smallest].count) samples")
+}
+
+/// `--batch` exceeds a rank's partition.
+public struct BatchTooLarge: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// A non-finite number in training (the job stops).

@@ -56,6 +56,8 @@ public enum SparseMomentum: String, CaseIterable, Sendable {
 public struct CompressionSettings: Sendable, Equatable {
     public var groupSize = 1024
     public var ratio = 0.01
+    /// `reselect` needs `errorFeedback`: the residual is where it keeps the
+    /// mass its merges drop (the command line refuses the combination).
     public var policy: SparseReducePolicy = .exact
     public var errorFeedback = true
     public var momentum: SparseMomentum = .fold
@@ -79,6 +81,7 @@ public final class GroupTopKExchange: GradientExchange {
 
     /// `momentum` is SGD's momentum factor, used here under `.correction`.
     public init(length: Int, settings: CompressionSettings, momentum: Double, transport: Transport) {
+        precondition(settings.policy != .reselect || settings.errorFeedback, "reselect without error feedback would drop mass")
         self.settings = settings
         layout = GroupLayout(length: length, groupSize: settings.groupSize, ratio: settings.ratio)
         ring = SparseRingAllReduce(transport: transport, policy: settings.policy)
@@ -104,17 +107,17 @@ public final class GroupTopKExchange: GradientExchange {
         var stats = ExchangeStats()
         let t0 = monotonicSeconds()
         if settings.errorFeedback {
-            residual.withUnsafeMutableBufferPointer { r in
+            try residual.withUnsafeMutableBufferPointer { r in
                 if let factor = correctionFactor {
-                    velocity.withUnsafeMutableBufferPointer { u in
-                        compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, momentum: (factor, u), into: &sparse)
+                    try velocity.withUnsafeMutableBufferPointer { u in
+                        try compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, momentum: (factor, u), into: &sparse)
                     }
                 } else {
-                    compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, into: &sparse)
+                    try compressor.compress(gradient: UnsafeBufferPointer(gradients), residual: r, into: &sparse)
                 }
             }
         } else {
-            compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
+            try compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
         }
         stats.compressSeconds = monotonicSeconds() - t0
         let outcome = try residual.withUnsafeMutableBufferPointer { r in

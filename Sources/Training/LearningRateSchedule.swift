@@ -3,8 +3,8 @@ import Foundation
 /// The learning rate at every step: the linear scaling rule with gradual
 /// warm-up (Goyal et al. 2017), then constant, step or cosine decay.
 ///
-///     peak = base x (ranks x localBatch) / baseBatch     (scaling: linear)
-///     peak = base                                        (scaling: none)
+///     peak = base x min((ranks x localBatch) / baseBatch, maxScale)   (scaling: linear)
+///     peak = base                                                     (scaling: none)
 ///     warm-up, steps [0, W):  base + (peak - base) x s / W
 ///     then constant:          peak
 ///          step:              peak x 0.1^(number of milestones passed);
@@ -30,11 +30,13 @@ public struct LearningRateSchedule: Sendable, Equatable {
         self.decay = decay
     }
 
-    /// The scaled peak rate of the linear scaling rule.
-    public static func scaledRate(base: Double, scaling: Scaling, ranks: Int, localBatch: Int, baseBatch: Int) -> Double {
+    /// The scaled peak rate of the linear scaling rule, the factor capped at
+    /// `maxScale` (infinity: the plain rule).
+    public static func scaledRate(base: Double, scaling: Scaling, ranks: Int, localBatch: Int, baseBatch: Int,
+                                  maxScale: Double = .infinity) -> Double {
         switch scaling {
         case .none: return base
-        case .linear: return base * Double(ranks * localBatch) / Double(baseBatch)
+        case .linear: return base * min(Double(ranks * localBatch) / Double(baseBatch), maxScale)
         }
     }
 

@@ -33,6 +33,8 @@ public struct TrainConfig: Sendable {
     public var nesterov = false
     public var weightDecay = 0.0
     public var scaling: LearningRateSchedule.Scaling = .linear
+    /// The linear rule multiplies the rate by at most this (see `rates(ranks:)`).
+    public var maxLearningRateScale = 2.0
     /// The batch `learningRate` was tuned for; nil means the local batch.
     public var baseBatch: Int?
     /// Warm-up length; nil means the default (see `warmupEpochs(ranks:)`).
@@ -77,6 +79,10 @@ public struct TrainConfig: Sendable {
 
     public init() {}
 
+    /// A step whose loss exceeds this multiple of the starting loss stops the
+    /// run as diverged (`DataParallelTrainer.checkDivergence`).
+    public static let divergenceFactor = 10.0
+
     /// The base learning rate `edgetrain train` uses when none is given:
     /// 0.05 for the MLP, 0.02 for the CNN (which trains worse at 0.05 with
     /// momentum 0.9: 0.891 against 0.913 after 5 epochs, see docs/design.md).
@@ -92,7 +98,7 @@ public struct TrainConfig: Sendable {
         let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.policy.rawValue)/\($0.errorFeedback)/\($0.momentum.rawValue)" } ?? "none"
         let fields: [String] = [
             "train", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(epochs)", "\(batch)",
-            "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(baseBatch ?? -1)",
+            "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(maxLearningRateScale)", "\(baseBatch ?? -1)",
             "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
             stopAtTarget ? "stop at \(targetAccuracy ?? -1) over \(targetWindow), eval every \(evalEvery)" : "no early stop",
         ]
@@ -127,6 +133,36 @@ public struct TrainConfig: Sendable {
         if let warmupEpochs { return warmupEpochs }
         guard ranks > 1, scaling == .linear else { return 0 }
         return min(5, Double(epochs) / 2)
+    }
+
+    /// The schedule's start and peak rates on `ranks` ranks:
+    ///
+    ///     base = learningRate x rate factor (1 / (1 - momentum) when folded)
+    ///     peak = base x min(ranks x batch / baseBatch, maxLearningRateScale)   (linear)
+    ///
+    /// Goyal et al. (2017, "Accurate, Large Minibatch SGD") scale the rate
+    /// linearly with the global batch after a gradual warm-up, and find the
+    /// rule breaks down past a size where the rate is too large for the
+    /// early, fast-changing network. Here the folded momentum already makes
+    /// the base rate 10x larger (0.5 for the MLP), so the uncapped rule
+    /// reached 2.0 at 4 ranks and 16 at 32: short runs diverged at 4 ranks,
+    /// one-epoch runs at 8, the 16-rank soak at any length. Capping the
+    /// factor at 2 (`--max-lr-scale`) trains at 1 to 32 ranks
+    /// (docs/benchmarks.md, "Learning rate against the rank count");
+    /// `--max-lr-scale inf` restores the plain rule.
+    public func rates(ranks: Int) -> (base: Double, peak: Double) {
+        let base = learningRate * optimizerMomentum.rateFactor
+        let peak = LearningRateSchedule.scaledRate(base: base, scaling: scaling, ranks: ranks, localBatch: batch,
+                                                   baseBatch: baseBatch ?? batch, maxScale: maxLearningRateScale)
+        return (base, peak)
+    }
+
+    /// The whole schedule on `ranks` ranks with `stepsPerEpoch` steps an epoch.
+    public func schedule(ranks: Int, stepsPerEpoch: Int) -> LearningRateSchedule {
+        let (base, peak) = rates(ranks: ranks)
+        return LearningRateSchedule(
+            base: base, peak: peak, warmupSteps: Int((warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
+            totalSteps: stepsPerEpoch * epochs, decay: decay)
     }
 }
 

@@ -65,7 +65,7 @@ struct BenchCompress: ParsableCommand {
         for x in try inputs() {
             for g in try parseList(groupSize, "--group-size", Int.init) {
                 for r in try parseList(ratio, "--ratio", Double.init) {
-                    let m = measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
+                    let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
                     if json {
                         printJSONLine([
                             "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,

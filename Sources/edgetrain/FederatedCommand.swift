@@ -187,6 +187,9 @@ struct FederatedCommand: ParsableCommand {
         guard resendThreshold >= -1 && resendThreshold <= 1 else {
             throw ValidationError("--resend-threshold must be in [-1, 1], got \(resendThreshold)")
         }
+        if strategy == .fedada && asynchronous {
+            throw ValidationError("--strategy fedada assigns the local steps of synchronous rounds; drop --async")
+        }
         let autonomous = strategy == .autonomy || earlyStop || earlyTransmit
         if autonomous && asynchronous { throw ValidationError("client autonomy works with synchronous rounds; drop --async") }
         if (strategy == .autonomy || earlyTransmit) && compression == .groupTopK {

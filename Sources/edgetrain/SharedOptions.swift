@@ -132,6 +132,12 @@ struct CompressionOptions: ParsableArguments {
         if (momentumCorrection || sparseMomentum == .correction) && noErrorFeedback {
             throw ValidationError("--momentum-correction needs error feedback; drop --no-error-feedback")
         }
+        if sparseReduce == .reselect && noErrorFeedback {
+            throw ValidationError("""
+                --sparse-reduce reselect needs error feedback: what its merges drop is kept in the residual, \
+                and without one it would be lost; drop --no-error-feedback or use --sparse-reduce exact
+                """)
+        }
     }
 
     func settings() -> CompressionSettings? {

@@ -39,6 +39,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning-rate scaling with the rank count: linear or none.")
     var lrScaling: LearningRateSchedule.Scaling = .linear
 
+    @Option(help: "--lr-scaling linear multiplies the rate by at most this (inf: the plain linear rule).")
+    var maxLrScale: Double = 2
+
     @Option(help: "The batch --lr was tuned for (default: --batch).")
     var baseBatch: Int?
 
@@ -94,6 +97,7 @@ struct TrainCommand: ParsableCommand {
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 && weightDecay.isFinite else { throw ValidationError("--weight-decay must be >= 0, got \(weightDecay)") }
         if let baseBatch { try requireAtLeast(1, baseBatch, "--base-batch") }
+        guard maxLrScale >= 1 else { throw ValidationError("--max-lr-scale must be >= 1, got \(maxLrScale)") }
         if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) {
             throw ValidationError("--warmup-epochs must be >= 0, got \(warmupEpochs)")
         }
@@ -140,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         c.weightDecay = weightDecay
         c.scaling = lrScaling
         c.baseBatch = baseBatch
+        c.maxLearningRateScale = maxLrScale
         c.warmupEpochs = warmupEpochs
         c.decay = lrDecay
         c.partition = try data.scheme()

@@ -19,7 +19,7 @@ final class SparseRingTests: XCTestCase {
             var rng = SeededGenerator(seed: 77, stream: UInt64(transport.rank))
             let x = (0..<length).map { _ in Float(rng.nextGaussian()) }
             var compressed = SparseGradient(layout: layout)
-            x.withUnsafeBufferPointer { GroupTopK(layout: layout).compress($0, into: &compressed) }
+            try x.withUnsafeBufferPointer { try GroupTopK(layout: layout).compress($0, into: &compressed) }
             var input = [Float](repeating: 0, count: length)
             input.withUnsafeMutableBufferPointer { compressed.densify(into: $0) }
             var output = [Float](repeating: .nan, count: length)
@@ -104,5 +104,68 @@ final class SparseRingTests: XCTestCase {
             }
         }
         XCTAssertTrue(outcomes.allSatisfy { $0.hasPrefix("ranks use different Group-TopK settings") }, "\(outcomes)")
+    }
+
+    /// A peer that sends a block the merge cannot take (here: dense, or a
+    /// group with NaN, under reselect; garbage bytes under exact) makes the
+    /// receiving rank throw an error naming that peer, instead of stopping
+    /// the process at a precondition. The peer itself plays one ring step by
+    /// hand and leaves. Two ranks, so that no honest rank waits on the one
+    /// that stopped (the loopback has no deadline; under mpirun the abort
+    /// ends every rank, see `MPILayerTests`).
+    func testMalformedBlockFromAPeerIsAnErrorNamingThePeer() throws {
+        let layout = GroupLayout(length: 4096, groupSize: 256, ratio: 0.01)
+        enum Bad: CaseIterable { case dense, nan, garbage }
+        do {
+            let ranks = 2
+            for bad in Bad.allCases {
+                let liar = ranks - 1  // sends to rank 0, its right
+                let outcomes = try LoopbackTransport.run(ranks: ranks) { transport -> String in
+                    var rng = SeededGenerator(seed: 5, stream: UInt64(transport.rank))
+                    let x = (0..<layout.length).map { _ in Float(rng.nextGaussian()) }
+                    var compressed = SparseGradient(layout: layout)
+                    try x.withUnsafeBufferPointer { try GroupTopK(layout: layout).compress($0, into: &compressed) }
+                    if transport.rank == liar {
+                        _ = try transport.minMax([layout.length, layout.groupSize, layout.k])
+                        let groups = ringBlocks(length: layout.groupCount, parts: ranks)[transport.rank]
+                        var block = SparseBlock(compressed, groups: groups)
+                        var bytes = [UInt8]()
+                        switch bad {
+                        case .dense:
+                            block.makeDense()
+                            bytes = [UInt8](repeating: 0, count: block.wireBytes)
+                            block.encode(into: &bytes)
+                        case .nan:
+                            var values = compressed.values
+                            values[groups.lowerBound * layout.k] = .nan
+                            block = SparseBlock(SparseGradient(layout: layout, values: values, positions: compressed.positions), groups: groups)
+                            bytes = [UInt8](repeating: 0, count: block.wireBytes)
+                            block.encode(into: &bytes)
+                        case .garbage:
+                            bytes = [9, 9, 9]
+                        }
+                        var incoming = [UInt8]()
+                        _ = try bytes.withUnsafeBytes {
+                            try transport.exchangeVariable(sending: $0, to: (liar + 1) % ranks, receivingFrom: (liar + ranks - 1) % ranks, into: &incoming)
+                        }
+                        return "liar"
+                    }
+                    var output = [Float](repeating: 0, count: layout.length)
+                    var residual = [Float](repeating: 0, count: layout.length)
+                    let policy: SparseReducePolicy = bad == .garbage ? .exact : .reselect
+                    do {
+                        try output.withUnsafeMutableBufferPointer { o in
+                            try residual.withUnsafeMutableBufferPointer {
+                                try SparseRingAllReduce(transport: transport, policy: policy).sum(compressed, into: o, residual: $0.baseAddress!)
+                            }
+                        }
+                        return "summed"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                XCTAssertTrue(outcomes[0].hasPrefix("rank \(liar) sent a sparse block"), "N \(ranks) \(bad): \(outcomes[0])")
+            }
+        }
     }
 }

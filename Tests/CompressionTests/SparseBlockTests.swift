@@ -5,7 +5,7 @@ import XCTest
 final class SparseBlockTests: XCTestCase {
     func compressed(_ x: [Float], _ layout: GroupLayout) -> SparseGradient {
         var out = SparseGradient(layout: layout)
-        x.withUnsafeBufferPointer { GroupTopK(layout: layout).compress($0, into: &out) }
+        XCTAssertNoThrow(try x.withUnsafeBufferPointer { try GroupTopK(layout: layout).compress($0, into: &out) })
         return out
     }
 
@@ -92,13 +92,13 @@ final class SparseBlockTests: XCTestCase {
         XCTAssertEqual(dense(a, length: 2000), zip(want, dense(c, length: 2000)).map(+))
     }
 
-    func testReselectKeepsTopKAndMovesTheRestToTheResidual() {
+    func testReselectKeepsTopKAndMovesTheRestToTheResidual() throws {
         let layout = GroupLayout(length: 8, groupSize: 4, ratio: 0.5)  // k = 2 per group
         let x = SparseGradient(layout: layout, values: [5, 1, -2, 3], positions: [0, 2, 1, 3])
         let y = SparseGradient(layout: layout, values: [-4, 2, 3, 1], positions: [0, 3, 1, 2])
         var a = SparseBlock(x, groups: 0..<2)
         var residual = [Float](repeating: 0, count: 8)
-        residual.withUnsafeMutableBufferPointer { a.mergeReselect(SparseBlock(y, groups: 0..<2), residual: $0.baseAddress!) }
+        try residual.withUnsafeMutableBufferPointer { try a.mergeReselect(SparseBlock(y, groups: 0..<2), residual: $0.baseAddress!) }
         // Group 0: union {0: 1, 2: 1, 3: 2} -> keep 3 (2) and the lower of the tied ones, 0.
         // Group 1: union {1: 1, 2: 1, 3: 3} -> keep 3 (3) and 1; drop 2 (1).
         XCTAssertEqual(a.form, .fixed)
@@ -107,16 +107,46 @@ final class SparseBlockTests: XCTestCase {
         XCTAssertEqual(residual, [0, 0, 1, 0, 0, 0, 1, 0])
     }
 
-    func testReselectConservesMass() {
+    func testReselectConservesMass() throws {
         let layout = GroupLayout(length: 3000, groupSize: 256, ratio: 0.02)
         let x = compressed(random(3000, 9), layout), y = compressed(random(3000, 10), layout)
         var a = SparseBlock(x, groups: 0..<layout.groupCount)
         let b = SparseBlock(y, groups: 0..<layout.groupCount)
         let want = zip(dense(a, length: 3000), dense(b, length: 3000)).map(+)
         var residual = [Float](repeating: 0, count: 3000)
-        residual.withUnsafeMutableBufferPointer { a.mergeReselect(b, residual: $0.baseAddress!) }
+        try residual.withUnsafeMutableBufferPointer { try a.mergeReselect(b, residual: $0.baseAddress!) }
         XCTAssertEqual(a.values.count, layout.kept(inGroups: 0..<layout.groupCount))
         let kept = dense(a, length: 3000)
         for i in 0..<3000 { XCTAssertEqual(kept[i] + residual[i], want[i], accuracy: 1e-6) }
+    }
+
+    /// A NaN in a merged group is an error naming its element, as in Group-TopK.
+    func testReselectThrowsOnNaN() {
+        let layout = GroupLayout(length: 8, groupSize: 4, ratio: 0.5)
+        let x = SparseGradient(layout: layout, values: [5, 1, -2, 3], positions: [0, 2, 1, 3])
+        let y = SparseGradient(layout: layout, values: [-4, 2, .nan, 1], positions: [0, 3, 1, 2])
+        var a = SparseBlock(x, groups: 0..<2)
+        var residual = [Float](repeating: 0, count: 8)
+        XCTAssertThrowsError(try residual.withUnsafeMutableBufferPointer {
+            try a.mergeReselect(SparseBlock(y, groups: 0..<2), residual: $0.baseAddress!)
+        }) { XCTAssertTrue("\($0)".contains("NaN at element 5"), "\($0)") }
+    }
+
+    /// A block the reselect merge cannot take (dense, or a group with fewer
+    /// entries than it keeps) is a thrown error, not a crash.
+    func testReselectRefusesBlocksItCannotMerge() throws {
+        let layout = GroupLayout(length: 8, groupSize: 4, ratio: 0.5)
+        let x = SparseGradient(layout: layout, values: [5, 1, -2, 3], positions: [0, 2, 1, 3])
+        var dense = SparseBlock(x, groups: 0..<2)
+        dense.makeDense()
+        var a = SparseBlock(x, groups: 0..<2)
+        XCTAssertThrowsError(try a.mergeReselect(dense, residual: nil)) {
+            XCTAssertTrue("\($0)".contains("dense"), "\($0)")
+        }
+        let thin = SparseBlock(layout: layout, groups: 0..<2, form: .variable, counts: [0, 1], values: [2], positions: [1])
+        var empty = SparseBlock(layout: layout, groups: 0..<2, form: .variable, counts: [0, 0], values: [], positions: [])
+        XCTAssertThrowsError(try empty.mergeReselect(thin, residual: nil)) {
+            XCTAssertTrue("\($0)".contains("group 0 holds 0 entries"), "\($0)")
+        }
     }
 }

@@ -59,6 +59,9 @@ final class FederatedIntegrationTests: XCTestCase {
             }
             if v.name == "compressed" {
                 XCTAssertLessThan(try XCTUnwrap(final["bytes_up"] as? Int), (try XCTUnwrap(final["bytes_down"] as? Int)) / 5)
+                // 235,146 parameters in groups of 1024 at 0.05: 229 full groups keep
+                // round(51.2) = 51, the last 650 elements round(51 x 650 / 1024) = 32.
+                XCTAssertEqual(try XCTUnwrap(final["ratio_effective"] as? Double), Double(229 * 51 + 32) / 235_146, accuracy: 1e-15)
             }
         }
     }

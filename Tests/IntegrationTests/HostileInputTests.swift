@@ -74,6 +74,31 @@ final class HostileInputTests: XCTestCase {
               prefix: "mpirun:")
     }
 
+    /// Combinations that used to run while doing something else than asked,
+    /// and a batch larger than a rank's partition: refused with one line.
+    func testCombinationsThatDoNothingUsefulAreRefused() throws {
+        let synthetic = ["--synthetic", "--synthetic-train", "600", "--synthetic-test", "100"]
+        let cases: [(args: [String], ranks: Int, message: String)] = [
+            (["train", "--sparse-reduce", "reselect", "--no-error-feedback"] + synthetic + ["--epochs", "1"], 2,
+             "edgetrain: --sparse-reduce reselect needs error feedback"),
+            (["federated", "--strategy", "fedada", "--async", "--rounds", "1"] + synthetic, 3,
+             "edgetrain: --strategy fedada assigns the local steps of synchronous rounds; drop --async"),
+            // 600 samples over 3 ranks: 200 each.
+            (["train", "--batch", "300", "--epochs", "1"] + synthetic, 3,
+             "edgetrain: --batch 300 is larger than rank 0's partition of 200 samples"),
+            // 601 over 3: 201, 200, 200; the first smallest is rank 1's.
+            (["train", "--batch", "201", "--epochs", "1", "--synthetic", "--synthetic-train", "601", "--synthetic-test", "100"], 3,
+             "edgetrain: --batch 201 is larger than rank 1's partition of 200 samples"),
+        ]
+        for c in cases {
+            let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
+            check(outcome, c.args, c.message)
+        }
+        // The largest batch a partition holds is accepted.
+        let fits = try MPIJob.run("edgetrain", ["train", "--batch", "200", "--epochs", "1", "--hidden", "16"] + synthetic, ranks: 3, timeout: 60)
+        XCTAssertEqual(fits.status, 0, fits.stderr)
+    }
+
     func check(_ outcome: MPIJob.Outcome, _ args: [String], _ message: String, prefix: String = "edgetrain:") {
         XCTAssertNotEqual(outcome.status, 0, "\(args)")
         XCTAssertLessThan(outcome.seconds, Liveness.failedJob, "\(args) took \(outcome.seconds) s")

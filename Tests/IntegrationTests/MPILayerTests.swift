@@ -26,4 +26,32 @@ final class MPILayerTests: XCTestCase {
         let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("mpi-selftest:") }
         XCTAssertEqual(lines, ["mpi-selftest: every rank raised this on purpose"])
     }
+
+    /// A malformed sparse block from a peer ends the job with one error line
+    /// naming the peer, on 2 to 5 ranks (the liar is the last rank, so its
+    /// right neighbour is rank 0).
+    func testAMalformedSparseBlockFromAPeerEndsTheJobNamingThePeer() throws {
+        for ranks in 2...5 {
+            let liar = ranks - 1
+            let outcome = try MPIJob.run("mpi-selftest", ["bad-block", "\(liar)"], ranks: ranks, timeout: 60)
+            XCTAssertNotEqual(outcome.status, 0, "ranks \(ranks)")
+            XCTAssertTrue(outcome.stderr.contains("[rank 0] rank \(liar) sent a sparse block"), "ranks \(ranks): \(outcome.stderr)")
+            XCTAssertFalse(outcome.stderr.contains("Fatal error"), "ranks \(ranks): \(outcome.stderr)")
+        }
+    }
+
+    /// The launcher makes waiting ranks yield even when the slots say the
+    /// node is not oversubscribed (hostfiles/localhost: 8 slots here on 2
+    /// cores): every rank gets mpi_yield_when_idle = 1.
+    func testTheLauncherMakesWaitingRanksYieldWhateverTheSlots() throws {
+        _ = try MPIJob.requireMPIRun()
+        let repository = HostileInputTests.repository
+        let outcome = try MPIJob.spawn(repository.appendingPathComponent("scripts/mpirun").path,
+                                       ["--hostfile", repository.appendingPathComponent("hostfiles/localhost").path,
+                                        "--timeout", "60", "-np", "3", "/usr/bin/env"],
+                                       environment: MPIJob.environment(), timeout: 90)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let lines = outcome.stdout.split(separator: "\n").filter { $0 == "OMPI_MCA_mpi_yield_when_idle=1" }
+        XCTAssertEqual(lines.count, 3, outcome.stdout)
+    }
 }

@@ -51,6 +51,26 @@ final class TrainTests: XCTestCase {
         }
     }
 
+    /// The k >= 1 floor keeps more than asked: records and header carry the
+    /// ratio really kept. MLP 784-256-128-10: 235,146 parameters in groups of
+    /// 256 = 918 full groups + one of 138; at r = 0.001 each keeps
+    /// max(1, round(0.256)) = 1 and the last max(1, round(138 / 256)) = 1:
+    /// 919 entries, 919 / 235,146 = 0.00391 (3.9x the 0.001 asked).
+    func testMetricsReportTheEffectiveRatio() throws {
+        let path = metricsPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let args = ["train", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--epochs", "1",
+                    "--group-size", "256", "--ratio", "0.001", "--json", "--metrics", path]
+        let outcome = try MPIJob.run("edgetrain", args, ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let want = 919.0 / 235_146.0
+        for r in try records(path) {
+            XCTAssertEqual(r["ratio"] as? Double, 0.001)
+            XCTAssertEqual(try XCTUnwrap(r["ratio_effective"] as? Double, "\(r["event"] ?? "?") record"), want, accuracy: 1e-15)
+        }
+        XCTAssertTrue(outcome.stderr.contains("ratio 0.001 (effective 0.003908), group 256"), outcome.stderr)
+    }
+
     func testEveryExchangeTrainsAndCompressionSendsFarLess() throws {
         var bytes = [String: Int]()
         let variants: [(name: String, args: [String])] = [
@@ -94,7 +114,10 @@ final class TrainTests: XCTestCase {
     func testNonFiniteNumbersAndDivergedModelsStopTheRunNamingWhere() throws {
         let base = ["train", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "100", "--hidden", "32",
                     "--epochs", "1", "--batch", "16"]
-        let blowUp = try MPIJob.run("edgetrain", base + ["--lr", "1e12"], ranks: 3, timeout: 60)
+        // A rate so large that the first update overflows the weights: the loss is
+        // non-finite at step 2 (at 1e12 it is a finite 6e24 there, which the
+        // divergence check, tested below, stops first).
+        let blowUp = try MPIJob.run("edgetrain", base + ["--lr", "1e30"], ranks: 3, timeout: 60)
         XCTAssertNotEqual(blowUp.status, 0)
         let nan = blowUp.stderr.split(separator: "\n").first { $0.contains("non-finite") }
         let line = try XCTUnwrap(nan, blowUp.stderr)
@@ -106,6 +129,33 @@ final class TrainTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, diverged.stderr)
         XCTAssertNotNil(lines.first?.range(of: #"^edgetrain: model diverged across ranks at step 20: rank 0 has sha256 [0-9a-f]{64}, rank 2 has [0-9a-f]{64}$"#,
                                             options: .regularExpression), "\(lines)")
+    }
+
+    /// A loss that explodes while staying finite stops the run naming the
+    /// step and the rate, instead of ending in "done" with a useless model
+    /// (8 ranks, synthetic data, one epoch at the plain linear rule: peak
+    /// 0.5 x 8 = 4 reached in 6 steps; it used to end "done: test accuracy
+    /// 0.024, test loss 1.3e13").
+    func testALossThatExplodesStopsTheRunNamingTheStepAndRate() throws {
+        let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", "1", "--max-lr-scale", "inf"], ranks: 8, timeout: 120)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertFalse(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
+        let line = try XCTUnwrap(outcome.stderr.split(separator: "\n").first { $0.contains("training diverged") }, outcome.stderr)
+        XCTAssertNotNil(line.range(of: #"training diverged: loss [0-9.e+]+ at step \d+ on rank \d is more than 10x the starting loss [0-9.]+ \(learning rate [0-9.]+, peak 4\)"#,
+                                   options: .regularExpression), String(line))
+    }
+
+    /// The defaults train where the plain rule diverged (issue 13's cases,
+    /// on synthetic data): 4 ranks for 2 epochs, 8 for 1. The final record
+    /// carries the capped peak.
+    func testDefaultsTrainOnFourAndEightRanks() throws {
+        for (ranks, epochs) in [(4, "2"), (8, "1")] {
+            let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", epochs, "--json"], ranks: ranks, timeout: 120)
+            XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, outcome.stderr)
+            XCTAssertEqual(try XCTUnwrap(final["lr_peak"] as? Double), 1.0, accuracy: 1e-15)
+            XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.9, "ranks \(ranks)")
+        }
     }
 
     func testARankThatHangsIsTimedOutByTheOthers() throws {

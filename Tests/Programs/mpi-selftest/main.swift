@@ -3,10 +3,13 @@
 //   mpi-selftest [all]          every check; rank 0 prints "selftest passed: ..."
 //   mpi-selftest fault R        rank R throws while the others wait on it
 //   mpi-selftest agreed         every rank throws the same AgreedError
+//   mpi-selftest bad-block R    rank R sends a dense block into a reselect sparse ring;
+//                               its right neighbour must stop the job naming rank R
 //
 // Every rank computes the expected value of every check itself. A rank that
 // disagrees throws, prints "[rank r] ..." and aborts the job (non-zero exit).
 import Collectives
+import Compression
 import Foundation
 import MPI
 
@@ -205,6 +208,36 @@ func checkRing(_ comm: Communicator) throws {
     }
 }
 
+/// Every rank but `liar` runs the reselect sparse ring; `liar` plays its
+/// first ring step with a dense block, which reselect cannot merge. Nobody
+/// reaches the end: the liar's right neighbour must throw naming it.
+func sendBadBlock(_ comm: Communicator, liar: Int) throws {
+    let layout = GroupLayout(length: 10_000, groupSize: 256, ratio: 0.01)
+    let x = (0..<layout.length).map { value(comm.rank, $0) }
+    var compressed = SparseGradient(layout: layout)
+    try x.withUnsafeBufferPointer { try GroupTopK(layout: layout).compress($0, into: &compressed) }
+    let transport = MPITransport(communicator: comm)
+    if comm.rank == liar {
+        _ = try transport.minMax([layout.length, layout.groupSize, layout.k])
+        var block = SparseBlock(compressed, groups: ringBlocks(length: layout.groupCount, parts: comm.size)[liar])
+        block.makeDense()
+        var bytes = [UInt8]()
+        let n = block.encode(into: &bytes)
+        var incoming = [UInt8]()
+        _ = try bytes.withUnsafeBytes {
+            try transport.exchangeVariable(sending: UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: comm.right,
+                                           receivingFrom: comm.left, into: &incoming)
+        }
+        // Wait for the abort the neighbour's error causes (bounded by mpirun --timeout).
+        var sink = [UInt8](repeating: 0, count: 1)
+        try sink.withUnsafeMutableBufferPointer { _ = try comm.receive(into: $0, from: comm.right, tag: 99) }
+        return
+    }
+    var output = [Float](repeating: 0, count: layout.length)
+    try output.withUnsafeMutableBufferPointer { _ = try SparseRingAllReduce(transport: transport, policy: .reselect).sum(compressed, into: $0) }
+    try expect(false, "the ring summed a dense block under reselect")
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 let mode = arguments.first ?? "all"
 do {
@@ -237,6 +270,9 @@ do {
     case "agreed":
         try comm.barrier()
         throw SameEverywhere()
+    case "bad-block":
+        let liar = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
+        try sendBadBlock(comm, liar: liar)
     default:
         throw CheckFailure(description: "unknown mode '\(mode)'")
     }
