@@ -429,6 +429,37 @@ def soak(records):
     return "\n\n".join([provenance("soak", records), "\n".join(lines), commands(finals)])
 
 
+def lr_scaling(records):
+    """Accuracy against the rank count, per configuration (the newest commit's runs)."""
+    blocks = []
+    titles = [("fmnist", "Fashion-MNIST, MLP, 1 epoch"), ("synthetic", "synthetic data, MLP, 2 epochs"),
+              ("fmnist-plain", "For contrast, the plain (uncapped) linear rule: Fashion-MNIST, MLP, 1 epoch")]
+    for config, title in titles:
+        rows = [r for r in records if r.get("bench") == "lr-scaling-" + config]
+        if not rows:
+            continue
+        commit = rows[-1]["commit"]
+        rows = [r for r in rows if r["commit"] == commit]
+        seeds = sorted({r["seed"] for r in rows if r.get("seed") is not None})
+        ranks = lambda r: int(r.get("ranks") or r["label"].split()[-1])
+        out = []
+        for n in sorted({ranks(r) for r in rows}):
+            done = [r for r in rows if ranks(r) == n and r.get("event") == "final"]
+            failed = [r for r in rows if ranks(r) == n and r.get("event") != "final"]
+            if done:
+                a = done[0]
+                out.append([n, a["batch"] * n, f"{a['lr_peak']:.4g}", f"{a['warmup_epochs']:.4g}", a["steps"],
+                            spread([r["test_accuracy"] for r in done]), len(failed)])
+            else:
+                out.append([n, "", "", "", "", "all failed: " + failed[0].get("error", "?"), len(failed)])
+        blocks.append(f"{title} (commit {commit}, seeds {', '.join(map(str, seeds))}):")
+        blocks.append(table(["ranks N", "global batch", "peak lr", "warm-up epochs", "steps",
+                             "test accuracy, mean ± sd (min–max)", "failed"], out))
+    if not blocks:
+        return None
+    return "\n\n".join([provenance("lr-scaling", records)] + blocks + [commands(records)])
+
+
 TABLES = {
     "allreduce": lambda: allreduce(load("allreduce")),
     "compress": lambda: compress(load("compress")),
@@ -439,6 +470,7 @@ TABLES = {
     "federated-async": lambda: federated_async(load("federated")),
     "robust": lambda: robust(load("robust")),
     "soak": lambda: soak(load("soak")),
+    "lr-scaling": lambda: lr_scaling(load("lr-scaling")),
 }
 
 
