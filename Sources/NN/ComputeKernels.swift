@@ -37,7 +37,8 @@ public enum CPUISA: String, CaseIterable, Sendable {
 public enum ComputeKernels {
     nonisolated(unsafe) private static var threads = 1
 
-    /// Sets the threads every later primitive runs on (at least 1).
+    /// Sets the threads every later step runs on (at least 1). Layers make
+    /// new primitives for a new count (oneDNN fixes it at creation).
     public static func setThreads(_ count: Int) {
         threads = max(1, count)
         applyThreadCount()
@@ -47,7 +48,7 @@ public enum ComputeKernels {
     public static var threadCount: Int { threads }
 
     /// OpenMP's thread count is per calling thread: the primitives set it on
-    /// whichever thread runs them (a read when it is already right).
+    /// whichever thread creates or runs them (a read when it is already right).
     @inline(__always)
     static func applyThreadCount() {
         if omp_get_max_threads() != Int32(threads) { omp_set_num_threads(Int32(threads)) }

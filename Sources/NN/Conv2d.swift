@@ -16,7 +16,8 @@ public final class Conv2d: Layer {
     public let outChannels: Int
     let geometry: ConvGeometry
     /// Set by `Model` when a ReLU follows: forward then writes max(conv, 0)
-    /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
+    /// (a oneDNN post-op), and the ReLU layer's forward is skipped. Part of
+    /// the plan key: a change takes effect at the next forward.
     var fusedReLU = false
     /// Set by `Model` when profiling: backward times its two passes.
     var profile: StepProfile?
@@ -24,7 +25,7 @@ public final class Conv2d: Layer {
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
-    private var plans: [Int: ConvPlan] = [:]
+    private var plans: [PlanKey: ConvPlan] = [:]
 
     public init(_ name: String, height: Int, width: Int, inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int = 1, padding: Int = 0) {
@@ -59,9 +60,10 @@ public final class Conv2d: Layer {
     }
 
     private func plan(_ batch: Int) -> ConvPlan {
-        if let p = plans[batch] { return p }
+        let key = PlanKey(batch: batch, fusedReLU: fusedReLU)
+        if let p = plans[key] { return p }
         let p = ConvPlan(geometry, outChannels: outChannels, batch: batch, fusedReLU: fusedReLU)
-        plans[batch] = p
+        plans[key] = p
         return p
     }
 

@@ -9,7 +9,8 @@ public final class Linear: Layer {
     public let inFeatures: Int
     public let outFeatures: Int
     /// Set by `Model` when a ReLU follows: forward then writes max(xW^T + b, 0)
-    /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
+    /// (a oneDNN post-op), and the ReLU layer's forward is skipped. Part of
+    /// the plan key: a change takes effect at the next forward.
     var fusedReLU = false
     /// Set by `Model` when profiling: backward times its two passes.
     var profile: StepProfile?
@@ -17,7 +18,7 @@ public final class Linear: Layer {
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
-    private var plans: [Int: LinearPlan] = [:]
+    private var plans: [PlanKey: LinearPlan] = [:]
 
     public init(_ name: String, inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear \(name): features must be positive")
@@ -45,9 +46,10 @@ public final class Linear: Layer {
     }
 
     private func plan(_ batch: Int) -> LinearPlan {
-        if let p = plans[batch] { return p }
+        let key = PlanKey(batch: batch, fusedReLU: fusedReLU)
+        if let p = plans[key] { return p }
         let p = LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
-        plans[batch] = p
+        plans[key] = p
         return p
     }
 

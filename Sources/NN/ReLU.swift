@@ -7,7 +7,7 @@ import Random
 public final class ReLU: Layer {
     public let name: String
     public let inputShape: [Int]
-    private var plans: [Int: ReLUPlan] = [:]
+    private var plans: [PlanKey: ReLUPlan] = [:]
 
     public init(_ name: String, shape: [Int]) {
         self.name = name
@@ -20,9 +20,10 @@ public final class ReLU: Layer {
     public func initialize(_ rng: inout SeededGenerator) {}
 
     private func plan(_ batch: Int) -> ReLUPlan {
-        if let p = plans[batch] { return p }
+        let key = PlanKey(batch: batch)
+        if let p = plans[key] { return p }
         let p = ReLUPlan(count: inputCount, batch: batch)
-        plans[batch] = p
+        plans[key] = p
         return p
     }
 

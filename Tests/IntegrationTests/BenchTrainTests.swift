@@ -51,12 +51,6 @@ final class BenchTrainTests: XCTestCase {
         }
     }
 
-    func testThreadsAreReported() throws {
-        let outcome = try benchTrain(["--threads", "2"])
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        XCTAssertEqual(outcome.jsonLines.first?["threads"] as? Int, 2)
-    }
-
     func testBadKernelOptionsGiveOneLineAndNonZeroExit() throws {
         for (arguments, flag) in [(["--max-isa", "avx1024"], "--max-isa"), (["--threads", "0"], "--threads")] {
             let outcome = try benchTrain(arguments)
