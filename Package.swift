@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "FederatedTests", dependencies: ["Federated"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads"]
+            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN"]
         ),
     ]
 )

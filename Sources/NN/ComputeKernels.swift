@@ -14,6 +14,13 @@ public enum CPUISA: String, CaseIterable, Sendable {
     /// No cap: whatever the CPU has.
     case all
 
+    /// Whether this level holds every instruction of `other`. oneDNN's
+    /// values (dnnl_cpu_isa_t in dnnl_types.h) are bit masks in which a
+    /// level holds the bits of every level it includes.
+    public func includes(_ other: CPUISA) -> Bool {
+        other.dnnl.rawValue & ~dnnl.rawValue == 0
+    }
+
     var dnnl: dnnl_cpu_isa_t {
         switch self {
         case .sse41: dnnl_cpu_isa_sse41

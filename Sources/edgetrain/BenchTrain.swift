@@ -47,7 +47,7 @@ struct BenchTrain: ParsableCommand {
                 "model": result.model, "batch": result.batch, "steps": result.steps, "wall_s": result.seconds,
                 "samples_per_s": result.samplesPerSecond, "parameters": result.parameters,
                 "threads": ComputeKernels.threadCount, "isa": ComputeKernels.effectiveISA,
-                "max_isa": kernels.maxIsa?.rawValue ?? "all",
+                "max_isa": kernels.cap.isa, "max_isa_source": kernels.cap.source,
                 "kernels": "onednn \(ComputeKernels.libraryVersion)",
             ]
             if profile {
