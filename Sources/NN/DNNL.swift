@@ -122,6 +122,20 @@ struct PlanKey: Hashable {
     }
 }
 
+/// A layer's plans (its primitives and memory objects) by `PlanKey`, each
+/// made on first use.
+struct PlanCache<Plan> {
+    private var plans: [PlanKey: Plan] = [:]
+
+    /// The plan for `key`, made by `make` if there is none yet.
+    mutating func plan(_ key: PlanKey, make: () -> Plan) -> Plan {
+        if let p = plans[key] { return p }
+        let p = make()
+        plans[key] = p
+        return p
+    }
+}
+
 /// A primitive descriptor and its primitive, created once and run many times.
 final class DNNLPrimitive {
     let descriptor: dnnl_primitive_desc_t

@@ -18,7 +18,7 @@ public final class Linear: Layer {
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
-    private var plans: [PlanKey: LinearPlan] = [:]
+    private var plans = PlanCache<LinearPlan>()
 
     public init(_ name: String, inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear \(name): features must be positive")
@@ -46,11 +46,9 @@ public final class Linear: Layer {
     }
 
     private func plan(_ batch: Int) -> LinearPlan {
-        let key = PlanKey(batch: batch, fusedReLU: fusedReLU)
-        if let p = plans[key] { return p }
-        let p = LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
-        plans[key] = p
-        return p
+        plans.plan(PlanKey(batch: batch, fusedReLU: fusedReLU)) {
+            LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
+        }
     }
 
     /// The implementations oneDNN picked for `batch` (forward, backward-data,
@@ -78,12 +76,12 @@ public final class Linear: Layer {
         p.diffDst.point(at: dy)
         p.weights.point(at: weightGradient)
         p.bias.point(at: biasGradient)
-        let t0 = profile == nil ? 0 : monotonicSeconds()
+        let t0 = profile?.now() ?? 0
         p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
                                    (DNNL_ARG_DIFF_WEIGHTS, p.weights), (DNNL_ARG_DIFF_BIAS, p.bias)])
         profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
-            let t1 = profile == nil ? 0 : monotonicSeconds()
+            let t1 = profile?.now() ?? 0
             defer { profile?.add(layer: name, pass: "backward data", since: t1) }
             p.weights.point(at: weight)
             p.diffSrc.point(at: dx)

@@ -7,7 +7,7 @@ import Random
 public final class ReLU: Layer {
     public let name: String
     public let inputShape: [Int]
-    private var plans: [PlanKey: ReLUPlan] = [:]
+    private var plans = PlanCache<ReLUPlan>()
 
     public init(_ name: String, shape: [Int]) {
         self.name = name
@@ -20,11 +20,7 @@ public final class ReLU: Layer {
     public func initialize(_ rng: inout SeededGenerator) {}
 
     private func plan(_ batch: Int) -> ReLUPlan {
-        let key = PlanKey(batch: batch)
-        if let p = plans[key] { return p }
-        let p = ReLUPlan(count: inputCount, batch: batch)
-        plans[key] = p
-        return p
+        plans.plan(PlanKey(batch: batch)) { ReLUPlan(count: inputCount, batch: batch) }
     }
 
     /// The implementations oneDNN picked for `batch` (forward, backward).

@@ -6,11 +6,6 @@ import XCTest
 /// ReLU fusion and the ReLU-before-pool backward in a model, primitives
 /// cached per batch size, the instruction-set cap.
 final class KernelTests: XCTestCase {
-    func gaussian(_ n: Int, seed: UInt64) -> [Float] {
-        var rng = SeededGenerator(seed: seed)
-        return (0..<n).map { _ in Float(rng.nextGaussian()) }
-    }
-
     /// 7 x 5 with windows of 2: the last row and column belong to no window
     /// and get no gradient.
     func testMaxPoolDropsTheRaggedEdge() {
