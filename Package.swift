@@ -76,6 +76,13 @@ let package = Package(
             path: "Tests/Programs/mpi-selftest"
         ),
 
+        // A one-process program the integration tests run to count the threads the NN kernels start.
+        .executableTarget(
+            name: "kernel-threads",
+            dependencies: ["NN", "Random"],
+            path: "Tests/Programs/kernel-threads"
+        ),
+
         .testTarget(name: "RandomTests", dependencies: ["Random"]),
         // Optimized even in debug builds: the Float64 reference model in the
         // gradient checks runs direct convolutions, 50x slower unoptimized.
@@ -87,7 +94,7 @@ let package = Package(
         .testTarget(name: "FederatedTests", dependencies: ["Federated"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["edgetrain", "mpi-selftest"]
+            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN"]
         ),
     ]
 )

@@ -11,7 +11,7 @@
 # the script goes on, so one diverged run does not lose the others.
 
 commit="$(git rev-parse --short=12 HEAD)"
-git diff --quiet HEAD -- Sources Package.swift CMPI bench/peers || commit="$commit-dirty"
+git diff --quiet HEAD -- Sources Package.swift CMPI bench/peers 'bench/*.sh' 'bench/*.py' || commit="$commit-dirty"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 record() {

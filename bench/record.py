@@ -6,10 +6,12 @@
 Reads JSON Lines from standard input (other lines are ignored) or, when a
 METRICS file is given, from that file (a run's --metrics output: every
 round or epoch record and the final one). Each record gains "bench",
-"label", "seed" (an integer, or null), "commit" and "command" and is
-appended to RESULTS, one JSON object per line. Python standard library only.
+"label", "seed" (an integer, or null), "commit" and "command", and "round"
+(an integer) when the environment sets ROUND, and is appended to RESULTS,
+one JSON object per line. Python standard library only.
 """
 import json
+import os
 import sys
 
 
@@ -25,6 +27,8 @@ def main():
             record = json.loads(line)
             record.update({"bench": bench, "label": label, "seed": int(seed) if seed else None,
                            "commit": commit, "command": command})
+            if os.environ.get("ROUND"):
+                record["round"] = int(os.environ["ROUND"])
             out.write(json.dumps(record, sort_keys=True) + "\n")
             n += 1
     if n == 0:

@@ -122,16 +122,12 @@ def allreduce_tables(records):
 
 
 def sparse_table(records, scenario):
-    """Dense methods and Group-TopK steps (compression + ring) of bench allreduce --sparse records."""
+    """Dense methods and Group-TopK steps (compression + ring) of bench allreduce --sparse records.
+    A Group-TopK row's ratio is the record's own: MPI_Allreduce timed in the same iterations
+    (`ratio_mpi_over_<policy>_total`), never a time borrowed from another record or job."""
     rows = []
-    mpi = {}
     for r in records:
-        if r.get("mpi_s", 0) > 0:
-            mpi[(r.get("scenario_key"), r["size"])] = r["mpi_s"]
-    for r in records:
-        key = (r.get("scenario_key"), r["size"])
         lead = [r["scenario_key"]] if scenario else []
-        m = mpi.get(key)
         if r.get("mpi_s", 0) > 0:
             rows.append(lead + [r["size"], "MPI_Allreduce", secs(r["mpi_s"]), "-", "-", "-", "1"])
             rows.append(lead + [r["size"], "dense ring", secs(r["ring_s"]), "-", secs(r["ring_s"]), r["bytes_sent"],
@@ -139,12 +135,12 @@ def sparse_table(records, scenario):
         for p in ("exact", "reselect"):
             if p + "_total_s" not in r:
                 continue
-            total = r[p + "_total_s"]
-            rows.append(lead + [r["size"], f"group-topk r={r['ratio']} {p}", secs(total), secs(r[p + "_compress_s"]),
-                                secs(r[p + "_ring_s"]), r[p + "_bytes_sent"],
-                                f"**{m / total:.1f}x**" if m and total > 0 else "-"])
+            ratio = r.get(f"ratio_mpi_over_{p}_total")
+            rows.append(lead + [r["size"], f"group-topk r={r['ratio']} {p}", secs(r[p + "_total_s"]),
+                                secs(r[p + "_compress_s"]), secs(r[p + "_ring_s"]), r[p + "_bytes_sent"],
+                                f"**{ratio:.1f}x**" if ratio else "-"])
     header = (["links"] if scenario else []) + ["floats", "method", "seconds per step (total)", "compression",
-                                                "ring", "bytes sent", "MPI_Allreduce / total"]
+                                                "ring", "bytes sent", "MPI_Allreduce / total (same iterations)"]
     return table(header, rows)
 
 
@@ -176,24 +172,30 @@ def compress(records):
 
 
 def train(records):
-    """Side-by-side throughput (pairs: an edgetrain record, then PyTorch's on the
-    same model and cap), thread scaling, and where a CNN step goes."""
+    """Side-by-side throughput (each edgetrain record against PyTorch's of the
+    same model, cap and round), thread scaling, and where a CNN step goes."""
     side = [r for r in records if r.get("bench") == "train-throughput" and "samples_per_s" in r]
     if not side:
         return None
     blocks = [provenance("train", records)]
+    # Labels are "<model> <cap> edgetrain" / "<model> <cap> pytorch"; bench/train.sh tags each with its round.
+    runs = {}
+    for r in side:
+        model, cap, who = r["label"].split()
+        runs.setdefault((r.get("round"), model, cap), {})[who] = r
     rows, ratios = [], {}
-    for mine, peer in zip(side, side[1:]):
-        if "torch" in mine or "torch" not in peer or peer["model"] != mine["model"]:
+    for (round_, model, cap), pair in runs.items():
+        mine, peer = pair.get("edgetrain"), pair.get("pytorch")
+        if round_ is None or not mine or not peer:
             continue
-        cap = mine.get("max_isa", "all")
         ratio = mine["samples_per_s"] / peer["samples_per_s"]
-        ratios.setdefault((mine["model"], cap), []).append(ratio)
-        rows.append([mine["model"], cap, mine.get("isa", "?"), f"{mine['samples_per_s']:.0f}",
+        ratios.setdefault((model, cap), []).append(ratio)
+        rows.append([round_, model, cap, mine.get("isa", "?"), f"{mine['samples_per_s']:.0f}",
                      f"{peer['samples_per_s']:.0f} ({peer['torch']}, aten {peer.get('aten_cpu_capability', '?')})",
                      f"{ratio:.2f}"])
-    blocks.append("Samples/s, one thread, batch 64; ratio = edgetrain / PyTorch of the adjacent pair.")
-    blocks.append(table(["model", "cap", "edgetrain isa", "edgetrain", "pytorch", "ratio"], rows))
+    blocks.append("Samples/s, one thread, batch 64; ratio = edgetrain / PyTorch on the same model and cap, "
+                  "run back to back in the same round.")
+    blocks.append(table(["round", "model", "cap", "edgetrain isa", "edgetrain", "pytorch", "ratio"], rows))
     blocks.append(table(["model", "cap", "pairs", "ratio min", "median", "max"],
                         [[m, c, len(v), f"{min(v):.2f}", f"{statistics.median(v):.2f}", f"{max(v):.2f}"]
                          for (m, c), v in ratios.items()]))

@@ -24,6 +24,7 @@ have_torch=0
 et=.build/release/edgetrain
 : > "$results"
 for round in $(seq "$rounds"); do
+    export ROUND=$round  # bench/record.py tags each record: tables.py pairs within a round
     for model in mlp cnn; do
         record "$results" train-throughput "$model all edgetrain" "" "$et" bench train --model "$model" --json
         [ "$have_torch" = 0 ] || record "$results" train-throughput "$model all pytorch" "" \
@@ -34,6 +35,7 @@ for round in $(seq "$rounds"); do
             "$python" bench/peers/torch_train.py --model "$model" --json
     done
 done
+unset ROUND
 # Threads per rank on this machine's cores.
 for round in $(seq "$rounds"); do
     for threads in 1 2; do

@@ -36,6 +36,10 @@ public struct AllReduceBenchmarkResult: Sendable {
         /// Median over iterations of the slowest rank's sparse-ring seconds
         /// (encoding, transfers, decoding, merges, densifying the result).
         public let ringSeconds: Double
+        /// Median over the same iterations of the slowest rank's
+        /// `MPI_Allreduce` of the dense data, each run just before that
+        /// iteration's compression and ring, so the two are side by side.
+        public let mpiSeconds: Double
         /// Largest error against MPI_Allreduce of the densified inputs
         /// (reselect: of the result plus every rank's residual).
         public let maxAbsError: Double
@@ -43,6 +47,9 @@ public struct AllReduceBenchmarkResult: Sendable {
         public let bytesReceived: Int
         /// Non-zero elements of the result over the length.
         public let density: Double
+
+        /// `mpiSeconds / totalSeconds`: above 1 means the Group-TopK step is faster.
+        public var ratio: Double { totalSeconds > 0 ? mpiSeconds / totalSeconds : 1 }
     }
 
     /// Bus bandwidth in GB/s, as nccl-tests defines it: bytes x 2(N-1)/N / s.
@@ -67,8 +74,9 @@ public struct AllReduceMismatch: AgreedError {
 }
 
 /// Checks and times the dense ring against `MPI_Allreduce` (collective).
-/// With `timeDense` false the dense methods do not run at all (their fields
-/// are zero); only the sparse ring is checked and timed.
+/// With `timeDense` false the dense ring and the separate dense timing do
+/// not run (their fields are zero); only the sparse ring is checked and
+/// timed, beside MPI_Allreduce as always.
 ///
 /// For each size every rank draws seeded uniform data in [-1, 1) (seed,
 /// stream = rank), sums it with both methods, and compares. Then it times
@@ -79,7 +87,8 @@ public struct AllReduceMismatch: AgreedError {
 /// with Group-TopK and runs the sparse ring under both policies, checking
 /// `exact` against `MPI_Allreduce` of the densified inputs and `reselect`
 /// (result + all residuals) against the same. The sparse timings include
-/// compression with error feedback, as in training (`SparseResult`).
+/// compression with error feedback, as in training, and each iteration
+/// also times `MPI_Allreduce` of the dense data right before (`SparseResult`).
 public func benchmarkAllReduce(
     communicator: Communicator, sizes: [Int], iterations: Int, warmup: Int = 2, seed: UInt64 = 1,
     sparse: (ratio: Double, groupSize: Int)? = nil, timeDense: Bool = true
@@ -195,9 +204,17 @@ func benchmarkSparse(
     // Timing: what a training step does after the backward pass. Each rank
     // keeps an error-feedback residual across iterations (as training does),
     // and under reselect the ring adds what its merges drop to that residual.
+    // Each iteration first times MPI_Allreduce of the dense data, so that
+    // both see the same machine and links.
     var feedback = [Float](repeating: 0, count: layout.length)
-    var compressTimes = [Double](), ringTimes = [Double](), totalTimes = [Double]()
+    var compressTimes = [Double](), ringTimes = [Double](), totalTimes = [Double](), mpiTimes = [Double]()
+    var dense = data
     for i in 0..<(warmup + iterations) {
+        dense = data
+        try communicator.barrier()
+        let m0 = MPIEnvironment.wallTime
+        try communicator.allReduce(&dense, op: .sum)
+        let mpiTime = MPIEnvironment.wallTime - m0
         try communicator.barrier()
         let t0 = MPIEnvironment.wallTime
         try data.withUnsafeBufferPointer { g in
@@ -212,13 +229,15 @@ func benchmarkSparse(
             compressTimes.append(t1 - t0)
             ringTimes.append(t2 - t1)
             totalTimes.append(t2 - t0)
+            mpiTimes.append(mpiTime)
         }
     }
     try communicator.allReduce(&compressTimes, op: .max)
     try communicator.allReduce(&ringTimes, op: .max)
     try communicator.allReduce(&totalTimes, op: .max)
+    try communicator.allReduce(&mpiTimes, op: .max)
     return .init(policy: policy, totalSeconds: median(totalTimes), compressSeconds: median(compressTimes),
-                 ringSeconds: median(ringTimes), maxAbsError: maxError,
+                 ringSeconds: median(ringTimes), mpiSeconds: median(mpiTimes), maxAbsError: maxError,
                  bytesSent: outcome.traffic.bytesSent, bytesReceived: outcome.traffic.bytesReceived,
                  density: outcome.density)
 }

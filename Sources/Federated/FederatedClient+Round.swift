@@ -158,8 +158,7 @@ extension FederatedClient {
         message[int: .iteration] = iteration
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
-        let now = monotonicSeconds()
-        linkFreeAt = max(now, linkFreeAt) + linkSeconds(bytes: bytes.count, megabitsPerSecond: config.bandwidth(ofClient: world.rank))
+        _ = link.send(bytes: bytes.count, at: monotonicSeconds())
         let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }

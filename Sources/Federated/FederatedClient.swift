@@ -23,9 +23,8 @@ final class FederatedClient {
     var curves: [ProgressCurve] = []
     /// The model's layers with parameters, in order.
     let layers: [(name: String, range: Range<Int>)]
-    /// When the emulated upload link (`--client-bandwidth`) has carried
-    /// everything queued on it (monotonic seconds).
-    var linkFreeAt = 0.0
+    /// The emulated upload link (`--client-bandwidth`), on the monotonic clock.
+    var link: UploadLink
 
     init(config: FederatedConfig, world: Communicator, train: ImageDataset, indices: [Int], model: Model) {
         self.config = config
@@ -39,6 +38,7 @@ final class FederatedClient {
             factor: config.speed(ofClient: rank), slowdownProbability: config.slowdownProbability,
             slowdownFactor: config.slowdownFactor, slowdownSteps: config.slowdownSteps, seed: config.seed, rank: rank)
         layers = model.store.layers
+        link = UploadLink(megabitsPerSecond: config.bandwidth(ofClient: rank))
         if let c = config.compression {
             compressor = GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio))
             residual = [Float](repeating: 0, count: c.errorFeedback ? model.parameterCount : 0)
@@ -76,19 +76,17 @@ final class FederatedClient {
 
     /// Sends the final update over the `--client-bandwidth` link model. The
     /// link carries one transfer at a time: the update starts once the
-    /// early-sent layers ahead of it have crossed (`linkFreeAt`). With early
+    /// early-sent layers ahead of it have crossed (`UploadLink`). With early
     /// layers, `overlapSeconds` is what the overlap really saved: the
     /// upload time of the whole model as one final update, minus the time
     /// from the end of training to the end of this upload (negative when
     /// re-sent layers cost more than the kept ones saved).
     func upload(_ update: inout FederatedMessage) throws {
-        let rate = config.bandwidth(ofClient: world.rank)
         let now = monotonicSeconds()
-        let end = max(now, linkFreeAt) + linkSeconds(bytes: FederatedMessage.headerBytes + update.payload.count, megabitsPerSecond: rate)
-        linkFreeAt = end
+        let end = link.send(bytes: FederatedMessage.headerBytes + update.payload.count, at: now)
         update[.uploadSeconds] = end - now
         if update[int: .earlyLayers] != 0 {
-            let whole = linkSeconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4, megabitsPerSecond: rate)
+            let whole = link.seconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4)
             update[.overlapSeconds] = whole - (end - now)
         }
         pause(end - monotonicSeconds())

@@ -14,6 +14,13 @@ public enum CPUISA: String, CaseIterable, Sendable {
     /// No cap: whatever the CPU has.
     case all
 
+    /// Whether this level holds every instruction of `other`. oneDNN's
+    /// values (dnnl_cpu_isa_t in dnnl_types.h) are bit masks in which a
+    /// level holds the bits of every level it includes.
+    public func includes(_ other: CPUISA) -> Bool {
+        other.dnnl.rawValue & ~dnnl.rawValue == 0
+    }
+
     var dnnl: dnnl_cpu_isa_t {
         switch self {
         case .sse41: dnnl_cpu_isa_sse41
@@ -37,7 +44,8 @@ public enum CPUISA: String, CaseIterable, Sendable {
 public enum ComputeKernels {
     nonisolated(unsafe) private static var threads = 1
 
-    /// Sets the threads every later primitive runs on (at least 1).
+    /// Sets the threads every later step runs on (at least 1). Layers make
+    /// new primitives for a new count (oneDNN fixes it at creation).
     public static func setThreads(_ count: Int) {
         threads = max(1, count)
         applyThreadCount()
@@ -47,7 +55,7 @@ public enum ComputeKernels {
     public static var threadCount: Int { threads }
 
     /// OpenMP's thread count is per calling thread: the primitives set it on
-    /// whichever thread runs them (a read when it is already right).
+    /// whichever thread creates or runs them (a read when it is already right).
     @inline(__always)
     static func applyThreadCount() {
         if omp_get_max_threads() != Int32(threads) { omp_set_num_threads(Int32(threads)) }

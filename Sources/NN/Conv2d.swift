@@ -16,7 +16,8 @@ public final class Conv2d: Layer {
     public let outChannels: Int
     let geometry: ConvGeometry
     /// Set by `Model` when a ReLU follows: forward then writes max(conv, 0)
-    /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
+    /// (a oneDNN post-op), and the ReLU layer's forward is skipped. Part of
+    /// the plan key: a change takes effect at the next forward.
     var fusedReLU = false
     /// Set by `Model` when profiling: backward times its two passes.
     var profile: StepProfile?
@@ -24,7 +25,7 @@ public final class Conv2d: Layer {
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
-    private var plans: [Int: ConvPlan] = [:]
+    private var plans = PlanCache<ConvPlan>()
 
     public init(_ name: String, height: Int, width: Int, inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int = 1, padding: Int = 0) {
@@ -59,10 +60,9 @@ public final class Conv2d: Layer {
     }
 
     private func plan(_ batch: Int) -> ConvPlan {
-        if let p = plans[batch] { return p }
-        let p = ConvPlan(geometry, outChannels: outChannels, batch: batch, fusedReLU: fusedReLU)
-        plans[batch] = p
-        return p
+        plans.plan(PlanKey(batch: batch, fusedReLU: fusedReLU)) {
+            ConvPlan(geometry, outChannels: outChannels, batch: batch, fusedReLU: fusedReLU)
+        }
     }
 
     /// The implementations oneDNN picked for `batch` (forward, backward-data,
@@ -91,13 +91,13 @@ public final class Conv2d: Layer {
         p.diffDst.point(at: dy)
         p.bias.point(at: biasGradient)
         p.weightGradient.plain.point(at: weightGradient)
-        let t0 = profile == nil ? 0 : monotonicSeconds()
+        let t0 = profile?.now() ?? 0
         p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
                                    (DNNL_ARG_DIFF_WEIGHTS, p.weightGradient.inPrimitiveLayout), (DNNL_ARG_DIFF_BIAS, p.bias)])
         p.weightGradient.writeBack()
         profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
-            let t1 = profile == nil ? 0 : monotonicSeconds()
+            let t1 = profile?.now() ?? 0
             defer { profile?.add(layer: name, pass: "backward data", since: t1) }
             // The weights of the last forward, already in the forward's layout.
             let weights = p.backwardDataWeights ?? p.weights

@@ -106,6 +106,36 @@ final class DNNLMemory {
     }
 }
 
+/// What a layer's primitives depend on besides its shapes. oneDNN fixes a
+/// primitive's thread count (its OpenMP team) and its post-ops when it is
+/// created, so a layer reuses its primitives only under the same settings.
+struct PlanKey: Hashable {
+    let batch: Int
+    let threads: Int
+    let fusedReLU: Bool
+
+    /// The key for `batch` under the current thread count.
+    init(batch: Int, fusedReLU: Bool = false) {
+        self.batch = batch
+        threads = ComputeKernels.threadCount
+        self.fusedReLU = fusedReLU
+    }
+}
+
+/// A layer's plans (its primitives and memory objects) by `PlanKey`, each
+/// made on first use.
+struct PlanCache<Plan> {
+    private var plans: [PlanKey: Plan] = [:]
+
+    /// The plan for `key`, made by `make` if there is none yet.
+    mutating func plan(_ key: PlanKey, make: () -> Plan) -> Plan {
+        if let p = plans[key] { return p }
+        let p = make()
+        plans[key] = p
+        return p
+    }
+}
+
 /// A primitive descriptor and its primitive, created once and run many times.
 final class DNNLPrimitive {
     let descriptor: dnnl_primitive_desc_t
@@ -114,8 +144,11 @@ final class DNNLPrimitive {
 
     /// Creates the primitive for `opDesc` (a dnnl_*_desc_t), with optional
     /// attributes and forward hint (backward passes need the forward's).
+    /// oneDNN fixes many primitives' thread count here (from OpenMP's count
+    /// on the creating thread), so the count is applied first.
     init<D>(_ kind: String, _ opDesc: inout D, attributes: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil) {
         self.kind = kind
+        ComputeKernels.applyThreadCount()
         var pd: dnnl_primitive_desc_t?
         withUnsafeMutablePointer(to: &opDesc) { p in
             dnnlCheck(dnnl_primitive_desc_create(&pd, UnsafeRawPointer(p), attributes, DNNLRuntime.shared.engine,
@@ -129,6 +162,7 @@ final class DNNLPrimitive {
 
     /// A reorder from layout `source` to layout `destination`.
     convenience init(reorderFrom source: dnnl_memory_desc_t, to destination: dnnl_memory_desc_t) {
+        ComputeKernels.applyThreadCount()
         var (s, d) = (source, destination)
         var pd: dnnl_primitive_desc_t?
         let engine = DNNLRuntime.shared.engine

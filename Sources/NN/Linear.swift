@@ -9,7 +9,8 @@ public final class Linear: Layer {
     public let inFeatures: Int
     public let outFeatures: Int
     /// Set by `Model` when a ReLU follows: forward then writes max(xW^T + b, 0)
-    /// (a oneDNN post-op), and the ReLU layer's forward is skipped.
+    /// (a oneDNN post-op), and the ReLU layer's forward is skipped. Part of
+    /// the plan key: a change takes effect at the next forward.
     var fusedReLU = false
     /// Set by `Model` when profiling: backward times its two passes.
     var profile: StepProfile?
@@ -17,7 +18,7 @@ public final class Linear: Layer {
     private var bias: UnsafeMutablePointer<Float>!
     private var weightGradient: UnsafeMutablePointer<Float>!
     private var biasGradient: UnsafeMutablePointer<Float>!
-    private var plans: [Int: LinearPlan] = [:]
+    private var plans = PlanCache<LinearPlan>()
 
     public init(_ name: String, inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear \(name): features must be positive")
@@ -45,10 +46,9 @@ public final class Linear: Layer {
     }
 
     private func plan(_ batch: Int) -> LinearPlan {
-        if let p = plans[batch] { return p }
-        let p = LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
-        plans[batch] = p
-        return p
+        plans.plan(PlanKey(batch: batch, fusedReLU: fusedReLU)) {
+            LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)
+        }
     }
 
     /// The implementations oneDNN picked for `batch` (forward, backward-data,
@@ -76,12 +76,12 @@ public final class Linear: Layer {
         p.diffDst.point(at: dy)
         p.weights.point(at: weightGradient)
         p.bias.point(at: biasGradient)
-        let t0 = profile == nil ? 0 : monotonicSeconds()
+        let t0 = profile?.now() ?? 0
         p.backwardWeights.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DIFF_DST, p.diffDst),
                                    (DNNL_ARG_DIFF_WEIGHTS, p.weights), (DNNL_ARG_DIFF_BIAS, p.bias)])
         profile?.add(layer: name, pass: "backward weights", since: t0)
         if let dx {
-            let t1 = profile == nil ? 0 : monotonicSeconds()
+            let t1 = profile?.now() ?? 0
             defer { profile?.add(layer: name, pass: "backward data", since: t1) }
             p.weights.point(at: weight)
             p.diffSrc.point(at: dx)

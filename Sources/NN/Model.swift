@@ -107,7 +107,7 @@ public final class Model {
         var input = features
         for (i, layer) in layers.enumerated() {
             if !fused[i] {
-                let t0 = profile == nil ? 0 : monotonicSeconds()
+                let t0 = profile?.now() ?? 0
                 layer.forward(input, outputs[i], batch: batch)
                 profile?.add(layer: layer.name, pass: "forward", since: t0)
             }
@@ -123,7 +123,7 @@ public final class Model {
         let logits = forward(features: features, batch: batch)
         var dy = gradientA!
         var dx = gradientB!
-        let t0 = profile == nil ? 0 : monotonicSeconds()
+        let t0 = profile?.now() ?? 0
         let (lossSum, correct) = SoftmaxCrossEntropy.apply(
             logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
         profile?.add(layer: "loss", pass: "forward+backward", since: t0)
@@ -132,17 +132,17 @@ public final class Model {
             if let mask = poolMasks[i] {
                 // ReLU (i - 1) then max pooling (i): mask dy where the pooled
                 // output is not positive, at the pool's output size, then route.
-                let t0 = profile == nil ? 0 : monotonicSeconds()
+                let t0 = profile?.now() ?? 0
                 mask.backward(input: outputs[i], output: outputs[i], outputGradient: dy, inputGradient: dx, batch: batch)
                 profile?.add(layer: layers[i - 1].name, pass: "backward", since: t0)
-                let t1 = profile == nil ? 0 : monotonicSeconds()
+                let t1 = profile?.now() ?? 0
                 layers[i].backward(input: outputs[i - 1], output: outputs[i], outputGradient: dx, inputGradient: dy, batch: batch)
                 profile?.add(layer: layers[i].name, pass: "backward", since: t1)
                 i -= 2
                 continue
             }
             let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
-            let t0 = profile == nil ? 0 : monotonicSeconds()
+            let t0 = profile?.now() ?? 0
             layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
                                inputGradient: i == 0 ? nil : dx, batch: batch)
             if !(layers[i] is BackwardPassesTimed) { profile?.add(layer: layers[i].name, pass: "backward", since: t0) }

@@ -7,7 +7,7 @@ import Random
 public final class ReLU: Layer {
     public let name: String
     public let inputShape: [Int]
-    private var plans: [Int: ReLUPlan] = [:]
+    private var plans = PlanCache<ReLUPlan>()
 
     public init(_ name: String, shape: [Int]) {
         self.name = name
@@ -20,10 +20,7 @@ public final class ReLU: Layer {
     public func initialize(_ rng: inout SeededGenerator) {}
 
     private func plan(_ batch: Int) -> ReLUPlan {
-        if let p = plans[batch] { return p }
-        let p = ReLUPlan(count: inputCount, batch: batch)
-        plans[batch] = p
-        return p
+        plans.plan(PlanKey(batch: batch)) { ReLUPlan(count: inputCount, batch: batch) }
     }
 
     /// The implementations oneDNN picked for `batch` (forward, backward).

@@ -11,12 +11,13 @@ public struct ThroughputResult: Sendable {
 }
 
 /// Times `steps` full training steps (forward, loss, backward, SGD with
-/// momentum 0.9) of `model` on random inputs after `warmup` untimed steps.
+/// momentum 0.9) of `model` on random inputs after `warmup` untimed steps,
+/// on `clock` (seconds; the caller's, as NN keeps no clock).
 /// With `model.profile` set, the profile then holds the timed steps only.
 /// The data does not change the arithmetic, so random inputs measure the
 /// same work as real images.
 public func measureTrainingThroughput(
-    model: Model, batch: Int, steps: Int, warmup: Int = 5, seed: UInt64 = 1
+    model: Model, batch: Int, steps: Int, warmup: Int = 5, seed: UInt64 = 1, clock: () -> Double
 ) -> ThroughputResult {
     precondition(batch > 0 && steps > 0, "batch and steps must be positive")
     var rng = SeededGenerator(seed: seed, stream: 7)
@@ -29,14 +30,14 @@ public func measureTrainingThroughput(
                 _ = model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: batch)
             }
         }
-        let t0 = model.profile == nil ? 0 : monotonicSeconds()
+        let t0 = model.profile?.now() ?? 0
         sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
         model.profile?.add(layer: "sgd", pass: "step", since: t0)
     }
     for _ in 0..<warmup { step() }
     model.profile?.reset()
-    let start = monotonicSeconds()
+    let start = clock()
     for _ in 0..<steps { step() }
-    let seconds = monotonicSeconds() - start
+    let seconds = clock() - start
     return ThroughputResult(model: model.name, batch: batch, steps: steps, seconds: seconds, parameters: model.parameterCount)
 }

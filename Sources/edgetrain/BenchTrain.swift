@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compression
 import Foundation
 import NN
 
@@ -35,8 +36,9 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         try kernels.apply()
         let net = makeModel(model, seed: 1)
-        if profile { net.profile = StepProfile() }
-        let result = measureTrainingThroughput(model: net, batch: batch, steps: steps ?? (model == .mlp ? 2000 : 100))
+        if profile { net.profile = StepProfile(now: monotonicSeconds) }
+        let result = measureTrainingThroughput(model: net, batch: batch, steps: steps ?? (model == .mlp ? 2000 : 100),
+                                               clock: monotonicSeconds)
         let perStep = (net.profile?.entries ?? []).map { e in
             (name: "\(e.layer) \(e.pass)", ms: e.seconds * 1000 / Double(result.steps))
         }
@@ -47,7 +49,7 @@ struct BenchTrain: ParsableCommand {
                 "model": result.model, "batch": result.batch, "steps": result.steps, "wall_s": result.seconds,
                 "samples_per_s": result.samplesPerSecond, "parameters": result.parameters,
                 "threads": ComputeKernels.threadCount, "isa": ComputeKernels.effectiveISA,
-                "max_isa": kernels.maxIsa?.rawValue ?? "all",
+                "max_isa": kernels.cap.isa, "max_isa_source": kernels.cap.source,
                 "kernels": "onednn \(ComputeKernels.libraryVersion)",
             ]
             if profile {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Data
+import Foundation
 import NN
 import Training
 
@@ -173,6 +174,19 @@ struct KernelOptions: ParsableArguments {
 
     func validate() throws {
         try requireAtLeast(1, threads, "--threads")
+    }
+
+    /// The instruction-set cap in force and where it came from: `--max-isa`
+    /// (which overrides the variables), else oneDNN's ONEDNN_MAX_CPU_ISA,
+    /// else its older DNNL_MAX_CPU_ISA (as oneDNN reads them, in that
+    /// order); "all" from "none" without any.
+    var cap: (isa: String, source: String) {
+        if let maxIsa { return (maxIsa.rawValue, "--max-isa") }
+        let environment = ProcessInfo.processInfo.environment
+        for name in ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"] {
+            if let value = environment[name], !value.isEmpty { return (value.lowercased(), name) }
+        }
+        return ("all", "none")
     }
 
     /// Sets the threads and the cap; call before any model runs.

@@ -47,6 +47,7 @@ final class BenchAllReduceTests: XCTestCase {
                     let total = try XCTUnwrap(record["\(policy)_total_s"] as? Double)
                     XCTAssertGreaterThanOrEqual(total, try XCTUnwrap(record["\(policy)_compress_s"] as? Double))
                     XCTAssertGreaterThanOrEqual(total, try XCTUnwrap(record["\(policy)_ring_s"] as? Double))
+                    try assertRatioBesideMPI(record, policy)
                     let sent = try XCTUnwrap(record["\(policy)_bytes_sent"] as? Int)
                     if ranks == 1 { XCTAssertEqual(sent, 0) }
                     if size >= 1001 && ranks > 1 {
@@ -58,6 +59,30 @@ final class BenchAllReduceTests: XCTestCase {
                                       try XCTUnwrap(record["exact_bytes_sent"] as? Int))
                 }
             }
+        }
+    }
+
+    /// The MPI_Allreduce / Group-TopK ratio of a record comes from the
+    /// same iterations, so it is there with --sparse-only too.
+    func assertRatioBesideMPI(_ record: [String: Any], _ policy: String,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let total = try XCTUnwrap(record["\(policy)_total_s"] as? Double, file: file, line: line)
+        let mpi = try XCTUnwrap(record["\(policy)_mpi_s"] as? Double, "\(policy): no MPI_Allreduce beside it", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(mpi, 0, file: file, line: line)
+        let ratio = try XCTUnwrap(record["ratio_mpi_over_\(policy)_total"] as? Double, file: file, line: line)
+        XCTAssertEqual(ratio, total > 0 ? mpi / total : 1, accuracy: 1e-12 * max(1, ratio), file: file, line: line)
+    }
+
+    func testSparseOnlyStillTimesMPIAllreduceBesideEachStep() throws {
+        let outcome = try MPIJob.run(
+            "edgetrain", ["bench", "allreduce", "--sparse", "--sparse-only", "--ratio", "0.05", "--group-size", "64",
+                          "--sizes", "7,1001", "--iters", "2", "--warmup", "0", "--json"],
+            ranks: 3)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertEqual(outcome.jsonLines.count, 2)
+        for record in outcome.jsonLines {
+            XCTAssertEqual(record["mpi_s"] as? Double, 0, "the separate dense timing is skipped")
+            for policy in ["exact", "reselect"] { try assertRatioBesideMPI(record, policy) }
         }
     }
 

@@ -1,3 +1,4 @@
+import NN
 import XCTest
 
 /// `edgetrain bench train`: the instruction set and threads it reports, the
@@ -14,21 +15,18 @@ final class BenchTrainTests: XCTestCase {
                                 environment: env, timeout: 120)
     }
 
-    /// oneDNN's ISA values are bit masks in which a level contains the bits
-    /// of every level it includes.
-    static let masks: [String: Int] = [
-        "sse41": 0x1, "avx": 0x3, "avx2": 0x7, "avx2_vnni": 0x407, "avx512_core": 0x27, "avx512_core_vnni": 0x67,
-        "avx512_core_bf16": 0xE7, "avx512_core_amx": 0x3E7,
-    ]
-
     func testTheCapHoldsFromTheOptionAndFromTheEnvironment() throws {
-        for (arguments, environment) in [(["--max-isa", "avx2"], [:]), ([], ["ONEDNN_MAX_CPU_ISA": "AVX2"])] {
+        for (arguments, environment, source) in [(["--max-isa", "avx2"], [:], "--max-isa"),
+                                                 ([], ["ONEDNN_MAX_CPU_ISA": "AVX2"], "ONEDNN_MAX_CPU_ISA")] {
             let outcome = try benchTrain(["--model", "cnn", "--profile"] + arguments, environment: environment)
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             let record = try XCTUnwrap(outcome.jsonLines.first)
+            // The record names the cap in force, wherever it was set.
+            XCTAssertEqual(record["max_isa"] as? String, "avx2", "\(arguments), \(environment)")
+            XCTAssertEqual(record["max_isa_source"] as? String, source)
             let isa = try XCTUnwrap(record["isa"] as? String)
-            let mask = try XCTUnwrap(Self.masks[isa], "unknown isa \(isa)")
-            XCTAssertEqual(mask & ~0x7, 0, "\(isa) is above the avx2 cap (\(arguments), \(environment))")
+            let level = try XCTUnwrap(CPUISA(rawValue: isa), "unknown isa \(isa)")
+            XCTAssertTrue(CPUISA.avx2.includes(level), "\(isa) is above the avx2 cap (\(arguments), \(environment))")
             XCTAssertEqual(record["threads"] as? Int, 1)
             let profile = try XCTUnwrap(record["profile"] as? [[String: Any]])
             let passes = profile.compactMap { $0["pass"] as? String }
@@ -51,10 +49,12 @@ final class BenchTrainTests: XCTestCase {
         }
     }
 
-    func testThreadsAreReported() throws {
-        let outcome = try benchTrain(["--threads", "2"])
+    func testWithoutACapTheRecordSaysSo() throws {
+        let outcome = try benchTrain([])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        XCTAssertEqual(outcome.jsonLines.first?["threads"] as? Int, 2)
+        let record = try XCTUnwrap(outcome.jsonLines.first)
+        XCTAssertEqual(record["max_isa"] as? String, "all")
+        XCTAssertEqual(record["max_isa_source"] as? String, "none")
     }
 
     func testBadKernelOptionsGiveOneLineAndNonZeroExit() throws {

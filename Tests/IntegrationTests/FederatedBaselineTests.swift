@@ -68,6 +68,10 @@ final class FederatedBaselineTests: XCTestCase {
     /// On the --client-bandwidth link model every final upload takes at least
     /// its own bytes' time, and early-sent layers queue ahead of it: what the
     /// overlap saved is the whole model's upload time minus the real upload.
+    /// Autonomy sends layers early over the emulated link, and each client
+    /// entry's upload time and overlap saving agree with each other and with
+    /// the link's rate. (That the final update queues behind the early
+    /// layers is UploadLinkTests', on a clock of its own.)
     func testEarlyLayersCrossTheEmulatedLink() throws {
         let path = metricsPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -95,6 +99,7 @@ final class FederatedBaselineTests: XCTestCase {
                     XCTAssertEqual(saved, 0)
                 } else {
                     early += 1
+                    // The record's definition (whole-model time minus this upload's), not the queue.
                     XCTAssertEqual(saved + upload, whole, accuracy: 1e-6)
                 }
             }

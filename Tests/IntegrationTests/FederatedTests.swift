@@ -10,12 +10,6 @@ final class FederatedIntegrationTests: XCTestCase {
         FileManager.default.temporaryDirectory.appendingPathComponent("fed-\(UUID().uuidString).jsonl").path
     }
 
-    func records(_ path: String) throws -> [[String: Any]] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
-
     func testEveryStrategyLowersTheGlobalLossWithWellFormedRecords() throws {
         let variants: [(name: String, args: [String])] = [
             ("fedavg", []),
@@ -35,7 +29,7 @@ final class FederatedIntegrationTests: XCTestCase {
             let final = try XCTUnwrap(outcome.jsonLines.last, "\(v.name): no final record")
             XCTAssertEqual(final["event"] as? String, "final")
             XCTAssertEqual(final["clients"] as? Int, 4)
-            let rounds = try records(path).filter { $0["event"] as? String == "round" }
+            let rounds = try jsonRecords(path).filter { $0["event"] as? String == "round" }
             XCTAssertFalse(rounds.isEmpty, v.name)
             let losses = try rounds.map { try XCTUnwrap($0["test_loss"] as? Double) }
             XCTAssertLessThan(losses.last!, losses.first!, "\(v.name): global loss did not fall: \(losses)")
@@ -80,7 +74,7 @@ final class FederatedIntegrationTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let final = try XCTUnwrap(outcome.jsonLines.last)
         XCTAssertEqual(final["aggregation"] as? String, "fednova")
-        let rounds = try records(path).filter { $0["event"] as? String == "round" }
+        let rounds = try jsonRecords(path).filter { $0["event"] as? String == "round" }
         XCTAssertEqual(rounds.count, 8)
         var slowStops = 0, earlyLayers = 0
         for r in rounds {
@@ -135,7 +129,7 @@ final class FederatedIntegrationTests: XCTestCase {
         let bounded = try accuracy(["--byzantine", "3", "--attack", "scale", "--attack-scale", "1000", "--max-update-norm", "100"],
                                    metrics: metrics)
         XCTAssertGreaterThan(bounded, 0.8)
-        let rounds = try records(metrics).filter { $0["event"] as? String == "round" }
+        let rounds = try jsonRecords(metrics).filter { $0["event"] as? String == "round" }
         XCTAssertEqual(rounds.count, 4)
         for r in rounds {
             XCTAssertEqual(r["rejected"] as? Int, 1)
@@ -143,7 +137,7 @@ final class FederatedIntegrationTests: XCTestCase {
             let entry = (r["clients"] as? [[String: Any]])?.first { $0["rank"] as? Int == 3 }
             XCTAssertTrue((entry?["rejected"] as? String)?.contains("above --max-update-norm 100") ?? false, "\(r)")
         }
-        XCTAssertEqual(try records(metrics).last?["rejected_updates"] as? Int, 4)
+        XCTAssertEqual(try jsonRecords(metrics).last?["rejected_updates"] as? Int, 4)
 
         // NaN uploads are rejected by the finite check, every round.
         let nan = try MPIJob.run("edgetrain", small + ["--byzantine", "2", "--attack", "nan"], ranks: 4)

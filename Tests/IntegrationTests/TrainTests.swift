@@ -10,12 +10,6 @@ final class TrainTests: XCTestCase {
         FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).jsonl").path
     }
 
-    func records(_ path: String) throws -> [[String: Any]] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
-
     func testLossFallsAndRecordsAreWellFormedOnOneToFiveRanks() throws {
         for ranks in 1...5 {
             let path = metricsPath()
@@ -32,7 +26,7 @@ final class TrainTests: XCTestCase {
             XCTAssertEqual(final["group_size"] as? Int, 1024)
             XCTAssertGreaterThan(try XCTUnwrap(final["test_accuracy"] as? Double), 0.8, "ranks \(ranks)")
             XCTAssertEqual((final["model_sha256"] as? String)?.count, 64)
-            let epochs = try records(path).filter { $0["event"] as? String == "epoch" }
+            let epochs = try jsonRecords(path).filter { $0["event"] as? String == "epoch" }
             XCTAssertEqual(epochs.count, 3)
             let losses = try epochs.map { try XCTUnwrap($0["train_loss"] as? Double) }
             XCTAssertLessThan(losses[2], losses[0], "ranks \(ranks): loss did not fall: \(losses)")

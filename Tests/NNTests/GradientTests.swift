@@ -6,11 +6,6 @@ import XCTest
 /// layer by layer with per-entry rounding bounds, then whole models, then
 /// deliberately broken backwards that the checks must reject.
 final class GradientTests: XCTestCase {
-    func gaussian(_ n: Int, seed: UInt64) -> [Float] {
-        var rng = SeededGenerator(seed: seed)
-        return (0..<n).map { _ in Float(rng.nextGaussian()) }
-    }
-
     /// A layer passes when every checked entry is within its rounding bound.
     func assertWithinBound(_ e: GradientCheck.LayerResult, _ what: String, parameters: Bool = true,
                            file: StaticString = #filePath, line: UInt = #line) {
