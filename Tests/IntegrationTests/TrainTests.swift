@@ -58,7 +58,7 @@ final class TrainTests: XCTestCase {
         let outcome = try MPIJob.run("edgetrain", args, ranks: 2)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let want = 919.0 / 235_146.0
-        for r in try records(path) {
+        for r in try jsonRecords(path) {
             XCTAssertEqual(r["ratio"] as? Double, 0.001)
             XCTAssertEqual(try XCTUnwrap(r["ratio_effective"] as? Double, "\(r["event"] ?? "?") record"), want, accuracy: 1e-15)
         }
