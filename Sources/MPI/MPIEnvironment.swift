@@ -135,7 +135,9 @@ public final class MPIEnvironment {
     }
 }
 
-/// Writes one line to standard error, unbuffered.
+/// Writes one line to standard error, unbuffered: the one error line of
+/// `terminate(after:)`, and of the programs' errors before MPI starts. Here,
+/// because MPI is the lowest module that prints one (only CMPI is below it).
 public func writeStandardError(_ line: String) {
     var text = line + "\n"
     text.withUTF8 { bytes in
