@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // EdgeTrain: decentralized training over MPI with Group-TopK compression.
 //
-// Each target declares exactly the modules its sources import.
-// Dependencies point one way:
+// Each target declares exactly the modules its sources import
+// (scripts/check-imports compares the two). Dependencies point one way:
 //   edgetrain   -> Federated, Training, Collectives, Compression, NN, Data, MPI
 //   Federated   -> Training, Compression, NN, Data, MPI, Random
 //   Training    -> Collectives, Compression, NN, Data, MPI
