@@ -1,9 +1,18 @@
 // swift-tools-version:6.0
 // EdgeTrain: decentralized training over MPI with Group-TopK compression.
 //
-// Dependencies point one way:
-//   edgetrain -> Training/Federated -> Collectives/Compression/NN/Data -> MPI -> CMPI
-// Compression, NN and Data never import MPI.
+// Each target declares exactly the modules its sources import
+// (scripts/check-imports compares the two). Dependencies point one way:
+//   edgetrain   -> Federated, Training, Collectives, Compression, NN, Data, MPI
+//   Federated   -> Training, Compression, NN, Data, MPI, Random
+//   Training    -> Collectives, Compression, NN, Data, MPI
+//   Collectives -> Compression, MPI, Random
+//   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
+// Compression, NN and Data never import MPI; Random imports nothing. Federated
+// imports Training for the pieces a run needs (checkpoint files, metrics log,
+// progress, SHA-256, evaluation, and the model, data and compression
+// settings), not for the trainer: until those move below both modes,
+// Federated sits above Training rather than beside it.
 import PackageDescription
 
 let package = Package(
@@ -36,7 +45,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
-        // Seeded, serializable random numbers shared by Data, NN and the trainers.
+        // Seeded, serializable random numbers: a leaf, under NN, Data, Compression, Collectives and Federated.
         .target(name: "Random"),
 
         // Flat parameter store, layers, models, loss, SGD (never imports MPI).
@@ -55,16 +64,17 @@ let package = Package(
         .target(name: "Collectives", dependencies: ["MPI", "Compression", "Random"]),
 
         // The decentralized training loop, LR schedule, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Random"]),
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data"]),
 
-        // Federated mode: coordinator (rank 0) and client roles.
-        .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random"]),
+        // Federated mode: coordinator (rank 0) and client roles. Its uploads go by
+        // point-to-point messages, so it needs no Collectives.
+        .target(name: "Federated", dependencies: ["MPI", "Compression", "NN", "Data", "Training", "Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Federated", "Random",
+                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Federated",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,7 +82,7 @@ let package = Package(
         // A small MPI program the integration tests run under mpirun to check the MPI layer.
         .executableTarget(
             name: "mpi-selftest",
-            dependencies: ["MPI", "Collectives", "Compression", "Random"],
+            dependencies: ["MPI", "Collectives", "Compression"],
             path: "Tests/Programs/mpi-selftest"
         ),
 
@@ -86,12 +96,12 @@ let package = Package(
         .testTarget(name: "RandomTests", dependencies: ["Random"]),
         // Optimized even in debug builds: the Float64 reference model in the
         // gradient checks runs direct convolutions, 50x slower unoptimized.
-        .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Random"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Random"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "FederatedTests", dependencies: ["Federated"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN"]

@@ -13,7 +13,6 @@
 
 // Communicators
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
-static inline MPI_Comm cmpi_comm_self(void) { return MPI_COMM_SELF; }
 static inline MPI_Comm cmpi_comm_null(void) { return MPI_COMM_NULL; }
 
 // Datatypes
@@ -25,34 +24,26 @@ static inline MPI_Datatype cmpi_uint8(void) { return MPI_UINT8_T; }
 static inline MPI_Datatype cmpi_uint16(void) { return MPI_UINT16_T; }
 static inline MPI_Datatype cmpi_uint32(void) { return MPI_UINT32_T; }
 static inline MPI_Datatype cmpi_uint64(void) { return MPI_UINT64_T; }
-static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
 
 // Reduction operations
 static inline MPI_Op cmpi_op_sum(void) { return MPI_SUM; }
 static inline MPI_Op cmpi_op_prod(void) { return MPI_PROD; }
 static inline MPI_Op cmpi_op_min(void) { return MPI_MIN; }
 static inline MPI_Op cmpi_op_max(void) { return MPI_MAX; }
-static inline MPI_Op cmpi_op_band(void) { return MPI_BAND; }
-static inline MPI_Op cmpi_op_bor(void) { return MPI_BOR; }
 
 // Special buffers, ranks and tags
 static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
-static inline MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
-static inline MPI_Status *cmpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline int cmpi_any_tag(void) { return MPI_ANY_TAG; }
-static inline int cmpi_proc_null(void) { return MPI_PROC_NULL; }
 static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
 
-// Requests, info and error handlers
+// Requests and error handlers
 static inline MPI_Request cmpi_request_null(void) { return MPI_REQUEST_NULL; }
-static inline MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 
 // Constants that are plain integers but read here so Swift has one source.
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
-static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 
 #endif

@@ -252,11 +252,3 @@ public struct SparseAllReduceMismatch: AgreedError {
         "sparse ring (\(policy.rawValue)) of \(size) floats differs from MPI_Allreduce of the densified inputs by \(maxAbsError) (tolerance \(tolerance))"
     }
 }
-
-/// The median of a non-empty list (mean of the middle two for even counts).
-public func median(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let s = values.sorted()
-    let m = s.count / 2
-    return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}

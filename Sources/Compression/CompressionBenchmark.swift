@@ -95,11 +95,6 @@ public func measureCompression(gradient: [Float], residual: [Float]? = nil, grou
     return CompressionThroughput(
         length: length, groupSize: groupSize, ratio: ratio, k: layout.k,
         effectiveRatio: length > 0 ? Double(kept) / Double(length) : 0,
-        seconds: middle(plain), secondsWithFeedback: middle(feedback), encodeSeconds: middle(encoding),
-        copySeconds: middle(copies), encodedBytes: encoded)
-}
-
-private func middle(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.isEmpty ? 0 : s[s.count / 2]
+        seconds: median(plain), secondsWithFeedback: median(feedback), encodeSeconds: median(encoding),
+        copySeconds: median(copies), encodedBytes: encoded)
 }

@@ -107,23 +107,6 @@ public struct NotANumberError: Error, Equatable, CustomStringConvertible {
     public var description: String { "NaN at element \(position) of \(what); Group-TopK cannot rank it" }
 }
 
-/// dst += src, sixteen lanes at a time.
-@inline(__always)
-func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
-    let rd = UnsafeMutableRawPointer(dst), rs = UnsafeRawPointer(src)
-    var i = 0
-    while i + 16 <= count {
-        let a = rd.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-        let b = rs.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-        rd.storeBytes(of: a + b, toByteOffset: i &* 4, as: SIMD16<Float>.self)
-        i &+= 16
-    }
-    while i < count {
-        dst[i] += src[i]
-        i &+= 1
-    }
-}
-
 /// u = factor * u + g; v += u.
 @inline(__always)
 func accumulateMomentum(

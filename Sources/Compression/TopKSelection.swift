@@ -230,17 +230,15 @@ final class TopKSelector {
         laneMaxima.storeBytes(of: m3, toByteOffset: 192, as: SIMD16<Float>.self)
         var filled = 0
         for lane in 0..<Self.lanes {
-            do {
-                let m = candidateMagnitudes[lane]
-                if filled < k {
-                    mag[filled] = m
-                    indices[filled] = 0
-                    siftUp(filled, keyOnly: true)
-                    filled &+= 1
-                } else if m > mag[0] {
-                    mag[0] = m
-                    siftDown(k, keyOnly: true)
-                }
+            let m = candidateMagnitudes[lane]
+            if filled < k {
+                mag[filled] = m
+                indices[filled] = 0
+                siftUp(filled, keyOnly: true)
+                filled &+= 1
+            } else if m > mag[0] {
+                mag[0] = m
+                siftDown(k, keyOnly: true)
             }
         }
         let t = mag[0]

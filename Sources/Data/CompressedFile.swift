@@ -27,7 +27,7 @@ func readWholeFile(path: String) throws -> [UInt8] {
     if fd < 0 {
         let code = errno
         if code == ENOENT { throw DataError.missingFile(path: path, alsoTried: []) }
-        throw DataError.unreadableFile(path: path, reason: systemMessage(code))
+        throw DataError.unreadableFile(path: path, reason: systemErrorMessage(code))
     }
     defer { close(fd) }
 
@@ -46,7 +46,7 @@ func readWholeFile(path: String) throws -> [UInt8] {
         if n < 0 {
             let code = errno
             if code == EINTR { continue }
-            throw DataError.unreadableFile(path: path, reason: systemMessage(code))
+            throw DataError.unreadableFile(path: path, reason: systemErrorMessage(code))
         }
         if n == 0 { break }
         filled += n
@@ -58,9 +58,4 @@ func readWholeFile(path: String) throws -> [UInt8] {
 /// True when something (file, directory, ...) exists at `path`.
 func fileExists(_ path: String) -> Bool {
     access(path, F_OK) == 0
-}
-
-private func systemMessage(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "error \(code)" }
-    return String(cString: text)
 }

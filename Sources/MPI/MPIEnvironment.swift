@@ -97,14 +97,6 @@ public final class MPIEnvironment {
     /// `MPI_Wtime`: seconds since an arbitrary point, for intervals.
     public static var wallTime: Double { MPI_Wtime() }
 
-    /// `MPI_Get_processor_name`.
-    public var processorName: String {
-        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_processor_name()) + 1)
-        var length: Int32 = 0
-        guard MPI_Get_processor_name(&buffer, &length) == MPI_SUCCESS else { return "unknown" }
-        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// This process's rank in the job as the launcher announced it in the
     /// environment (`OMPI_COMM_WORLD_RANK`, `PMIX_RANK` or `PMI_RANK`), or nil
     /// when started without a launcher. Readable before `initialize()`, so
@@ -135,7 +127,9 @@ public final class MPIEnvironment {
     }
 }
 
-/// Writes one line to standard error, unbuffered.
+/// Writes one line to standard error, unbuffered: the one error line of
+/// `terminate(after:)`, and of the programs' errors before MPI starts. Here,
+/// because MPI is the lowest module that prints one (only CMPI is below it).
 public func writeStandardError(_ line: String) {
     var text = line + "\n"
     text.withUTF8 { bytes in

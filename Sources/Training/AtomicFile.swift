@@ -1,4 +1,5 @@
 import Foundation
+import Data
 
 /// Errors writing an output file. Named by path, one line.
 public struct OutputError: Error, CustomStringConvertible {
@@ -22,7 +23,7 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let directory = url.deletingLastPathComponent().path
     let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw OutputError(path: path, problem: "cannot create \(temporary): \(errnoText())") }
+    guard fd >= 0 else { throw OutputError(path: path, problem: "cannot create \(temporary): \(systemErrorMessage(errno))") }
     var ok = false
     defer {
         if !ok { unlink(temporary) }
@@ -32,19 +33,19 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
         if n < 0 {
             if errno == EINTR { continue }
-            let text = errnoText()
+            let text = systemErrorMessage(errno)
             close(fd)
             throw OutputError(path: path, problem: "write failed: \(text)")
         }
         offset += n
     }
     if fsync(fd) != 0 {
-        let text = errnoText()
+        let text = systemErrorMessage(errno)
         close(fd)
         throw OutputError(path: path, problem: "fsync failed: \(text)")
     }
     close(fd)
-    guard rename(temporary, path) == 0 else { throw OutputError(path: path, problem: "rename failed: \(errnoText())") }
+    guard rename(temporary, path) == 0 else { throw OutputError(path: path, problem: "rename failed: \(systemErrorMessage(errno))") }
     ok = true
     let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if dfd >= 0 {
@@ -52,5 +53,3 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         close(dfd)
     }
 }
-
-func errnoText() -> String { String(cString: strerror(errno)) }
