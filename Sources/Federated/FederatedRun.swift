@@ -38,7 +38,9 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
     }
     let (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
     let parts = try world.agree {
-        try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
+        let parts = try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
+        try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
+        return parts
     }
     let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels], classes: train.classes,
                           hidden: config.hidden, seed: config.seed)

@@ -94,7 +94,7 @@ public final class DataParallelTrainer {
         (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
         let parts = try world.agree {
             let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
-            try checkBatchFits(config.batch, partitions: parts)
+            try checkBatchFits(config.batch, partitions: parts, firstRank: 0)
             return parts
         }
         model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
@@ -348,19 +348,6 @@ public struct ModelDivergence: AgreedError {
     public var description: String {
         "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
     }
-}
-
-/// Refuses a batch larger than the smallest partition (every rank holds all
-/// partitions, so every rank reaches the same verdict).
-func checkBatchFits(_ batch: Int, partitions: [[Int]]) throws {
-    guard let smallest = partitions.indices.min(by: { partitions[$0].count < partitions[$1].count }),
-          batch > partitions[smallest].count else { return }
-    throw BatchTooLarge(description: "--batch \(batch) is larger than rank \(smallest)'s partition of \(partitions[smallest].count) samples")
-}
-
-/// `--batch` exceeds a rank's partition.
-public struct BatchTooLarge: Error, CustomStringConvertible {
-    public let description: String
 }
 
 /// A non-finite number in training (the job stops).

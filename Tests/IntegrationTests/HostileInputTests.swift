@@ -89,6 +89,9 @@ final class HostileInputTests: XCTestCase {
             // 601 over 3: 201, 200, 200; the first smallest is rank 1's.
             (["train", "--batch", "201", "--epochs", "1", "--synthetic", "--synthetic-train", "601", "--synthetic-test", "100"], 3,
              "edgetrain: --batch 201 is larger than rank 1's partition of 200 samples"),
+            // Federated: 600 over 2 clients (ranks 1 and 2): 300 each.
+            (["federated", "--batch", "301", "--rounds", "1"] + synthetic, 3,
+             "edgetrain: --batch 301 is larger than rank 1's partition of 300 samples"),
         ]
         for c in cases {
             let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
