@@ -142,8 +142,12 @@ public final class DataParallelTrainer {
                 return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch)
             }
         }
-        try checkFinite(loss: result.loss)
-        try checkDivergence(loss: result.loss)
+        // Agreed (one tiny MPI_Allreduce per step; the dense exchange has no
+        // header to carry it): the lowest failing rank's message, printed once.
+        try world.agree {
+            try checkFinite(loss: result.loss)
+            try checkDivergence(loss: result.loss)
+        }
         try dumpGradientIfAsked()
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
@@ -167,7 +171,7 @@ public final class DataParallelTrainer {
 
     /// A non-finite loss or gradient stops the run, naming the step, rank
     /// and layer: the first layer whose weights, else whose gradient, holds a
-    /// NaN or an infinity (the job aborts: only this rank knows).
+    /// NaN or an infinity (`step` agrees it, so rank 0 prints it once).
     func checkFinite(loss: Double) throws {
         let store = model.store
         let badGradient = store.spans.first { !allFinite(store.gradients.baseAddress! + $0.offset, count: $0.count) }
@@ -187,8 +191,8 @@ public final class DataParallelTrainer {
     /// loss (the first step's, but at least ln(classes), so that a run
     /// resumed near convergence is not stopped by a noisy batch;
     /// cross-entropy ten times an untrained model's is not noise), naming the
-    /// step, rank and rate. The job aborts: only this rank knows, and since
-    /// the models are identical every rank sees it within a step or two.
+    /// step, rank and the rate that produced the loss (the last one applied).
+    /// `step` agrees it, so rank 0 prints it once.
     func checkDivergence(loss: Double) throws {
         guard let start = startingLoss else {
             startingLoss = max(loss, log(Double(train.classes)))
@@ -198,7 +202,7 @@ public final class DataParallelTrainer {
         throw NumericalError(description: String(
             format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the starting loss %.4g "
                 + "(learning rate %.4g, peak %.4g); lower --lr or --max-lr-scale, or lengthen --warmup-epochs",
-            loss, state.step + 1, rank, TrainConfig.divergenceFactor, start, schedule.rate(at: state.step), schedule.peak))
+            loss, state.step + 1, rank, TrainConfig.divergenceFactor, start, schedule.rate(at: state.step - 1), schedule.peak))
     }
 
     /// Rank 0 evaluates and records; with a target to stop at, every rank

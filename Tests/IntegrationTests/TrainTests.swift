@@ -126,17 +126,31 @@ final class TrainTests: XCTestCase {
     }
 
     /// A loss that explodes while staying finite stops the run naming the
-    /// step and the rate, instead of ending in "done" with a useless model
-    /// (8 ranks, synthetic data, one epoch at the plain linear rule: peak
-    /// 0.5 x 8 = 4 reached in 6 steps; it used to end "done: test accuracy
-    /// 0.024, test loss 1.3e13").
+    /// step and the rate that produced the loss, instead of ending in "done"
+    /// with a useless model (8 ranks, synthetic data, one epoch at the plain
+    /// linear rule: peak 0.5 x 8 = 4; it used to end "done: test accuracy
+    /// 0.024, test loss 1.3e13"). The ranks agree on the verdict, so rank 0
+    /// prints exactly one line. The warm-up spans the epoch (12 steps), so
+    /// that the rate differs from step to step when the run diverges.
     func testALossThatExplodesStopsTheRunNamingTheStepAndRate() throws {
-        let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", "1", "--max-lr-scale", "inf"], ranks: 8, timeout: 120)
+        let outcome = try MPIJob.run("edgetrain", ["train", "--synthetic", "--epochs", "1", "--max-lr-scale", "inf", "--warmup-epochs", "1"],
+                                     ranks: 8, timeout: 120)
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertFalse(outcome.stderr.contains("done: test accuracy"), outcome.stderr)
-        let line = try XCTUnwrap(outcome.stderr.split(separator: "\n").first { $0.contains("training diverged") }, outcome.stderr)
-        XCTAssertNotNil(line.range(of: #"training diverged: loss [0-9.e+]+ at step \d+ on rank \d is more than 10x the starting loss [0-9.]+ \(learning rate [0-9.]+, peak 4\)"#,
-                                   options: .regularExpression), String(line))
+        XCTAssertFalse(outcome.stderr.contains("[rank "), outcome.stderr)
+        let lines = outcome.stderr.split(separator: "\n").filter { $0.contains("training diverged") }
+        XCTAssertEqual(lines.count, 1, outcome.stderr)
+        let line = try XCTUnwrap(lines.first, outcome.stderr)
+        let pattern = #"^edgetrain: training diverged: loss [0-9.e+]+ at step (\d+) on rank \d is more than 10x the starting loss [0-9.]+ \(learning rate ([0-9.]+), peak 4\)"#
+        let match = try XCTUnwrap(try NSRegularExpression(pattern: pattern).firstMatch(in: String(line), range: NSRange(line.startIndex..., in: line)), String(line))
+        let text = String(line) as NSString
+        let step = try XCTUnwrap(Int(text.substring(with: match.range(at: 1))))
+        let printed = try XCTUnwrap(Double(text.substring(with: match.range(at: 2))))
+        // The loss of 1-based step n comes from the weights after 0-based
+        // step n - 2's update; the header says the warm-up (0.5 -> 4 over 12).
+        XCTAssertTrue(outcome.stdout.contains("warm-up 0.5 -> 4 over 12 steps"), outcome.stdout)
+        XCTAssertLessThan(step - 1, 12, "diverged after the warm-up: the rate check below cannot tell the steps apart")
+        XCTAssertEqual(printed, 0.5 + 3.5 * Double(step - 2) / 12, accuracy: 5e-4, String(line)) // printed %.4g, below 10
     }
 
     /// The defaults train where the plain rule diverged (issue 13's cases,
