@@ -146,4 +146,16 @@ final class FederatedIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(nan.jsonLines.last?["test_accuracy"] as? Double ?? 0, 0.8)
         XCTAssertTrue(nan.stderr.contains("round 1: rejected rank 2's update: non-finite value nan at index 0"), nan.stderr)
     }
+
+    /// Compressed uploads too: Group-TopK cannot rank a NaN, so the client
+    /// sends that change dense and the coordinator's check rejects it, every
+    /// round, and the run ends normally.
+    func testANaNUploadIsRejectedWhenCompressedToo() throws {
+        let compressed = try MPIJob.run("edgetrain", small + ["--byzantine", "2", "--attack", "nan", "--compression", "group-topk"], ranks: 4)
+        XCTAssertEqual(compressed.status, 0, compressed.stderr)
+        XCTAssertEqual(compressed.jsonLines.last?["rejected_updates"] as? Int, 4)
+        // No NaN reached the model (a NaN weight makes the test loss NaN).
+        XCTAssertTrue((compressed.jsonLines.last?["test_loss"] as? Double)?.isFinite ?? false, compressed.stdout)
+        XCTAssertTrue(compressed.stderr.contains("round 1: rejected rank 2's update: non-finite value nan at index 0"), compressed.stderr)
+    }
 }
