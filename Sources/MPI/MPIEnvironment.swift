@@ -27,6 +27,9 @@ public final class MPIEnvironment {
 
     /// Wraps `MPI_Init_thread(nil, nil, MPI_THREAD_FUNNELED, ...)`, sets
     /// `MPI_ERRORS_RETURN` on the world communicator and duplicates it.
+    /// Waiting ranks yield their core by default (`mpi_yield_when_idle` 1,
+    /// unless the environment already sets it), however the job was launched:
+    /// OpenMPI yields on its own only when it knows the node is oversubscribed.
     /// Every process of the job must call it.
     public static func initialize() throws -> MPIEnvironment {
         if isInitialized || isFinalized {
@@ -34,6 +37,7 @@ public final class MPIEnvironment {
                 kind: .usage, operation: "MPI_Init_thread",
                 message: "MPI is already initialized in this process; it can be initialized only once")
         }
+        setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0)
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
         try check(MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return()), "MPI_Comm_set_errhandler")

@@ -44,8 +44,9 @@ enum MPIJob {
         return path
     }
 
-    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    static func environment(_ extra: [String: String] = [:], unset: [String] = []) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
+        for name in unset { env[name] = nil }
         if getuid() == 0 {
             env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
             env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -57,22 +58,22 @@ enum MPIJob {
     /// `mpirun --oversubscribe --timeout T -np ranks <program> <arguments>`.
     static func run(
         _ program: String, _ arguments: [String], ranks: Int, timeout: Int = 120,
-        mpirunOptions: [String] = [], environment extra: [String: String] = [:]
+        mpirunOptions: [String] = [], environment extra: [String: String] = [:], unset: [String] = []
     ) throws -> Outcome {
-        try start(program, arguments, ranks: ranks, timeout: timeout, mpirunOptions: mpirunOptions, environment: extra)
+        try start(program, arguments, ranks: ranks, timeout: timeout, mpirunOptions: mpirunOptions, environment: extra, unset: unset)
             .wait(timeout: Double(timeout) + 30)
     }
 
     /// The same, started in the background.
     static func start(
         _ program: String, _ arguments: [String], ranks: Int, timeout: Int = 120,
-        mpirunOptions: [String] = [], environment extra: [String: String] = [:]
+        mpirunOptions: [String] = [], environment extra: [String: String] = [:], unset: [String] = []
     ) throws -> Running {
         let mpirun = try requireMPIRun()
         let binary = productsDirectory.appendingPathComponent(program).path
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "missing \(binary)")
         return try Running(mpirun, ["--oversubscribe", "--timeout", "\(timeout)", "-np", "\(ranks)"] + mpirunOptions + [binary] + arguments,
-                           environment: environment(extra))
+                           environment: environment(extra, unset: unset))
     }
 
     /// Runs a process, captures its output through files, and kills it if it

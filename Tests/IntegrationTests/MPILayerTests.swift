@@ -42,16 +42,30 @@ final class MPILayerTests: XCTestCase {
 
     /// The launcher makes waiting ranks yield even when the slots say the
     /// node is not oversubscribed (hostfiles/localhost: 8 slots here on 2
-    /// cores): every rank gets mpi_yield_when_idle = 1.
+    /// cores): every rank gets mpi_yield_when_idle = 1. The variable is
+    /// removed from the launcher's environment, so only the script can set it.
     func testTheLauncherMakesWaitingRanksYieldWhateverTheSlots() throws {
         _ = try MPIJob.requireMPIRun()
         let repository = HostileInputTests.repository
         let outcome = try MPIJob.spawn(repository.appendingPathComponent("scripts/mpirun").path,
                                        ["--hostfile", repository.appendingPathComponent("hostfiles/localhost").path,
                                         "--timeout", "60", "-np", "3", "/usr/bin/env"],
-                                       environment: MPIJob.environment(), timeout: 90)
+                                       environment: MPIJob.environment(unset: [Self.yield]), timeout: 90)
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let lines = outcome.stdout.split(separator: "\n").filter { $0 == "OMPI_MCA_mpi_yield_when_idle=1" }
+        let lines = outcome.stdout.split(separator: "\n").filter { $0 == "\(Self.yield)=1" }
         XCTAssertEqual(lines.count, 3, outcome.stdout)
     }
+
+    /// EdgeTrain's own processes default to yielding however they were
+    /// launched (plain mpirun, no variable set), and keep a user's own value.
+    func testRanksDefaultToYieldingButKeepTheUsersValue() throws {
+        let plain = try MPIJob.run("mpi-selftest", ["yield"], ranks: 3, timeout: 60, unset: [Self.yield])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.stdout.split(separator: "\n").filter { $0.hasSuffix(": \(Self.yield)=1") }.count, 3, plain.stdout)
+        let mine = try MPIJob.run("mpi-selftest", ["yield"], ranks: 3, timeout: 60, environment: [Self.yield: "0"])
+        XCTAssertEqual(mine.status, 0, mine.stderr)
+        XCTAssertEqual(mine.stdout.split(separator: "\n").filter { $0.hasSuffix(": \(Self.yield)=0") }.count, 3, mine.stdout)
+    }
+
+    static let yield = "OMPI_MCA_mpi_yield_when_idle"
 }

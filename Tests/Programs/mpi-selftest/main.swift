@@ -270,6 +270,8 @@ do {
     case "agreed":
         try comm.barrier()
         throw SameEverywhere()
+    case "yield":
+        print("rank \(comm.rank): OMPI_MCA_mpi_yield_when_idle=\(getenv("OMPI_MCA_mpi_yield_when_idle").map { String(cString: $0) } ?? "unset")")
     case "bad-block":
         let liar = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
         try sendBadBlock(comm, liar: liar)
