@@ -46,7 +46,8 @@ public final class SparseRingAllReduce {
     /// throws `CollectiveError.lengthMismatch` or `.invalidArgument`. A block
     /// from the left neighbour that does not decode, or that the merge cannot
     /// take, throws `TransportError` naming that rank on this rank only (the
-    /// caller aborts the job).
+    /// caller aborts the job); a NaN that a reselect merge makes from honest
+    /// values (inf + -inf) throws `NotANumberError` naming the element.
     @discardableResult
     public func sum(
         _ input: SparseGradient, into output: UnsafeMutableBufferPointer<Float>, residual: UnsafeMutablePointer<Float>? = nil
@@ -76,6 +77,8 @@ public final class SparseRingAllReduce {
                 case .reselect:
                     do {
                         try blocks[into].mergeReselect(incoming, residual: residual)
+                    } catch let nan as NotANumberError {
+                        throw NotANumberError(position: nan.position, what: "the sum of rank \(left)'s block and this rank's (inf + -inf?)")
                     } catch {
                         throw TransportError("rank \(left) sent a sparse block that does not merge: \(error)")
                     }

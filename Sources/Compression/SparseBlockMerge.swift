@@ -40,8 +40,9 @@ extension SparseBlock {
     /// `other` usually comes from a peer, so what this merge cannot take is
     /// a thrown `SparseMergeError` (this block is then unchanged, `residual`
     /// possibly not): a dense block, a group with fewer entries in the union
-    /// than it keeps, or a NaN in a group (it cannot be ranked; see
-    /// `GroupTopK`).
+    /// than it keeps, or a NaN in `other`. A NaN that the sum made from
+    /// honest values (inf + -inf; it cannot be ranked, see `GroupTopK`)
+    /// throws `NotANumberError` naming the element.
     public mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) throws {
         precondition(other.layout == layout && other.groups == groups, "merging blocks of different groups")
         guard form != .dense && other.form != .dense else {
@@ -69,7 +70,13 @@ extension SparseBlock {
                 chosen.withUnsafeMutableBufferPointer { selector.select(u.baseAddress!, count: n, k: keep, into: $0.baseAddress!) }
             }
             if let nan {
-                throw SparseMergeError(description: "\(NotANumberError(position: start + Int(unionPositions[nan]), what: "the merged sum"))")
+                // Group-TopK never sends a NaN, so one in `other` is malformed;
+                // otherwise two finite-or-infinite values summed to it.
+                let position = start + Int(unionPositions[nan])
+                guard !other.values.contains(where: \.isNaN) else {
+                    throw SparseMergeError(description: "a NaN at element \(position) of the block, which reselect cannot rank")
+                }
+                throw NotANumberError(position: position, what: "the merged sum")
             }
             var c = 0
             for i in 0..<n {

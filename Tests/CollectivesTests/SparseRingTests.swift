@@ -168,4 +168,36 @@ final class SparseRingTests: XCTestCase {
             }
         }
     }
+
+    /// Honest peers can sum to a NaN (inf + -inf): under reselect that is
+    /// reported as a NaN at its element, not blamed on the peer as a
+    /// malformed block. Two groups over two ranks, so that both ranks merge
+    /// one at the first ring step and neither waits on the other.
+    func testANaNMadeByHonestValuesNamesTheElementNotThePeer() throws {
+        let layout = GroupLayout(length: 16, groupSize: 8, ratio: 0.5)
+        let outcomes = try LoopbackTransport.run(ranks: 2) { transport -> String in
+            var x = (0..<layout.length).map { Float($0 % 8) + 1 }
+            x[0] = transport.rank == 0 ? .infinity : -.infinity
+            x[8] = x[0]
+            var compressed = SparseGradient(layout: layout)
+            try x.withUnsafeBufferPointer { try GroupTopK(layout: layout).compress($0, into: &compressed) }
+            var output = [Float](repeating: 0, count: layout.length)
+            var residual = [Float](repeating: 0, count: layout.length)
+            do {
+                try output.withUnsafeMutableBufferPointer { o in
+                    try residual.withUnsafeMutableBufferPointer {
+                        try SparseRingAllReduce(transport: transport, policy: .reselect).sum(compressed, into: o, residual: $0.baseAddress!)
+                    }
+                }
+                return "summed"
+            } catch {
+                return "\(error)"
+            }
+        }
+        // Rank r merges the block of group 1 - r, from rank 1 - r.
+        XCTAssertEqual(outcomes, [
+            "NaN at element 8 of the sum of rank 1's block and this rank's (inf + -inf?); Group-TopK cannot rank it",
+            "NaN at element 0 of the sum of rank 0's block and this rank's (inf + -inf?); Group-TopK cannot rank it",
+        ])
+    }
 }

@@ -120,16 +120,22 @@ final class SparseBlockTests: XCTestCase {
         for i in 0..<3000 { XCTAssertEqual(kept[i] + residual[i], want[i], accuracy: 1e-6) }
     }
 
-    /// A NaN in a merged group is an error naming its element, as in Group-TopK.
+    /// A NaN in a merged group is an error naming its element, as in
+    /// Group-TopK: a malformed block when the other block holds it (Group-TopK
+    /// never sends one), `NotANumberError` when the sum made it (inf + -inf).
     func testReselectThrowsOnNaN() {
         let layout = GroupLayout(length: 8, groupSize: 4, ratio: 0.5)
-        let x = SparseGradient(layout: layout, values: [5, 1, -2, 3], positions: [0, 2, 1, 3])
+        let x = SparseGradient(layout: layout, values: [5, 1, -2, .infinity], positions: [0, 2, 1, 3])
         let y = SparseGradient(layout: layout, values: [-4, 2, .nan, 1], positions: [0, 3, 1, 2])
         var a = SparseBlock(x, groups: 0..<2)
         var residual = [Float](repeating: 0, count: 8)
         XCTAssertThrowsError(try residual.withUnsafeMutableBufferPointer {
             try a.mergeReselect(SparseBlock(y, groups: 0..<2), residual: $0.baseAddress!)
-        }) { XCTAssertTrue("\($0)".contains("NaN at element 5"), "\($0)") }
+        }) { XCTAssertEqual("\($0)", "a NaN at element 5 of the block, which reselect cannot rank") }
+        let z = SparseGradient(layout: layout, values: [-4, 2, 3, -.infinity], positions: [0, 3, 1, 3])
+        XCTAssertThrowsError(try residual.withUnsafeMutableBufferPointer {
+            try a.mergeReselect(SparseBlock(z, groups: 0..<2), residual: $0.baseAddress!)
+        }) { XCTAssertEqual($0 as? NotANumberError, NotANumberError(position: 7, what: "the merged sum")) }
     }
 
     /// A block the reselect merge cannot take (dense, or a group with fewer
