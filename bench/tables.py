@@ -163,7 +163,7 @@ def compress(records):
         vs = "1" if r["who"] == "edgetrain" or not base else f"{r['gbps'] / base['gbps']:.2f}"
         vs_ef = "1" if r["who"] == "edgetrain" or not base else f"{r['gbps_error_feedback'] / base['gbps_error_feedback']:.2f}"
         rows.append([r["input"], r["size"], r["group_size"], r["ratio"], r["k"],
-                     f"{r['effective_ratio']:.4f}" if "effective_ratio" in r else "-", who,
+                     f"{r['ratio_effective']:.4f}" if "ratio_effective" in r else "-", who,
                      f"{r['gbps']:.2f}", f"{r['gbps_error_feedback']:.2f}", vs, vs_ef])
     head = table(["input", "floats", "G", "r", "k", "kept / floats", "who", "select+encode GB/s",
                   "with error feedback GB/s", "vs edgetrain", "vs edgetrain (EF)"], rows)

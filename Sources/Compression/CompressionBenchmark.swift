@@ -91,10 +91,8 @@ public func measureCompression(gradient: [Float], residual: [Float]? = nil, grou
             }
         }
     }
-    let kept = layout.kept(inGroups: 0..<layout.groupCount)
     return CompressionThroughput(
-        length: length, groupSize: groupSize, ratio: ratio, k: layout.k,
-        effectiveRatio: length > 0 ? Double(kept) / Double(length) : 0,
+        length: length, groupSize: groupSize, ratio: ratio, k: layout.k, effectiveRatio: layout.effectiveRatio,
         seconds: median(plain), secondsWithFeedback: median(feedback), encodeSeconds: median(encoding),
         copySeconds: median(copies), encodedBytes: encoded)
 }

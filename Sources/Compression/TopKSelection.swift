@@ -73,7 +73,8 @@ final class TopKSelector {
             if guess > 0 && !guessed {
                 factor = count > k ? min(0.99, factor + (1 - factor) / 4) : max(0.5, factor * 0.97)
             }
-            if (guessed && pickTop(k, of: count, into: out)) || selectByLaneMaxima(x, count: n, k: k, into: out) {
+            if guessed { pickTop(k, of: count, into: out) }
+            if guessed || selectByLaneMaxima(x, count: n, k: k, into: out) {
                 guess = factor * magnitudes[0]
                 sortAscending(out, count: k)
                 return nil
@@ -170,7 +171,7 @@ final class TopKSelector {
     /// strict comparison keeps the lower index on ties. Leaves the k-th
     /// magnitude in `magnitudes[0]`.
     @inline(__always)
-    private func pickTop(_ k: Int, of count: Int, into out: UnsafeMutablePointer<UInt32>) -> Bool {
+    private func pickTop(_ k: Int, of count: Int, into out: UnsafeMutablePointer<UInt32>) {
         let cm = candidateMagnitudes, ci = candidateIndices, mag = magnitudes
         for c in 0..<k {
             mag[c] = cm[c]
@@ -183,7 +184,6 @@ final class TopKSelector {
             siftDown(k, keyOnly: false)
         }
         for c in 0..<k { out[c] = UInt32(indices[c]) }
-        return true
     }
 
     @inline(__always)
@@ -246,7 +246,8 @@ final class TopKSelector {
         // least k: the k largest lane maxima are among them). 4. Their top k.
         let count = collect(x, count: n, atLeast: t)
         guard count >= k else { return false }
-        return pickTop(k, of: count, into: out)
+        pickTop(k, of: count, into: out)
+        return true
     }
 
     /// The plain path: one k-heap over the whole group.

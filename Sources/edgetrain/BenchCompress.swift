@@ -70,7 +70,7 @@ struct BenchCompress: ParsableCommand {
                         printJSONLine([
                             "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,
                             "size": m.length, "group_size": m.groupSize, "ratio": m.ratio, "k": m.k,
-                            "effective_ratio": m.effectiveRatio, "iters": iters,
+                            "ratio_effective": m.effectiveRatio, "iters": iters,
                             "seconds": m.seconds, "gbps": m.gigabytesPerSecond,
                             "seconds_error_feedback": m.secondsWithFeedback,
                             "gbps_error_feedback": m.gigabytesPerSecondWithFeedback,

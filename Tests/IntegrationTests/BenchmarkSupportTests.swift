@@ -35,7 +35,7 @@ final class BenchmarkSupportTests: XCTestCase {
             XCTAssertEqual(r["size"] as? Int, parameters)
             XCTAssertEqual(r["residual_from_run"] as? Bool, true)
             // Encoded block: a 4-byte header, then 6 bytes per kept entry.
-            let kept = (try XCTUnwrap(r["effective_ratio"] as? Double)) * Double(parameters)
+            let kept = (try XCTUnwrap(r["ratio_effective"] as? Double)) * Double(parameters)
             XCTAssertEqual(r["encoded_bytes"] as? Int, 4 + 6 * Int(kept.rounded()))
             XCTAssertGreaterThan(try XCTUnwrap(r["seconds_error_feedback"] as? Double), 0)
         }
