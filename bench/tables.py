@@ -266,9 +266,14 @@ def edge(records):
         rows, times = [], {}
         for label in labels:
             rs = [r for r in finals if r["label"] == label]
+            failed = [r for r in tta if r["label"] == label and r.get("event") == "failed"]
             reached = [r for r in rs if r.get("time_to_target_s") == r.get("time_to_target_s")]
             times[label] = [r["time_to_target_s"] for r in reached]
             c, opt = label.split()[1:3]
+            if not rs:
+                rows.append([c, opt, "-", f"stopped in {len(failed)} of {len(failed)} runs: {failed[0].get('error', '?')}"
+                             if failed else "-", f"0/{len(failed)}", "-", "-", "-"])
+                continue
             rows.append([c, opt, f"{mean([r['lr_peak'] for r in rs]):.3g}",
                          spread(times[label], "{:.1f}"), f"{len(reached)}/{len(rs)}",
                          f"{mean([r['steps'] for r in rs]):.0f}", f"{mean([r['bytes_sent'] for r in rs]) / 1e6:.1f}",
