@@ -7,15 +7,11 @@ final class FederatedBaselineTests: XCTestCase {
     let small = ["federated", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "300",
                  "--batch", "16", "--lr", "0.02", "--local-steps", "20", "--json"]
 
-    func metricsPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("fedb-\(UUID().uuidString).jsonl").path
-    }
-
     /// With one client training at a time, every new slot is drawn from all
     /// clients: over 12 versions more than one client must have trained
     /// (a set fixed at the start would be one client throughout).
     func testAsyncDrawsActiveClientsFromAllClients() throws {
-        let path = metricsPath()
+        let path = temporaryFilePath("fedb")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let outcome = try MPIJob.run("edgetrain", small + ["--async", "--clients-per-round", "1", "--rounds", "12",
                                                            "--metrics", path], ranks: 5, timeout: 240)
@@ -34,7 +30,7 @@ final class FederatedBaselineTests: XCTestCase {
     /// `--partial-work`: from round 2 on, the 8x slower client stops at the
     /// reference time and its partial work is aggregated (it is never dropped).
     func testPartialWorkKeepsTheSlowClientsSteps() throws {
-        let path = metricsPath()
+        let path = temporaryFilePath("fedb")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let outcome = try MPIJob.run("edgetrain", small + ["--rounds", "4", "--client-speed", "1,1,8", "--partial-work",
                                                            "--aggregation", "fednova", "--metrics", path],
@@ -73,7 +69,7 @@ final class FederatedBaselineTests: XCTestCase {
     /// the link's rate. (That the final update queues behind the early
     /// layers is UploadLinkTests', on a clock of its own.)
     func testEarlyLayersCrossTheEmulatedLink() throws {
-        let path = metricsPath()
+        let path = temporaryFilePath("fedb")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let rate = 50.0
         let outcome = try MPIJob.run(

@@ -6,10 +6,6 @@ final class FederatedIntegrationTests: XCTestCase {
     let small = ["federated", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "300",
                  "--rounds", "4", "--batch", "16", "--lr", "0.02", "--local-steps", "20", "--json"]
 
-    func metricsPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("fed-\(UUID().uuidString).jsonl").path
-    }
-
     func testEveryStrategyLowersTheGlobalLossWithWellFormedRecords() throws {
         let variants: [(name: String, args: [String])] = [
             ("fedavg", []),
@@ -22,7 +18,7 @@ final class FederatedIntegrationTests: XCTestCase {
             ("compressed", ["--compression", "group-topk", "--ratio", "0.05", "--client-bandwidth", "100"]),
         ]
         for v in variants {
-            let path = metricsPath()
+            let path = temporaryFilePath("fed")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let outcome = try MPIJob.run("edgetrain", small + v.args + ["--metrics", path], ranks: 5, timeout: 240)
             XCTAssertEqual(outcome.status, 0, "\(v.name): \(outcome.stderr)")
@@ -61,7 +57,7 @@ final class FederatedIntegrationTests: XCTestCase {
     }
 
     func testAutonomyStopsTheSlowClientEarlyAndSendsLayersEarly() throws {
-        let path = metricsPath()
+        let path = temporaryFilePath("fed")
         defer { try? FileManager.default.removeItem(atPath: path) }
         // Sampling rounds 2 and 4 give the two curves; rounds 3 and 5..8 use them.
         let outcome = try MPIJob.run(
@@ -124,7 +120,7 @@ final class FederatedIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(median, 0.7)
         XCTAssertGreaterThan(trimmed, 0.7)
 
-        let metrics = metricsPath()
+        let metrics = temporaryFilePath("fed")
         defer { try? FileManager.default.removeItem(atPath: metrics) }
         let bounded = try accuracy(["--byzantine", "3", "--attack", "scale", "--attack-scale", "1000", "--max-update-norm", "100"],
                                    metrics: metrics)

@@ -155,6 +155,12 @@ enum Liveness {
 }
 
 extension XCTestCase {
+    /// A fresh path under the temporary directory for a JSON Lines file
+    /// (not created; the caller removes it).
+    func temporaryFilePath(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).jsonl").path
+    }
+
     /// A new empty directory under the temporary directory, removed when the test ends.
     func temporaryDirectory(_ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")

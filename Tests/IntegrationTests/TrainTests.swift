@@ -6,13 +6,9 @@ final class TrainTests: XCTestCase {
     let small = ["train", "--synthetic", "--synthetic-train", "1200", "--synthetic-test", "300",
                  "--epochs", "3", "--batch", "16", "--lr", "0.02", "--json"]
 
-    func metricsPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).jsonl").path
-    }
-
     func testLossFallsAndRecordsAreWellFormedOnOneToFiveRanks() throws {
         for ranks in 1...5 {
-            let path = metricsPath()
+            let path = temporaryFilePath("metrics")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let outcome = try MPIJob.run("edgetrain", small + ["--metrics", path], ranks: ranks)
             XCTAssertEqual(outcome.status, 0, "ranks \(ranks): \(outcome.stderr)")
@@ -51,7 +47,7 @@ final class TrainTests: XCTestCase {
     /// max(1, round(0.256)) = 1 and the last max(1, round(138 / 256)) = 1:
     /// 919 entries, 919 / 235,146 = 0.00391 (3.9x the 0.001 asked).
     func testMetricsReportTheEffectiveRatio() throws {
-        let path = metricsPath()
+        let path = temporaryFilePath("metrics")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let args = ["train", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--epochs", "1",
                     "--group-size", "256", "--ratio", "0.001", "--json", "--metrics", path]
