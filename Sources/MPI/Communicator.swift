@@ -71,19 +71,23 @@ public final class Communicator {
         return try Communicator(owning: newComm)
     }
 
-    /// Runs a collective: `blocking` without a deadline, else `nonBlocking`
-    /// and a bounded wait for its request.
-    private func collective(_ operation: StaticString, blocking: () -> Int32,
-                            nonBlocking: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws {
-        guard let timeout = collectiveTimeout else { return try check(blocking(), operation) }
-        var request: MPI_Request? = nil
-        try check(nonBlocking(&request), operation)
-        _ = try waitForCompletion(&request, timeout: timeout, operation: operation)
+    /// Runs a collective under a deadline: `start` begins its non-blocking
+    /// form on `buffers` (copies the caller made), and a request that owns
+    /// them waits at most `timeout` seconds. A wait that times out leaves MPI
+    /// holding only memory that stays alive (`Request`). Without a deadline
+    /// the collectives make the blocking call on the caller's memory instead,
+    /// which MPI no longer holds once the call returns.
+    private func ownedCollective(_ operation: StaticString, owning buffers: [AnyObject], timeout: Double,
+                                 start: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws {
+        let request = Request(handle: nil, buffers: buffers, datatype: nil, operation: operation, isCollective: true)
+        try check(start(&request.handle), operation)
+        try request.wait(timeout: timeout)
     }
 
     /// `MPI_Barrier` (collective).
     public func barrier() throws {
-        try collective("MPI_Barrier", blocking: { MPI_Barrier(handle) }, nonBlocking: { MPI_Ibarrier(handle, $0) })
+        guard let timeout = collectiveTimeout else { return try check(MPI_Barrier(handle), "MPI_Barrier") }
+        try ownedCollective("MPI_Barrier", owning: [], timeout: timeout) { MPI_Ibarrier(handle, $0) }
     }
 
     // MARK: Blocking point-to-point
@@ -104,8 +108,9 @@ public final class Communicator {
     /// `MPI_Recv` into `buffer`, from `source` (nil: any rank) with `tag`
     /// (nil: any tag). The message may be shorter than the buffer; the status
     /// says how many elements arrived. A longer message is an error. With a
-    /// `timeout` (seconds) it is `MPI_Irecv` polled until then, and throws
-    /// `.timeout` if nothing arrived.
+    /// `timeout` (seconds) it is `MPI_Irecv` into a buffer its request owns,
+    /// polled until then, and throws `.timeout` if nothing arrived (`buffer`
+    /// is then untouched, and MPI holds no pointer into it).
     @discardableResult
     public func receive<T: MPIScalar>(
         into buffer: UnsafeMutableBufferPointer<T>, from source: Int? = nil, tag: Int? = nil,
@@ -114,19 +119,17 @@ public final class Communicator {
         let count = try mpiCount(buffer.count, "MPI_Recv")
         let src = try source.map { try checkPeer($0, "MPI_Recv") } ?? cmpi_any_source()
         let t = try tag.map { try tagValue($0, "MPI_Recv") } ?? cmpi_any_tag()
-        var status = MPI_Status()
         if let timeout {
-            var request: MPI_Request? = nil
-            try check(MPI_Irecv(buffer.baseAddress, count, T.checkedDatatype, src, t, handle, &request), "MPI_Irecv")
-            do {
-                status = try waitForCompletion(&request, timeout: timeout, operation: "MPI_Recv")
-            } catch {
-                cancelAndFree(&request)
-                throw error
+            let owned = MessageBuffer<T>(copying: UnsafeBufferPointer(buffer))
+            let request = try irecv(into: owned, from: source, tag: tag)
+            guard let status = try request.wait(timeout: timeout) else { preconditionFailure("a receive has a status") }
+            owned.withUnsafeMutableBufferPointer {
+                UnsafeMutableBufferPointer(rebasing: buffer[0..<status.count]).update(from: $0[0..<status.count])
             }
-        } else {
-            try check(MPI_Recv(buffer.baseAddress, count, T.checkedDatatype, src, t, handle, &status), "MPI_Recv")
+            return status
         }
+        var status = MPI_Status()
+        try check(MPI_Recv(buffer.baseAddress, count, T.checkedDatatype, src, t, handle, &status), "MPI_Recv")
         return try receiveStatus(status, T.self)
     }
 
@@ -214,27 +217,18 @@ public final class Communicator {
         return try receiveStatus(status, T.self)
     }
 
-    /// Starts `MPI_Isend` of `outgoing` to `destination`, runs `body` (which
-    /// typically receives), then completes the send. The pointer never leaves
-    /// this call. With a `timeout`, each wait is bounded by it.
+    /// Starts `MPI_Isend` of a copy of `outgoing` to `destination`, runs
+    /// `body` (which typically receives), then completes the send. MPI sends
+    /// from the copy, which the send's request owns: if `body` throws or the
+    /// wait (bounded by `timeout`) runs out, the copy stays alive.
     public func withPendingSend<T: MPIScalar, R>(
         _ outgoing: UnsafeBufferPointer<T>, to destination: Int, tag: Int = 0, timeout: Double? = nil,
         _ body: () throws -> R
     ) throws -> R {
-        let count = try mpiCount(outgoing.count, "MPI_Isend")
-        var request: MPI_Request? = nil
-        try check(MPI_Isend(outgoing.baseAddress, count, T.checkedDatatype,
-                            try checkPeer(destination, "MPI_Isend"), try tagValue(tag, "MPI_Isend"),
-                            handle, &request),
-                  "MPI_Isend")
-        do {
-            let result = try body()
-            _ = try waitForCompletion(&request, timeout: timeout, operation: "MPI_Isend")
-            return result
-        } catch {
-            cancelAndFree(&request)
-            throw error
-        }
+        let request = try isend(MessageBuffer(copying: outgoing), to: destination, tag: tag)
+        let result = try body()
+        try request.wait(timeout: timeout)
+        return result
     }
 
     // MARK: Non-blocking point-to-point
@@ -251,7 +245,7 @@ public final class Communicator {
                             try checkPeer(destination, "MPI_Isend"), try tagValue(tag, "MPI_Isend"),
                             handle, &request),
                   "MPI_Isend")
-        return Request(handle: request, buffer: buffer, datatype: nil, operation: "MPI_Isend")
+        return Request(handle: request, buffers: [buffer], datatype: nil, operation: "MPI_Isend")
     }
 
     /// `MPI_Isend` of a copy of `elements`.
@@ -272,7 +266,7 @@ public final class Communicator {
         var request: MPI_Request? = nil
         let datatype = T.checkedDatatype
         try check(MPI_Irecv(buffer.base + r.lowerBound, count, datatype, src, t, handle, &request), "MPI_Irecv")
-        return Request(handle: request, buffer: buffer, datatype: datatype, operation: "MPI_Irecv")
+        return Request(handle: request, buffers: [buffer], datatype: datatype, operation: "MPI_Irecv")
     }
 
     // MARK: Collectives
@@ -281,8 +275,14 @@ public final class Communicator {
     public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
         let count = try mpiCount(buffer.count, "MPI_Bcast")
         let r = try checkPeer(root, "MPI_Bcast")
-        try collective("MPI_Bcast", blocking: { MPI_Bcast(buffer.baseAddress, count, T.checkedDatatype, r, handle) },
-                       nonBlocking: { MPI_Ibcast(buffer.baseAddress, count, T.checkedDatatype, r, handle, $0) })
+        guard let timeout = collectiveTimeout else {
+            return try check(MPI_Bcast(buffer.baseAddress, count, T.checkedDatatype, r, handle), "MPI_Bcast")
+        }
+        let owned = MessageBuffer(copying: UnsafeBufferPointer(buffer))
+        try ownedCollective("MPI_Bcast", owning: [owned], timeout: timeout) {
+            MPI_Ibcast(owned.base, count, T.checkedDatatype, r, handle, $0)
+        }
+        owned.copy(into: buffer)
     }
 
     /// `MPI_Bcast` of an array (collective). Every rank must pass the same count.
@@ -301,9 +301,15 @@ public final class Communicator {
     /// element-wise reduction of all ranks' buffers.
     public func allReduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp) throws {
         let count = try mpiCount(buffer.count, "MPI_Allreduce")
-        try collective("MPI_Allreduce",
-                       blocking: { MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle) },
-                       nonBlocking: { MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle, $0) })
+        guard let timeout = collectiveTimeout else {
+            return try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, T.checkedDatatype, op.handle, handle),
+                             "MPI_Allreduce")
+        }
+        let owned = MessageBuffer(copying: UnsafeBufferPointer(buffer))
+        try ownedCollective("MPI_Allreduce", owning: [owned], timeout: timeout) {
+            MPI_Iallreduce(cmpi_in_place(), owned.base, count, T.checkedDatatype, op.handle, handle, $0)
+        }
+        owned.copy(into: buffer)
     }
 
     /// `MPI_Allreduce` of an array in place (collective).
@@ -323,9 +329,17 @@ public final class Communicator {
     public func reduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReductionOp, root: Int) throws {
         let count = try mpiCount(buffer.count, "MPI_Reduce")
         let r = try checkPeer(root, "MPI_Reduce")
-        let send: UnsafeRawPointer? = rank == root ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer.baseAddress)
-        try collective("MPI_Reduce", blocking: { MPI_Reduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle) },
-                       nonBlocking: { MPI_Ireduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle, $0) })
+        let atRoot = rank == root
+        guard let timeout = collectiveTimeout else {
+            let send: UnsafeRawPointer? = atRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer.baseAddress)
+            return try check(MPI_Reduce(send, buffer.baseAddress, count, T.checkedDatatype, op.handle, r, handle), "MPI_Reduce")
+        }
+        let owned = MessageBuffer(copying: UnsafeBufferPointer(buffer))
+        try ownedCollective("MPI_Reduce", owning: [owned], timeout: timeout) {
+            let send: UnsafeRawPointer? = atRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(owned.base)
+            return MPI_Ireduce(send, owned.base, count, T.checkedDatatype, op.handle, r, handle, $0)
+        }
+        if atRoot { owned.copy(into: buffer) }
     }
 
     /// `MPI_Reduce` of an array in place at `root` (collective).
@@ -340,13 +354,18 @@ public final class Communicator {
         let r = try checkPeer(root, "MPI_Gather")
         let total = rank == root ? elements.count * size : 0
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
-        try elements.withUnsafeBufferPointer { send in
-            try result.withUnsafeMutableBufferPointer { receive in
-                try collective("MPI_Gather",
-                               blocking: { MPI_Gather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
-                                                      T.checkedDatatype, r, handle) },
-                               nonBlocking: { MPI_Igather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
-                                                          T.checkedDatatype, r, handle, $0) })
+        if let timeout = collectiveTimeout {
+            let send = MessageBuffer(elements), receive = MessageBuffer(result)
+            try ownedCollective("MPI_Gather", owning: [send, receive], timeout: timeout) {
+                MPI_Igather(send.base, count, T.checkedDatatype, receive.base, count, T.checkedDatatype, r, handle, $0)
+            }
+            result = receive.elements
+        } else {
+            try elements.withUnsafeBufferPointer { send in
+                try result.withUnsafeMutableBufferPointer { receive in
+                    try check(MPI_Gather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                         T.checkedDatatype, r, handle), "MPI_Gather")
+                }
             }
         }
         return rank == root ? result : nil
@@ -358,25 +377,22 @@ public final class Communicator {
         let counts = try gather([Int32(try mpiCount(elements.count, "MPI_Gatherv"))], root: root)
         let displacements = try counts.map { try exclusivePrefixSum($0, "MPI_Gatherv") }
         let total = Int(counts?.reduce(0) { $0 + Int($1) } ?? 0)
-        var flat = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
-        var countsArg = counts ?? []
-        var displacementsArg = displacements ?? []
-        try elements.withUnsafeBufferPointer { send in
-            try flat.withUnsafeMutableBufferPointer { receive in
-                // The count arrays stay pinned until the (possibly non-blocking) call completes.
-                try countsArg.withUnsafeMutableBufferPointer { c in
-                    try displacementsArg.withUnsafeMutableBufferPointer { d in
-                        try collective("MPI_Gatherv",
-                                       blocking: { MPI_Gatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype, receive.baseAddress,
-                                                               c.baseAddress, d.baseAddress, T.checkedDatatype, Int32(root), handle) },
-                                       nonBlocking: { MPI_Igatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
-                                                                   receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype,
-                                                                   Int32(root), handle, $0) })
-                    }
-                }
+        let r = try checkPeer(root, "MPI_Gatherv")
+        let count = Int32(elements.count)
+        // The count arrays, like the data, stay owned until the call completes.
+        let send = MessageBuffer(elements)
+        let receive = MessageBuffer([T](unsafeUninitializedCapacity: total) { _, n in n = total })
+        let c = MessageBuffer(counts ?? []), d = MessageBuffer(displacements ?? [])
+        if let timeout = collectiveTimeout {
+            try ownedCollective("MPI_Gatherv", owning: [send, receive, c, d], timeout: timeout) {
+                MPI_Igatherv(send.base, count, T.checkedDatatype, receive.base, c.base, d.base, T.checkedDatatype, r, handle, $0)
             }
+        } else {
+            try check(MPI_Gatherv(send.base, count, T.checkedDatatype, receive.base, c.base, d.base, T.checkedDatatype, r, handle),
+                      "MPI_Gatherv")
         }
         guard let counts, let displacements else { return nil }
+        let flat = receive.elements
         return (0..<size).map { i in
             Array(flat[Int(displacements[i])..<Int(displacements[i]) + Int(counts[i])])
         }
@@ -388,13 +404,17 @@ public final class Communicator {
         let count = try mpiCount(elements.count, "MPI_Allgather")
         let total = elements.count * size
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
+        if let timeout = collectiveTimeout {
+            let send = MessageBuffer(elements), receive = MessageBuffer(result)
+            try ownedCollective("MPI_Allgather", owning: [send, receive], timeout: timeout) {
+                MPI_Iallgather(send.base, count, T.checkedDatatype, receive.base, count, T.checkedDatatype, handle, $0)
+            }
+            return receive.elements
+        }
         try elements.withUnsafeBufferPointer { send in
             try result.withUnsafeMutableBufferPointer { receive in
-                try collective("MPI_Allgather",
-                               blocking: { MPI_Allgather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
-                                                         T.checkedDatatype, handle) },
-                               nonBlocking: { MPI_Iallgather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
-                                                             T.checkedDatatype, handle, $0) })
+                try check(MPI_Allgather(send.baseAddress, count, T.checkedDatatype, receive.baseAddress, count,
+                                        T.checkedDatatype, handle), "MPI_Allgather")
             }
         }
         return result
@@ -403,20 +423,26 @@ public final class Communicator {
     /// `MPI_Allgatherv` (collective): each rank sends any number of elements
     /// and gets one array per rank.
     public func allGatherv<T: MPIScalar>(_ elements: [T]) throws -> [[T]] {
-        var counts = try allGather([Int32(try mpiCount(elements.count, "MPI_Allgatherv"))])
-        var displacements = try exclusivePrefixSum(counts, "MPI_Allgatherv")
+        let counts = try allGather([Int32(try mpiCount(elements.count, "MPI_Allgatherv"))])
+        let displacements = try exclusivePrefixSum(counts, "MPI_Allgatherv")
         let total = counts.reduce(0) { $0 + Int($1) }
+        let count = Int32(elements.count)
         var flat = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
-        try elements.withUnsafeBufferPointer { send in
-            try flat.withUnsafeMutableBufferPointer { receive in
-                try counts.withUnsafeMutableBufferPointer { c in
-                    try displacements.withUnsafeMutableBufferPointer { d in
-                        try collective("MPI_Allgatherv",
-                                       blocking: { MPI_Allgatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
-                                                                  receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype, handle) },
-                                       nonBlocking: { MPI_Iallgatherv(send.baseAddress, Int32(elements.count), T.checkedDatatype,
-                                                                      receive.baseAddress, c.baseAddress, d.baseAddress, T.checkedDatatype,
-                                                                      handle, $0) })
+        if let timeout = collectiveTimeout {
+            let send = MessageBuffer(elements), receive = MessageBuffer(flat)
+            let c = MessageBuffer(counts), d = MessageBuffer(displacements)
+            try ownedCollective("MPI_Allgatherv", owning: [send, receive, c, d], timeout: timeout) {
+                MPI_Iallgatherv(send.base, count, T.checkedDatatype, receive.base, c.base, d.base, T.checkedDatatype, handle, $0)
+            }
+            flat = receive.elements
+        } else {
+            try elements.withUnsafeBufferPointer { send in
+                try flat.withUnsafeMutableBufferPointer { receive in
+                    try counts.withUnsafeBufferPointer { c in
+                        try displacements.withUnsafeBufferPointer { d in
+                            try check(MPI_Allgatherv(send.baseAddress, count, T.checkedDatatype, receive.baseAddress,
+                                                     c.baseAddress, d.baseAddress, T.checkedDatatype, handle), "MPI_Allgatherv")
+                        }
                     }
                 }
             }

@@ -22,6 +22,19 @@ public final class MessageBuffer<Element: MPIScalar> {
         }
     }
 
+    /// A buffer holding a copy of `elements`.
+    init(copying elements: UnsafeBufferPointer<Element>) {
+        count = elements.count
+        base = .allocate(capacity: Swift.max(count, 1))
+        if let s = elements.baseAddress { base.initialize(from: s, count: count) }
+    }
+
+    /// Copies the contents into `destination`, which has `count` elements.
+    func copy(into destination: UnsafeMutableBufferPointer<Element>) {
+        precondition(destination.count == count, "copying \(count) elements into \(destination.count)")
+        if let d = destination.baseAddress { d.update(from: base, count: count) }
+    }
+
     deinit {
         base.deinitialize(count: count)
         base.deallocate()

@@ -11,35 +11,44 @@ public struct ReceiveStatus: Sendable, Equatable {
     public let count: Int
 }
 
-/// A pending non-blocking operation (`MPI_Isend`, `MPI_Irecv`, ...). It must
-/// be completed with `wait` or `test`. It keeps its buffer alive until then.
-/// A request dropped while pending is cancelled and its buffer is leaked on
-/// purpose, since MPI may still write to it.
+/// A pending non-blocking operation (`MPI_Isend`, `MPI_Irecv`, a
+/// collective's `MPI_I...` form). It must be completed with `wait` or `test`.
+/// It owns the buffers the operation reads and writes until then, so no
+/// pointer MPI holds outlives its memory. A request dropped while pending (a
+/// wait that timed out, a thrown error) leaks its buffers on purpose, since
+/// MPI may still use them: a point-to-point request is cancelled and freed
+/// first; a collective one can be neither (MPI forbids both), and the job is
+/// about to abort.
 public final class Request {
     var handle: MPI_Request?
-    private var buffer: AnyObject?
+    private var buffers: [AnyObject]
     private let datatype: MPI_Datatype?
     private let operation: StaticString
+    private let isCollective: Bool
     public private(set) var isComplete = false
     private var completedStatus: ReceiveStatus?
 
-    init(handle: MPI_Request?, buffer: AnyObject?, datatype: MPI_Datatype?, operation: StaticString) {
+    init(handle: MPI_Request?, buffers: [AnyObject], datatype: MPI_Datatype?, operation: StaticString,
+         isCollective: Bool = false) {
         self.handle = handle
-        self.buffer = buffer
+        self.buffers = buffers
         self.datatype = datatype
         self.operation = operation
+        self.isCollective = isCollective
     }
 
     deinit {
         guard !isComplete, MPIEnvironment.isInitialized, !MPIEnvironment.isFinalized else { return }
-        MPI_Cancel(&handle)
-        MPI_Request_free(&handle)
-        if let buffer { _ = Unmanaged.passRetained(buffer) }
+        if !isCollective, handle != nil, handle != cmpi_request_null() {
+            MPI_Cancel(&handle)
+            MPI_Request_free(&handle)
+        }
+        for buffer in buffers { _ = Unmanaged.passRetained(buffer) }
     }
 
     private func complete(_ status: MPI_Status) -> ReceiveStatus? {
         isComplete = true
-        buffer = nil
+        buffers = []
         guard let datatype else { return nil }
         var s = status
         var count: Int32 = 0
@@ -117,13 +126,4 @@ func poll(timeout: Double, operation: StaticString, until done: () throws -> Boo
             sched_yield()
         }
     }
-}
-
-/// Cancels a pending request and frees it. Used when a scoped operation must
-/// return early (a timeout): the memory it referred to stays owned by the
-/// caller, who is about to abort the job.
-func cancelAndFree(_ handle: inout MPI_Request?) {
-    guard handle != nil, handle != cmpi_request_null() else { return }
-    MPI_Cancel(&handle)
-    MPI_Request_free(&handle)
 }
