@@ -68,7 +68,7 @@ let package = Package(
 
         // Federated mode: coordinator (rank 0) and client roles. Its uploads go by
         // point-to-point messages, so it needs no Collectives.
-        .target(name: "Federated", dependencies: ["MPI", "Compression", "NN", "Data", "Training", "Random"]),
+        .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(

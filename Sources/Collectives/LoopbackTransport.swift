@@ -1,48 +1,69 @@
 import Foundation
+import MPI
 
-/// An in-process ring of `size` ranks joined by mailboxes, one thread per
-/// rank, for single-process tests of the collectives. Messages are copied, as
-/// on a network.
-public final class LoopbackTransport: Transport, @unchecked Sendable {
+/// An in-process group of `size` ranks joined by mailboxes, one thread per
+/// rank, for single-process tests of the collectives and of whole runs.
+/// Messages are copied, as on a network. Waits are bounded by `timeout`,
+/// and when one rank's body throws, every wait of the others throws too
+/// (`PeerError.cancelled`), so no thread is left blocked.
+public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     public var traffic = TrafficStats()
-    private let hub: Hub
+    public var timeout: Double?
+    private let hub: LoopbackHub
 
-    init(rank: Int, hub: Hub) {
+    init(rank: Int, hub: LoopbackHub) {
         self.rank = rank
         self.size = hub.size
         self.hub = hub
     }
 
     /// Runs `body` once per rank, each on its own thread with its own
-    /// transport, and returns the results in rank order. Rethrows the first
-    /// error any rank threw.
+    /// transport, and returns the results in rank order. When a rank throws,
+    /// the others' waits are cancelled; the error rethrown is the first one
+    /// thrown (the cause, not the cancellations it led to).
     public static func run<R>(ranks: Int, _ body: @escaping @Sendable (LoopbackTransport) throws -> R) throws -> [R] {
         precondition(ranks >= 1, "need at least one rank")
-        let hub = Hub(size: ranks)
+        let hub = LoopbackHub(size: ranks)
         let results = ResultBox<R>(count: ranks)
         let done = DispatchGroup()
         for r in 0..<ranks {
             done.enter()
             let thread = Thread {
                 let transport = LoopbackTransport(rank: r, hub: hub)
-                do { results.set(r, .success(try body(transport))) } catch { results.set(r, .failure(error)) }
+                do {
+                    results.set(r, .success(try body(transport)))
+                } catch {
+                    hub.cancel(failed: r, error: error)
+                    results.set(r, .failure(error))
+                }
                 done.leave()
             }
             thread.stackSize = 8 << 20
             thread.start()
         }
         done.wait()
+        if let cause = hub.failure { throw cause.error }
         return try results.values()
+    }
+
+    /// The deadline of a wait starting now.
+    private var deadline: Date? { timeout.map { Date(timeIntervalSinceNow: $0) } }
+
+    private func take(from source: Int, channel: Int, _ operation: String) throws -> [UInt8] {
+        guard let message = try hub.take(from: source, to: rank, channel: channel, deadline: deadline) else {
+            throw PeerError.timeout(rank: rank, peer: source, seconds: timeout ?? 0, operation: operation)
+        }
+        return message.bytes
     }
 
     public func exchange(
         sending outgoing: UnsafeRawBufferPointer, to destination: Int,
         receiving incoming: UnsafeMutableRawBufferPointer, from source: Int
     ) throws {
-        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: 0)
-        let message = hub.take(from: source, to: rank, channel: 0)
+        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: LoopbackHub.ring)
+        let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
         guard message.count == incoming.count else {
             throw TransportError(
                 "rank \(source) sent \(message.count) bytes where \(incoming.count) were expected")
@@ -55,8 +76,8 @@ public final class LoopbackTransport: Transport, @unchecked Sendable {
         sending outgoing: UnsafeRawBufferPointer, to destination: Int,
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int {
-        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: 0)
-        let message = hub.take(from: source, to: rank, channel: 0)
+        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: LoopbackHub.ring)
+        let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
         if incoming.count < message.count { incoming = [UInt8](repeating: 0, count: message.count) }
         incoming.withUnsafeMutableBytes { dst in
             message.withUnsafeBytes { src in
@@ -67,17 +88,70 @@ public final class LoopbackTransport: Transport, @unchecked Sendable {
         return message.count
     }
 
+    /// Every rank's `bytes` to every other rank, then theirs in rank order.
+    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: LoopbackHub.collective) }
+        return try (0..<size).map { peer in
+            peer == rank ? bytes : try take(from: peer, channel: LoopbackHub.collective, "all-gather")
+        }
+    }
+
     public func minMax(_ values: [Int]) throws -> [(min: Int, max: Int)] {
-        let bytes = values.map { Int64($0) }.withUnsafeBytes { Array($0) }
-        for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: 1) }
+        let all = try allGather(values.map { Int64($0) }.withUnsafeBytes { Array($0) })
         var result = values.map { (min: $0, max: $0) }
-        for peer in 0..<size where peer != rank {
-            let theirs = hub.take(from: peer, to: rank, channel: 1).withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        for bytes in all {
+            let theirs = bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+            guard theirs.count == values.count else {
+                throw CollectiveError.invalidArgument("ranks passed different numbers of values to minMax")
+            }
             for i in 0..<values.count {
                 result[i] = (Swift.min(result[i].min, Int(theirs[i])), Swift.max(result[i].max, Int(theirs[i])))
             }
         }
         return result
+    }
+
+    /// Sums in rank order, so every rank gets the same bits.
+    public func sum(_ values: inout [Double]) throws {
+        let all = try allGather(values.withUnsafeBytes { Array($0) })
+        var total = [Double](repeating: 0, count: values.count)
+        for bytes in all {
+            let theirs = bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+            guard theirs.count == values.count else {
+                throw CollectiveError.invalidArgument("ranks passed different numbers of values to sum")
+            }
+            for i in 0..<total.count { total[i] += theirs[i] }
+        }
+        values = total
+    }
+
+    public func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] {
+        guard root != rank else {
+            for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: LoopbackHub.collective) }
+            return bytes
+        }
+        return try take(from: root, channel: LoopbackHub.collective, "broadcast")
+    }
+
+    public func startSend(_ bytes: [UInt8], to destination: Int, tag: Int) throws -> PendingSend {
+        try send(bytes, to: destination, tag: tag)
+        return DeliveredSend()
+    }
+
+    public func send(_ bytes: [UInt8], to destination: Int, tag: Int) throws {
+        guard destination >= 0 && destination < size, tag >= 0 else {
+            throw TransportError("rank \(rank): cannot send to rank \(destination) with tag \(tag) in a group of \(size)")
+        }
+        hub.post(bytes, from: rank, to: destination, channel: tag)
+    }
+
+    public func receive(from source: Int?, tag: Int, waiting seconds: Double) throws -> (source: Int, bytes: [UInt8])? {
+        try hub.take(from: source, to: rank, channel: tag, deadline: Date(timeIntervalSinceNow: seconds))
+    }
+
+    public func stopResponding() throws -> Never {
+        let cause = hub.waitForFailure()
+        throw PeerError.cancelled(rank: rank, failed: cause.rank, message: "\(cause.error)")
     }
 
     private func count(sent: Int, received: Int) {
@@ -87,33 +161,10 @@ public final class LoopbackTransport: Transport, @unchecked Sendable {
         traffic.messagesReceived += 1
     }
 
-    /// FIFO mailboxes, one per (source, destination, channel).
-    final class Hub: @unchecked Sendable {
-        let size: Int
-        private let condition = NSCondition()
-        private var queues: [[[UInt8]]]
-
-        init(size: Int) {
-            self.size = size
-            queues = Array(repeating: [], count: size * size * 2)
-        }
-
-        private func index(_ from: Int, _ to: Int, _ channel: Int) -> Int { (channel * size + from) * size + to }
-
-        func post(_ message: [UInt8], from: Int, to: Int, channel: Int) {
-            condition.lock()
-            queues[index(from, to, channel)].append(message)
-            condition.broadcast()
-            condition.unlock()
-        }
-
-        func take(from: Int, to: Int, channel: Int) -> [UInt8] {
-            condition.lock()
-            defer { condition.unlock() }
-            let i = index(from, to, channel)
-            while queues[i].isEmpty { condition.wait() }
-            return queues[i].removeFirst()
-        }
+    /// A send in one process is delivered when it is posted.
+    final class DeliveredSend: PendingSend {
+        func test() throws -> Bool { true }
+        func wait(timeout: Double?) throws {}
     }
 
     final class ResultBox<R>: @unchecked Sendable {

@@ -15,10 +15,6 @@ public final class MPITransport: Transport {
         self.tag = tag
     }
 
-    /// Seconds any single wait may take before it throws: the
-    /// communicator's deadline, the same as its collectives' (nil: forever).
-    var timeout: Double? { communicator.collectiveTimeout }
-
     public var rank: Int { communicator.rank }
     public var size: Int { communicator.size }
 

@@ -1,7 +1,7 @@
+import Collectives
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 import Training
 
@@ -21,7 +21,7 @@ extension FederatedCoordinator {
         request[int: .round] = round
         request[int: .keepFrom] = roundsKeptFrom(store)
         for c in clients {
-            pending.append(try world.isend(request.encoded(), to: c, tag: FederatedTag.model))
+            pending.append(try peers.startSend(request.encoded(), to: c, tag: FederatedTag.model))
         }
         var waiting = Set(clients)
         var failures = [String]()
@@ -51,7 +51,7 @@ extension FederatedCoordinator {
         file["assignment"] = .integers(assigned.flatMap { [Int64($0.key), Int64($0.value)] })
         try store.write(file, tag: tag, rank: 0)
         try store.complete(tag: tag, manifest: [
-            "kind": "federated", "round": round, "ranks": world.size, "config_sha256": config.fingerprint,
+            "kind": "federated", "round": round, "ranks": peers.size, "config_sha256": config.fingerprint,
         ])
     }
 
@@ -96,13 +96,13 @@ extension FederatedClient {
         do {
             guard let dir = config.checkpointDir else { throw FederatedError("no checkpoint directory") }
             let store = CheckpointStore(directory: dir)
-            store.prune(rank: world.rank, olderThan: CheckpointStore.tag(message[int: .keepFrom]))
-            try store.write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: world.rank)
+            store.prune(rank: peers.rank, olderThan: CheckpointStore.tag(message[int: .keepFrom]))
+            try store.write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: peers.rank)
         } catch {
             answer[int: .failed] = 1
             answer.payload = Array("\(error)".utf8)
         }
-        try world.send(answer.encoded(), to: 0, tag: FederatedTag.update)
+        try peers.send(answer.encoded(), to: 0, tag: FederatedTag.update)
     }
 
     func checkpointFile() -> CheckpointFile {
@@ -148,7 +148,7 @@ extension FederatedClient {
 }
 
 /// Continues a federated run from the newest complete checkpoint.
-func resumeFederated(config: FederatedConfig, world: Communicator, restore: (CheckpointFile, String) throws -> Void) throws {
+func resumeFederated(config: FederatedConfig, peers: PeerGroup, restore: (CheckpointFile, String) throws -> Void) throws {
     guard let dir = config.checkpointDir else { throw FederatedSetupError(description: "--resume needs --checkpoint-dir") }
-    try CheckpointStore(directory: dir).resume(world: world, configuration: config.fingerprint, restore: restore)
+    try CheckpointStore(directory: dir).resume(peers: peers, configuration: config.fingerprint, restore: restore)
 }

@@ -1,6 +1,6 @@
+import Collectives
 import Compression
 import Foundation
-import MPI
 import NN
 
 extension FederatedClient {
@@ -9,7 +9,7 @@ extension FederatedClient {
         let layer: Int
         /// The layer's cumulative update C_l at the moment it was sent.
         let snapshot: [Float]
-        let request: Request
+        let request: PendingSend
     }
 
     /// One round of local training on the weights in `message`, with the
@@ -19,10 +19,10 @@ extension FederatedClient {
         let received = monotonicSeconds()
         let global = message.floats()
         guard global.count == model.parameterCount else {
-            throw FederatedError("client \(world.rank): model of \(global.count) floats, expected \(model.parameterCount)")
+            throw FederatedError("client \(peers.rank): model of \(global.count) floats, expected \(model.parameterCount)")
         }
         model.store.loadParameters(global)
-        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: world.rank)))
+        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: peers.rank)))
         let round = message[int: .round]
         let assigned = message[int: .steps]
         let planned = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
@@ -114,8 +114,8 @@ extension FederatedClient {
 
         var delta = [Float](repeating: 0, count: model.parameterCount)
         for k in 0..<delta.count { delta[k] = model.store.parameters[k] - global[k] }
-        if let b = config.byzantine, b.ranks.contains(world.rank) {
-            b.poison(&delta, seed: config.seed, rank: world.rank, round: round)
+        if let b = config.byzantine, b.ranks.contains(peers.rank) {
+            b.poison(&delta, seed: config.seed, rank: peers.rank, round: round)
         }
         if early.isEmpty {
             try encodeDelta(&delta, into: &update)
@@ -127,7 +127,7 @@ extension FederatedClient {
             update[int: .keptLayers] = masks.kept
             update[int: .resentLayers] = masks.resent
             uploadPayload(delta, layers: layers.map(\.range), kept: masks.kept).withUnsafeBufferPointer { update.setFloats($0) }
-            try Request.waitAll(early.map(\.request), timeout: config.communicationTimeout)
+            try peers.waitAll(early.map(\.request), timeout: config.communicationTimeout)
         }
         update[.localSeconds] = monotonicSeconds() - received
         return update
@@ -159,7 +159,7 @@ extension FederatedClient {
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
         _ = link.send(bytes: bytes.count, at: monotonicSeconds())
-        let request = try world.isend(MessageBuffer(bytes), to: 0, tag: FederatedTag.update)
+        let request = try peers.startSend(bytes, to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }
 }

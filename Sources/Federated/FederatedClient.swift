@@ -1,7 +1,7 @@
+import Collectives
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 import Training
 
@@ -10,7 +10,7 @@ import Training
 /// the coordinator says stop.
 final class FederatedClient {
     let config: FederatedConfig
-    let world: Communicator
+    let peers: PeerGroup
     let train: ImageDataset
     let indices: [Int]
     let model: Model
@@ -26,13 +26,13 @@ final class FederatedClient {
     /// The emulated upload link (`--client-bandwidth`), on the monotonic clock.
     var link: UploadLink
 
-    init(config: FederatedConfig, world: Communicator, train: ImageDataset, indices: [Int], model: Model) {
+    init(config: FederatedConfig, peers: PeerGroup, train: ImageDataset, indices: [Int], model: Model) {
         self.config = config
-        self.world = world
+        self.peers = peers
         self.train = train
         self.indices = indices
         self.model = model
-        let rank = world.rank
+        let rank = peers.rank
         sampler = MinibatchSampler(indices: indices, batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
         speed = ClientSpeedModel(
             factor: config.speed(ofClient: rank), slowdownProbability: config.slowdownProbability,
@@ -51,17 +51,15 @@ final class FederatedClient {
     /// The client's loop (collective with the coordinator's).
     func run() throws {
         while true {
-            guard try world.waitForMessage(UInt8.self, from: 0, tag: FederatedTag.model, timeout: config.communicationTimeout) != nil
-            else {
-                throw FederatedError("client \(world.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
+            guard let (_, bytes) = try peers.receive(from: 0, tag: FederatedTag.model, waiting: config.communicationTimeout) else {
+                throw FederatedError("client \(peers.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
             }
-            let (bytes, _) = try world.receive(UInt8.self, from: 0, tag: FederatedTag.model)
             guard let message = FederatedMessage(decoding: bytes) else {
-                throw FederatedError("client \(world.rank): malformed message from the coordinator (\(bytes.count) bytes)")
+                throw FederatedError("client \(peers.rank): malformed message from the coordinator (\(bytes.count) bytes)")
             }
             switch message.kind {
             case .stop?:
-                try world.send(FederatedMessage(kind: .bye).encoded(), to: 0, tag: FederatedTag.update)
+                try peers.send(FederatedMessage(kind: .bye).encoded(), to: 0, tag: FederatedTag.update)
                 return
             case .checkpoint?:
                 try answerCheckpoint(message)
@@ -69,7 +67,7 @@ final class FederatedClient {
                 var update = try trainRound(message, downloadBytes: bytes.count)
                 try upload(&update)
             default:
-                throw FederatedError("client \(world.rank): unexpected message kind \(message[int: .kind])")
+                throw FederatedError("client \(peers.rank): unexpected message kind \(message[int: .kind])")
             }
         }
     }
@@ -90,7 +88,7 @@ final class FederatedClient {
             update[.overlapSeconds] = whole - (end - now)
         }
         pause(end - monotonicSeconds())
-        try world.send(update.encoded(), to: 0, tag: FederatedTag.update)
+        try peers.send(update.encoded(), to: 0, tag: FederatedTag.update)
     }
 
     /// Dense floats, or Group-TopK (with this client's residual) as one block.

@@ -1,7 +1,7 @@
+import Collectives
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 import Training
 
@@ -11,7 +11,7 @@ import Training
 /// two round loops.
 final class FederatedCoordinator {
     let config: FederatedConfig
-    let world: Communicator
+    let peers: PeerGroup
     let test: ImageDataset
     let model: Model
     /// Training samples per client rank (index 0 unused).
@@ -23,7 +23,7 @@ final class FederatedCoordinator {
     var start: Double { startTime - elapsedBefore }
     let layout: GroupLayout?
     /// Model messages still in flight.
-    var pending: [Request] = []
+    var pending: [PendingSend] = []
     /// Clients holding a model they have not answered yet.
     var busy = Set<Int>()
     var version = 0
@@ -39,9 +39,9 @@ final class FederatedCoordinator {
     var elapsedBefore = 0.0
     var metricsRecords = 0
 
-    init(config: FederatedConfig, world: Communicator, test: ImageDataset, model: Model, samples: [Int], start: Double) {
+    init(config: FederatedConfig, peers: PeerGroup, test: ImageDataset, model: Model, samples: [Int], start: Double) {
         self.config = config
-        self.world = world
+        self.peers = peers
         self.test = test
         self.model = model
         self.samples = samples
@@ -51,7 +51,7 @@ final class FederatedCoordinator {
         layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
     }
 
-    var clients: [Int] { Array(1..<world.size) }
+    var clients: [Int] { Array(1..<peers.size) }
 
     /// Runs every round, stops the clients, and returns the final record.
     func run() throws -> [String: Any] {
@@ -61,7 +61,7 @@ final class FederatedCoordinator {
         let wall = monotonicSeconds() - start
         var final: [String: Any] = [
             "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
-            "parameters": model.parameterCount, "ranks": world.size, "clients": world.size - 1,
+            "parameters": model.parameterCount, "ranks": peers.size, "clients": peers.size - 1,
             "rounds": config.rounds, "versions": version, "strategy": config.strategy.rawValue,
             "aggregation": config.aggregation.rawValue, "seed": config.seed, "data": config.data.name,
             "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
@@ -93,7 +93,7 @@ final class FederatedCoordinator {
         message[.referenceTime] = reference
         message.setFloats(UnsafeBufferPointer(model.store.parameters))
         let bytes = message.encoded()
-        pending.append(try world.isend(MessageBuffer(bytes), to: client, tag: FederatedTag.model))
+        pending.append(try peers.startSend(bytes, to: client, tag: FederatedTag.model))
         pending.removeAll { (try? $0.test()) ?? false }
         busy.insert(client)
         bytesDown += bytes.count
@@ -106,15 +106,14 @@ final class FederatedCoordinator {
     func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int)? {
         let now = monotonicSeconds()
         let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
-        guard let status = try world.waitForMessage(UInt8.self, tag: FederatedTag.update, timeout: limit) else {
+        guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
             if let deadline, monotonicSeconds() >= deadline { return nil }
             throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
-        let (bytes, _) = try world.receive(UInt8.self, from: status.source, tag: FederatedTag.update)
         guard let message = FederatedMessage(decoding: bytes) else {
-            throw FederatedError("coordinator: malformed message from rank \(status.source) (\(bytes.count) bytes)")
+            throw FederatedError("coordinator: malformed message from rank \(source) (\(bytes.count) bytes)")
         }
-        return (status.source, message, bytes.count)
+        return (source, message, bytes.count)
     }
 
     /// The model change carried by an update, as dense floats.
@@ -250,14 +249,14 @@ final class FederatedCoordinator {
     /// Tells every client to stop and drains whatever they still send.
     func stopClients() throws {
         for c in clients {
-            pending.append(try world.isend(FederatedMessage(kind: .stop).encoded(), to: c, tag: FederatedTag.model))
+            pending.append(try peers.startSend(FederatedMessage(kind: .stop).encoded(), to: c, tag: FederatedTag.model))
         }
         var remaining = Set(clients)
         while !remaining.isEmpty {
             guard let (client, message, _) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .bye { remaining.remove(client) } else { late += 1 }
         }
-        try Request.waitAll(pending, timeout: config.communicationTimeout)
+        try peers.waitAll(pending, timeout: config.communicationTimeout)
         pending.removeAll()
     }
 }

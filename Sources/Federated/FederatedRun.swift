@@ -1,3 +1,4 @@
+import Collectives
 import Compression
 import Data
 import Foundation
@@ -14,15 +15,15 @@ public struct FederatedSetupError: AgreedError {
 /// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
 /// Collective: every rank calls it. Returns the final record on rank 0,
 /// nil on the clients.
-public func runFederated(config: FederatedConfig, world: Communicator) throws -> [String: Any]? {
+public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> [String: Any]? {
     let start = monotonicSeconds()
-    let clients = world.size - 1
-    world.collectiveTimeout = config.communicationTimeout
+    let clients = peers.size - 1
+    peers.timeout = config.communicationTimeout
     if config.asynchronous && config.aggregation.isRobust {
         throw FederatedSetupError(description: "--aggregation \(config.aggregation.rawValue) combines a synchronous round's updates; drop --async")
     }
     guard clients >= 1 else {
-        throw FederatedSetupError(description: "federated mode needs at least 2 ranks (a coordinator and a client), got \(world.size)")
+        throw FederatedSetupError(description: "federated mode needs at least 2 ranks (a coordinator and a client), got \(peers.size)")
     }
     if let speed = config.clientSpeed, speed.count != clients {
         throw FederatedSetupError(description: "--client-speed has \(speed.count) values for \(clients) clients")
@@ -36,18 +37,18 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
     if let c = config.clientsPerRound, c > clients {
         throw FederatedSetupError(description: "--clients-per-round \(c) is more than the \(clients) clients")
     }
-    let (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
-    let parts = try world.agree {
+    let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
+    let parts = try peers.agree {
         let parts = try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
         try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
         return parts
     }
     let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels], classes: train.classes,
                           hidden: config.hidden, seed: config.seed)
-    if world.rank == 0 {
-        let coordinator = FederatedCoordinator(config: config, world: world, test: test, model: model,
+    if peers.rank == 0 {
+        let coordinator = FederatedCoordinator(config: config, peers: peers, test: test, model: model,
                                                samples: [0] + parts.map(\.count), start: start)
-        if config.resume { try resumeFederated(config: config, world: world, restore: coordinator.restore) }
+        if config.resume { try resumeFederated(config: config, peers: peers, restore: coordinator.restore) }
         coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test)
                                   + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
@@ -55,8 +56,8 @@ public func runFederated(config: FederatedConfig, world: Communicator) throws ->
                                                                              partitions: parts)))
         return try coordinator.run()
     }
-    let client = FederatedClient(config: config, world: world, train: train, indices: parts[world.rank - 1], model: model)
-    if config.resume { try resumeFederated(config: config, world: world, restore: client.restore) }
+    let client = FederatedClient(config: config, peers: peers, train: train, indices: parts[peers.rank - 1], model: model)
+    if config.resume { try resumeFederated(config: config, peers: peers, restore: client.restore) }
     try client.run()
     return nil
 }

@@ -1,3 +1,4 @@
+import Collectives
 import Data
 import MPI
 
@@ -13,18 +14,18 @@ extension CheckpointStore {
     /// its own file (so hosts without a shared disk work) and hands it to
     /// `restore` with its path. Any rank's failure stops every rank with
     /// one message.
-    public func resume(world: Communicator, configuration: String, restore: (CheckpointFile, String) throws -> Void) throws {
+    public func resume(peers: PeerGroup, configuration: String, restore: (CheckpointFile, String) throws -> Void) throws {
         var tag = ""
-        try world.agree {
-            guard world.rank == 0 else { return }
+        try peers.agree {
+            guard peers.rank == 0 else { return }
             guard let newest = try newest() else { throw ResumeError(description: "--resume: no complete checkpoint in \(directory)") }
-            try validate(newest.manifest, tag: newest.tag, ranks: world.size, configuration: configuration)
+            try validate(newest.manifest, tag: newest.tag, ranks: peers.size, configuration: configuration)
             tag = newest.tag
         }
-        tag = try world.broadcast(tag, root: 0)
-        try world.agree {
-            let name = path(tag: tag, rank: world.rank)
-            let file = try read(tag: tag, rank: world.rank)
+        tag = try peers.broadcast(tag, root: 0)
+        try peers.agree {
+            let name = path(tag: tag, rank: peers.rank)
+            let file = try read(tag: tag, rank: peers.rank)
             guard try file.string("config_sha256", file: name) == configuration else {
                 throw CheckpointError(file: name, problem: "written with another configuration")
             }

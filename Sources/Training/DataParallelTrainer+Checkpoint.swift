@@ -1,7 +1,6 @@
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 
 extension DataParallelTrainer {
@@ -26,8 +25,8 @@ extension DataParallelTrainer {
         }
         file.set(sampler: sampler.state)
         state.save(into: &file, elapsed: monotonicSeconds() - start)
-        try world.agree { try store.write(file, tag: tag, rank: rank) }
-        try world.agree {
+        try peers.agree { try store.write(file, tag: tag, rank: rank) }
+        try peers.agree {
             if rank == 0 {
                 try store.complete(tag: tag, manifest: [
                     "kind": "train", "step": state.step, "epoch": state.epoch, "ranks": ranks,
@@ -35,7 +34,7 @@ extension DataParallelTrainer {
                 ])
             }
         }
-        let oldest = try world.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
+        let oldest = try peers.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
         if rank != 0 { store.prune(rank: rank, olderThan: oldest) }
     }
 
@@ -43,7 +42,7 @@ extension DataParallelTrainer {
     /// another rank count or configuration, and a missing one.
     func resume() throws {
         guard let store = checkpoints else { throw ResumeError(description: "--resume needs --checkpoint-dir") }
-        try store.resume(world: world, configuration: config.fingerprint, restore: restore)
+        try store.resume(peers: peers, configuration: config.fingerprint, restore: restore)
         if rank == 0 { try metrics.restore(records: state.metricsRecords) }
         _ = try agreedModelHash()
     }

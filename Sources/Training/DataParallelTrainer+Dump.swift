@@ -19,7 +19,7 @@ extension DataParallelTrainer {
     /// Creates the dump directory (collective: every rank agrees on the outcome).
     func prepareDumpDirectory() throws {
         guard let directory = config.dumpGradientsDirectory else { return }
-        try world.agree {
+        try peers.agree {
             guard rank == 0 else { return }
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

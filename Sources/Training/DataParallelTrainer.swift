@@ -13,7 +13,8 @@ import NN
 /// run saves everything every K steps and can resume bitwise exactly.
 public final class DataParallelTrainer {
     public let config: TrainConfig
-    let world: Communicator
+    /// The ranks of the run: MPI (`MPITransport`) or threads in one process (`LoopbackTransport`).
+    let peers: PeerGroup
     let progress: ProgressPrinter
     let metrics: MetricsLog
     var state = TrainingProgress()
@@ -34,21 +35,21 @@ public final class DataParallelTrainer {
     /// process ran, at least ln(classes) (what an untrained model scores).
     var startingLoss: Double?
 
-    public init(config: TrainConfig, world: Communicator) {
+    public init(config: TrainConfig, peers: PeerGroup) {
         self.config = config
-        self.world = world
-        progress = ProgressPrinter(enabled: world.rank == 0, toStandardError: config.json)
-        metrics = MetricsLog(path: world.rank == 0 ? config.metricsPath : nil)
+        self.peers = peers
+        progress = ProgressPrinter(enabled: peers.rank == 0, toStandardError: config.json)
+        metrics = MetricsLog(path: peers.rank == 0 ? config.metricsPath : nil)
     }
 
-    var rank: Int { world.rank }
-    var ranks: Int { world.size }
+    var rank: Int { peers.rank }
+    var ranks: Int { peers.size }
 
     /// Runs the whole training (collective) and returns the final record
     /// (identical keys on every rank; the evaluation figures come from rank 0).
     public func run() throws -> [String: Any] {
         start = monotonicSeconds()
-        world.collectiveTimeout = config.communicationTimeout
+        peers.timeout = config.communicationTimeout
         let parts = try setUp()
         try prepareDumpDirectory()
         if config.resume { try resume() }
@@ -63,7 +64,7 @@ public final class DataParallelTrainer {
             var stopped = false
             while state.stepInEpoch < stepsPerEpoch {
                 try step(&features, &labels)
-                if let fault = config.injectFault, fault.rank == rank, fault.step == state.step { inject(fault.kind) }
+                if let fault = config.injectFault, fault.rank == rank, fault.step == state.step { try inject(fault.kind) }
                 if config.checkEvery > 0 && state.step % config.checkEvery == 0 { _ = try agreedModelHash() }
                 // Evaluate before checkpointing, so that a checkpoint holds the
                 // evaluation's record and a resume does not skip it.
@@ -91,18 +92,17 @@ public final class DataParallelTrainer {
     /// Loads the data, partitions it, builds the model, exchange, optimizer,
     /// schedule and sampler. Every check that can fail on one rank is agreed.
     func setUp() throws -> [[Int]] {
-        (train, test) = try world.agree { try loadData(config.data, seed: config.seed) }
-        let parts = try world.agree {
+        (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
+        let parts = try peers.agree {
             let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
             try checkBatchFits(config.batch, partitions: parts, firstRank: 0)
             return parts
         }
         model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                           classes: train.classes, hidden: config.hidden, seed: config.seed)
-        let transport = MPITransport(communicator: world)
         exchange = config.compression.map {
-            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: transport)
-        } ?? DenseExchange(transport: transport)
+            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: peers)
+        } ?? DenseExchange(transport: peers)
         stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
         schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
         optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
@@ -144,7 +144,7 @@ public final class DataParallelTrainer {
         }
         // Agreed (one tiny MPI_Allreduce per step; the dense exchange has no
         // header to carry it): the lowest failing rank's message, printed once.
-        try world.agree {
+        try peers.agree {
             try checkFinite(loss: result.loss)
             try checkDivergence(loss: result.loss)
         }
@@ -162,10 +162,10 @@ public final class DataParallelTrainer {
         state.stepInEpoch += 1
     }
 
-    func inject(_ kind: InjectedFault.Kind) {
+    func inject(_ kind: InjectedFault.Kind) throws {
         switch kind {
         case .diverge: model.store.parameters[0] += 1e-3
-        case .hang: while true { sleep(3600) }
+        case .hang: try peers.stopResponding()
         }
     }
 
@@ -217,7 +217,7 @@ public final class DataParallelTrainer {
             ])
         }
         guard config.stopAtTarget else { return false }
-        return try world.broadcast(Int32(state.timeToTarget != nil ? 1 : 0), root: 0) == 1
+        return try peers.broadcast(state.timeToTarget != nil, root: 0)
     }
 
     /// Rank 0: evaluates the test set and notes when the target was first
@@ -244,7 +244,7 @@ public final class DataParallelTrainer {
     func finishEpoch(seconds: Double, eta: Double) throws {
         let steps = max(state.stepInEpoch, 1)
         var sums = [state.lossSum, state.correct, Double(state.stepInEpoch * config.batch)]
-        try world.allReduce(&sums, op: .sum)
+        try peers.sum(&sums)
         if rank == 0 { _ = evaluateTest() }
         state.computeSeconds += state.epochCompute
         let e = state.epochExchange
@@ -324,19 +324,18 @@ public final class DataParallelTrainer {
     func memoryFields() throws -> [String: Any] {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let all = try world.allGather([Int64(usage.ru_maxrss)])
+        let all = try peers.allGather(withUnsafeBytes(of: Int64(usage.ru_maxrss)) { Array($0) }).map {
+            $0.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        }
         return ["rss_peak_kb_per_rank": all.map { Int($0) }, "rss_peak_kb_max": Int(all.max() ?? 0)]
     }
 
     /// SHA-256 of the parameters, checked equal on every rank (collective).
     func agreedModelHash() throws -> String {
         let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
-        let mine = Array(hash.utf8)
-        let all = try world.allGather(mine)
-        for r in 0..<ranks where Array(all[r * mine.count..<(r + 1) * mine.count]) != mine {
-            throw ModelDivergence(step: state.step, rank: r,
-                                  hash: String(decoding: all[r * mine.count..<(r + 1) * mine.count], as: UTF8.self),
-                                  rankZeroHash: String(decoding: all[0..<mine.count], as: UTF8.self))
+        let all = try peers.allGather(Array(hash.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        if let r = all.firstIndex(where: { $0 != hash }) {
+            throw ModelDivergence(step: state.step, rank: r, hash: all[r], rankZeroHash: all[0])
         }
         return hash
     }

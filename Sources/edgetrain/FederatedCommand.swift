@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Federated
 import MPI
 import NN
@@ -291,7 +292,7 @@ struct FederatedCommand: ParsableCommand {
         let config = try makeConfig()
         try kernels.apply()
         try runWithMPI { env in
-            if let final = try runFederated(config: config, world: env.world), json {
+            if let final = try runFederated(config: config, peers: MPITransport(communicator: env.world)), json {
                 print(jsonLine(final))
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Data
 import MPI
 import NN
@@ -170,7 +171,7 @@ struct TrainCommand: ParsableCommand {
         let config = try makeConfig()
         try kernels.apply()
         try runWithMPI { env in
-            let final = try DataParallelTrainer(config: config, world: env.world).run()
+            let final = try DataParallelTrainer(config: config, peers: MPITransport(communicator: env.world)).run()
             if json && env.world.rank == 0 { print(jsonLine(final)) }
         }
     }
