@@ -102,6 +102,8 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
+        // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
+        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN"]

@@ -69,11 +69,18 @@ final class LoopbackHub: @unchecked Sendable {
         return cause
     }
 
-    /// Blocks until some rank has failed, and returns that failure.
-    func waitForFailure() -> (rank: Int, error: Error) {
+    /// Blocks until some rank has failed and returns that failure, or nil
+    /// once `deadline` passes (nil: no deadline).
+    func waitForFailure(deadline: Date?) -> (rank: Int, error: Error)? {
         condition.lock()
         defer { condition.unlock() }
-        while cause == nil { condition.wait() }
-        return cause!
+        while cause == nil {
+            if let deadline {
+                if !condition.wait(until: deadline) && Date() >= deadline { return cause }
+            } else {
+                condition.wait()
+            }
+        }
+        return cause
     }
 }

@@ -149,8 +149,13 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
         try hub.take(from: source, to: rank, channel: tag, deadline: Date(timeIntervalSinceNow: seconds))
     }
 
+    /// Waits until another rank fails (the others' waits for this one time
+    /// out), then throws. A lone rank has no one to notice it: it waits
+    /// `timeout`.
     public func stopResponding() throws -> Never {
-        let cause = hub.waitForFailure()
+        guard let cause = hub.waitForFailure(deadline: size == 1 ? deadline : nil) else {
+            throw PeerError.timeout(rank: rank, peer: nil, seconds: timeout ?? 0, operation: "stopped responding")
+        }
         throw PeerError.cancelled(rank: rank, failed: cause.rank, message: "\(cause.error)")
     }
 
