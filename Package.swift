@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN"]
+            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "Collectives"]
         ),
     ]
 )
