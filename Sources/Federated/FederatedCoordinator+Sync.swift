@@ -2,6 +2,33 @@ import Compression
 import Foundation
 import Training
 
+/// What the coordinator knows of one synchronous round as it goes.
+struct SyncRound {
+    typealias Arrival = (message: FederatedMessage, bytes: Int, seconds: Double)
+    typealias EarlyCopies = [Int: (delta: [Float], steps: Int)]
+
+    let number: Int
+    let start: Double
+    /// The clients that got the model this round, and when.
+    var selected = [Int]()
+    var sentAt = [Int: Double]()
+    /// The final updates that came in time, by client.
+    var arrived = [Int: Arrival]()
+    /// The early-sent layers of each client, by layer.
+    var earlyCopies = [Int: EarlyCopies]()
+    /// The clients whose upload (or an early layer of it) was refused.
+    var refused = [Int: RejectedUpload]()
+
+    /// The selected clients whose update missed the round.
+    var missing: [Int] { selected.filter { arrived[$0] == nil } }
+    /// The arrivals in rank order.
+    var arrivals: [(client: Int, arrival: Arrival)] { arrived.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+
+    func isCurrent(_ client: Int, _ message: FederatedMessage) -> Bool {
+        message[int: .round] == number && sentAt[client] != nil
+    }
+}
+
 extension FederatedCoordinator {
     /// Synchronous rounds: select, send, wait for every selected client (or
     /// the round deadline), aggregate in rank order, evaluate.
@@ -11,97 +38,120 @@ extension FederatedCoordinator {
     /// a later round and is discarded there. Clients still busy with an old
     /// round are not selected.
     func runSynchronous() throws {
-        for round in (roundsDone + 1)..<(config.rounds + 1) {
-            let roundStart = monotonicSeconds()
-            let idle = clients.filter { !busy.contains($0) }
-            let selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round)
-            var sentAt = [Int: Double]()
-            for c in selected {
-                sentAt[c] = monotonicSeconds()
-                try sendModel(to: c, round: round, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
-            }
-            let deadline = config.roundTimeout.map { roundStart + $0 }
-            var arrived = [Int: (message: FederatedMessage, bytes: Int, seconds: Double)]()
-            var earlyCopies = [Int: [Int: (delta: [Float], steps: Int)]]()
-            var refused = [Int: RejectedUpload]()
-            while arrived.count < selected.count {
-                guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
-                bytesUp += bytes
-                if message.kind == .layer {
-                    if message[int: .round] == round, sentAt[client] != nil {
-                        do {
-                            earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message),
-                                                                                       message[int: .iteration])
-                        } catch let r as RejectedUpload {
-                            refused[client] = r
-                        }
-                    } else {
-                        late += 1
-                    }
-                    continue
-                }
-                busy.remove(client)
-                if message[int: .round] == round, sentAt[client] != nil {
-                    arrived[client] = (message, bytes, monotonicSeconds() - sentAt[client]!)
-                } else {
-                    late += 1
-                }
-            }
-            let missing = selected.filter { arrived[$0] == nil }
-            dropped += missing.count
-            var contributions = [ClientContribution]()
-            // An early layer refused from a client whose update then missed the round does not count.
-            refused = refused.filter { arrived[$0.key] != nil }
-            for (client, a) in arrived.sorted(by: { $0.key < $1.key }) {
-                do {
-                    if let r = refused[client] { throw r }
-                    contributions.append(try checkedContribution(client, a.message, early: earlyCopies[client] ?? [:]))
-                } catch let r as RejectedUpload {
-                    refused[client] = r
-                    reject(client, round: round, r)
-                }
-            }
+        for number in (roundsDone + 1)..<(config.rounds + 1) {
+            var round = SyncRound(number: number, start: monotonicSeconds())
+            try sendModels(&round)
+            try collectUpdates(&round)
+            dropped += round.missing.count
+            let contributions = try acceptedContributions(&round)
             if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
                                       layers: model.store.layers.map(\.range), trimFraction: config.trimFraction) {
                 try apply(change, scale: config.serverLearningRate)
             }
-            if config.strategy == .fedada {
-                let reports = arrived.sorted { $0.key < $1.key }.map { client, a in
-                    FedAdaReport(
-                        rank: client, secondsPerStep: a.message[.secondsPerStep],
-                        communicationSeconds: max(0, a.seconds - Double(a.message[int: .steps]) * a.message[.secondsPerStep]),
-                        lossChange: a.message[.lossBefore] - a.message[.lossAfter],
-                        initialSteps: config.defaultSteps(samples: samples[client]))
-                }
-                assignment.merge(fedAda.assign(reports)) { _, new in new }
-            }
-            let times = arrived.values.map(\.seconds)
-            let slowest = times.max() ?? 0
-            // Autonomy's reference: the median round time a participant would have
-            // needed for its full planned work: its transfers (round time minus its
-            // own time between receiving the model and sending the update) plus
-            // its planned steps at its measured seconds per step.
-            let projected = arrived.values.map { a -> Double in
-                let m = a.message
-                let transfers = max(0, a.seconds - m[.localSeconds])
-                return transfers + Double(max(m[int: .plannedSteps], m[int: .steps])) * m[.secondsPerStep]
-            }.sorted()
-            if !projected.isEmpty { reference = projected[projected.count / 2] }
-            var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
-                var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
-                if config.autonomy.enabled || config.partialWork { e.merge(autonomyFields(a.message)) { x, _ in x } }
-                if let r = refused[client] { e["rejected"] = r.description }
-                return e
-            }
-            entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
-            try finishRound(round, total: config.rounds, record: [
-                "round_s": monotonicSeconds() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
-                "selected": selected, "participants": arrived.count - refused.count, "dropped": missing.count, "rejected": refused.count,
-                "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round),
-                "reference_s": config.roundTimeout ?? reference,
-                "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
-                "clients": entries,
-            ])
+            if config.strategy == .fedada { assignFedAdaSteps(round) }
+            updateReference(round)
+            try finishRound(number, total: config.rounds, record: record(of: round))
         }
+    }
+
+    /// Selects this round's clients among the idle ones and sends each the model.
+    func sendModels(_ round: inout SyncRound) throws {
+        let idle = clients.filter { !busy.contains($0) }
+        round.selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round.number)
+        for c in round.selected {
+            round.sentAt[c] = monotonicSeconds()
+            try sendModel(to: c, round: round.number, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
+        }
+    }
+
+    /// Takes messages until every selected client's update is in or the
+    /// round deadline passes. Early layers of this round are kept (or their
+    /// refusal noted); anything of an older round counts as late.
+    func collectUpdates(_ round: inout SyncRound) throws {
+        let deadline = config.roundTimeout.map { round.start + $0 }
+        while round.arrived.count < round.selected.count {
+            guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
+            bytesUp += bytes
+            if message.kind == .layer {
+                guard round.isCurrent(client, message) else { late += 1; continue }
+                do {
+                    round.earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message), message[int: .iteration])
+                } catch let r as RejectedUpload {
+                    round.refused[client] = r
+                }
+                continue
+            }
+            busy.remove(client)
+            if round.isCurrent(client, message) {
+                round.arrived[client] = (message, bytes, monotonicSeconds() - round.sentAt[client]!)
+            } else {
+                late += 1
+            }
+        }
+    }
+
+    /// The checked contributions of the arrived updates, in rank order;
+    /// refused ones are counted and noted in `round.refused`. An early layer
+    /// refused from a client whose update then missed the round does not count.
+    func acceptedContributions(_ round: inout SyncRound) throws -> [ClientContribution] {
+        round.refused = round.refused.filter { round.arrived[$0.key] != nil }
+        var contributions = [ClientContribution]()
+        for (client, a) in round.arrivals {
+            do {
+                if let r = round.refused[client] { throw r }
+                contributions.append(try checkedContribution(client, a.message, early: round.earlyCopies[client] ?? [:]))
+            } catch let r as RejectedUpload {
+                round.refused[client] = r
+                reject(client, round: round.number, r)
+            }
+        }
+        return contributions
+    }
+
+    /// FedAda: the next rounds' local steps, from this round's reports.
+    func assignFedAdaSteps(_ round: SyncRound) {
+        let reports = round.arrivals.map { client, a in
+            FedAdaReport(
+                rank: client, secondsPerStep: a.message[.secondsPerStep],
+                communicationSeconds: max(0, a.seconds - Double(a.message[int: .steps]) * a.message[.secondsPerStep]),
+                lossChange: a.message[.lossBefore] - a.message[.lossAfter],
+                initialSteps: config.defaultSteps(samples: samples[client]))
+        }
+        assignment.merge(fedAda.assign(reports)) { _, new in new }
+    }
+
+    /// Autonomy's reference: the median round time a participant would have
+    /// needed for its full planned work: its transfers (round time minus its
+    /// own time between receiving the model and sending the update) plus
+    /// its planned steps at its measured seconds per step.
+    func updateReference(_ round: SyncRound) {
+        let projected = round.arrived.values.map { a -> Double in
+            let m = a.message
+            let transfers = max(0, a.seconds - m[.localSeconds])
+            return transfers + Double(max(m[int: .plannedSteps], m[int: .steps])) * m[.secondsPerStep]
+        }.sorted()
+        if !projected.isEmpty { reference = projected[projected.count / 2] }
+    }
+
+    /// The round record: timing, who took part, and one entry per client.
+    func record(of round: SyncRound) -> [String: Any] {
+        let times = round.arrived.values.map(\.seconds)
+        let slowest = times.max() ?? 0
+        var entries = round.arrivals.map { client, a in
+            var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
+            if config.autonomy.enabled || config.partialWork { e.merge(autonomyFields(a.message)) { x, _ in x } }
+            if let r = round.refused[client] { e["rejected"] = r.description }
+            return e
+        }
+        entries += round.missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
+        return [
+            "round_s": monotonicSeconds() - round.start, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
+            "selected": round.selected, "participants": round.arrived.count - round.refused.count,
+            "dropped": round.missing.count, "rejected": round.refused.count,
+            "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round.number),
+            "reference_s": config.roundTimeout ?? reference,
+            "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
+            "clients": entries,
+        ]
     }
 }
