@@ -12,26 +12,67 @@ extension FederatedClient {
         let request: PendingSend
     }
 
+    /// What a round is to do, fixed when the model arrives.
+    struct RoundPlan {
+        let round: Int
+        /// Local steps asked for (FedAda's assignment, else the default).
+        let planned: Int
+        /// An autonomy sampling round: record the progress curve, no early stop or send.
+        let sampling: Bool
+        /// The coordinator's reference round time (0: none).
+        let reference: Double
+        /// Layers to send early, by the iteration at which both curves say they converged.
+        let sendAt: [Int: [Int]]
+        /// Iterations at which a sampling round snapshots the cumulative update.
+        let snapshotAt: Set<Int>
+    }
+
+    /// What local training did.
+    struct LocalWork {
+        var steps = 0
+        /// The iteration training stopped at early (0: ran the full round).
+        var stoppedAt = 0
+        var losses = [Double]()
+        var compute = 0.0, waited = 0.0
+        /// The last five steps' seconds, emulated waits included.
+        var recent = [Double]()
+        var early = [EarlySend]()
+        var snapshots = [[Float]](), snapshotIterations = [Int]()
+    }
+
     /// One round of local training on the weights in `message`, with the
     /// autonomy rules when enabled: a sampling round records the progress
     /// curve; other rounds may stop early and send converged layers early.
     func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
         let received = monotonicSeconds()
+        let global = try loadGlobalModel(message, downloadBytes: downloadBytes)
+        let plan = planRound(message)
+        let work = try trainLocally(plan, global: global)
+        if plan.sampling { recordCurve(work) }
+        var update = updateHeader(message, plan: plan, work: work, downloadBytes: downloadBytes)
+        try attachChange(to: &update, global: global, plan: plan, early: work.early)
+        update[.localSeconds] = monotonicSeconds() - received
+        return update
+    }
+
+    /// Loads the coordinator's model, then waits out its download on the
+    /// `--client-bandwidth` link model. Returns the model (w(0) of the round).
+    func loadGlobalModel(_ message: FederatedMessage, downloadBytes: Int) throws -> [Float] {
         let global = message.floats()
         guard global.count == model.parameterCount else {
             throw FederatedError("client \(peers.rank): model of \(global.count) floats, expected \(model.parameterCount)")
         }
         model.store.loadParameters(global)
         pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: peers.rank)))
+        return global
+    }
+
+    func planRound(_ message: FederatedMessage) -> RoundPlan {
         let round = message[int: .round]
         let assigned = message[int: .steps]
         let planned = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
         let autonomy = config.autonomy
         let sampling = autonomy.enabled && autonomy.isSampling(round: round)
-        let reference = message[.referenceTime]
-        let stopRule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, freeFraction: autonomy.freeFraction)
-        let curve = curves.last ?? .straightLine(iterations: planned)
-        // Layers to send early, by the iteration at which both curves say they converged.
         var sendAt = [Int: [Int]]()
         if autonomy.earlyTransmit && !sampling {
             for l in layers.indices {
@@ -40,97 +81,116 @@ extension FederatedClient {
                 }
             }
         }
-        let checkpoints = sampling ? Set(ProgressCurve.checkpointIterations(planned)) : []
-        var snapshots = [[Float]](), snapshotIterations = [Int]()
+        return RoundPlan(round: round, planned: planned, sampling: sampling, reference: message[.referenceTime], sendAt: sendAt,
+                         snapshotAt: sampling ? Set(ProgressCurve.checkpointIterations(planned)) : [])
+    }
 
+    /// Up to `plan.planned` local SGD steps (FedProx adds its proximal term),
+    /// with the emulated slowness, the sampling snapshots, the early sends
+    /// and the stop rules.
+    func trainLocally(_ plan: RoundPlan, global: [Float]) throws -> LocalWork {
         let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate),
                       momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
         if config.strategy == .fedprox { sgd.gradientHook = fedProxTerm(global: global, mu: config.mu) }
         var features = [Float](repeating: 0, count: config.batch * train.featureCount)
         var labels = [Int32](repeating: 0, count: config.batch)
-        var losses = [Double]()
-        var compute = 0.0, waited = 0.0
-        var early = [EarlySend]()
-        var recent = [Double]()
+        var work = LocalWork()
         let trainingStart = monotonicSeconds()
-        var stoppedAt = 0
-        var steps = 0
-        for i in 1...planned {
-            let slow = speed.beginStep()
-            let t0 = monotonicSeconds()
-            let batch = sampler.next()
-            let loss = features.withUnsafeMutableBufferPointer { x in
-                labels.withUnsafeMutableBufferPointer { y in
-                    train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
-                    return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch).loss
-                }
+        for i in 1...plan.planned {
+            localStep(sgd, &features, &labels, into: &work)
+            work.steps = i
+            if plan.snapshotAt.contains(i) {
+                work.snapshots.append(cumulativeUpdate(global, 0..<model.parameterCount))
+                work.snapshotIterations.append(i)
             }
-            sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
-            let seconds = monotonicSeconds() - t0
-            compute += seconds
-            let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
-            pause(wait)
-            waited += wait
-            losses.append(loss)
-            recent.append(seconds + wait)
-            if recent.count > 5 { recent.removeFirst() }
-            steps = i
-            if checkpoints.contains(i) {
-                snapshots.append(cumulativeUpdate(global, 0..<model.parameterCount))
-                snapshotIterations.append(i)
-            }
-            for l in sendAt[i] ?? [] { early.append(try sendLayer(l, global: global, round: round, iteration: i)) }
-            for e in early { _ = try e.request.test() }
-            if autonomy.earlyStop && !sampling && i < planned
-                && stopRule.shouldStop(curve: curve, iteration: i, iterationSeconds: recent.sorted()[recent.count / 2],
-                                       elapsed: monotonicSeconds() - trainingStart, reference: reference) {
-                stoppedAt = i
-                break
-            }
-            // The deadline baseline: stop at the reference round time, keep the partial work.
-            if config.partialWork && i < planned && reference > 0 && monotonicSeconds() - trainingStart >= reference {
-                stoppedAt = i
+            for l in plan.sendAt[i] ?? [] { work.early.append(try sendLayer(l, global: global, round: plan.round, iteration: i)) }
+            for e in work.early { _ = try e.request.test() }
+            if i < plan.planned && shouldStop(plan, work, iteration: i, elapsed: monotonicSeconds() - trainingStart) {
+                work.stoppedAt = i
                 break
             }
         }
-        if sampling {
-            curves.append(ProgressCurve(snapshots: snapshots, at: snapshotIterations, layers: layers.map(\.range)))
-            if curves.count > 2 { curves.removeFirst() }
-        }
+        return work
+    }
 
+    /// One SGD step on the next minibatch, then the emulated slowness.
+    func localStep(_ sgd: SGD, _ features: inout [Float], _ labels: inout [Int32], into work: inout LocalWork) {
+        let slow = speed.beginStep()
+        let t0 = monotonicSeconds()
+        let batch = sampler.next()
+        let loss = features.withUnsafeMutableBufferPointer { x in
+            labels.withUnsafeMutableBufferPointer { y in
+                train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
+                return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch).loss
+            }
+        }
+        sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+        let seconds = monotonicSeconds() - t0
+        work.compute += seconds
+        let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
+        pause(wait)
+        work.waited += wait
+        work.losses.append(loss)
+        work.recent.append(seconds + wait)
+        if work.recent.count > 5 { work.recent.removeFirst() }
+    }
+
+    /// Autonomy's early stop (outside sampling rounds), or the deadline
+    /// baseline: stop at the reference round time, keeping the partial work.
+    func shouldStop(_ plan: RoundPlan, _ work: LocalWork, iteration i: Int, elapsed: Double) -> Bool {
+        let autonomy = config.autonomy
+        if autonomy.earlyStop && !plan.sampling {
+            let rule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, freeFraction: autonomy.freeFraction)
+            let curve = curves.last ?? .straightLine(iterations: plan.planned)
+            if rule.shouldStop(curve: curve, iteration: i, iterationSeconds: work.recent.sorted()[work.recent.count / 2],
+                               elapsed: elapsed, reference: plan.reference) { return true }
+        }
+        return config.partialWork && plan.reference > 0 && elapsed >= plan.reference
+    }
+
+    /// Keeps a sampling round's progress curve (the last two).
+    func recordCurve(_ work: LocalWork) {
+        curves.append(ProgressCurve(snapshots: work.snapshots, at: work.snapshotIterations, layers: layers.map(\.range)))
+        if curves.count > 2 { curves.removeFirst() }
+    }
+
+    /// The update's header: the round, the work done and its timing.
+    func updateHeader(_ message: FederatedMessage, plan: RoundPlan, work: LocalWork, downloadBytes: Int) -> FederatedMessage {
         var update = FederatedMessage(kind: .update)
-        update[int: .round] = round
+        update[int: .round] = plan.round
         update[int: .version] = message[int: .version]
-        update[int: .steps] = steps
-        update[int: .plannedSteps] = planned
-        update[.secondsPerStep] = steps > 0 ? (compute + waited) / Double(steps) : 0
+        update[int: .steps] = work.steps
+        update[int: .plannedSteps] = plan.planned
+        update[.secondsPerStep] = work.steps > 0 ? (work.compute + work.waited) / Double(work.steps) : 0
+        let losses = work.losses
         let window = max(1, min(5, losses.count))
         update[.lossBefore] = losses.isEmpty ? 0 : losses.prefix(window).reduce(0, +) / Double(window)
         update[.lossAfter] = losses.isEmpty ? 0 : losses.suffix(window).reduce(0, +) / Double(window)
-        update[.computeSeconds] = compute
-        update[.waitSeconds] = waited
+        update[.computeSeconds] = work.compute
+        update[.waitSeconds] = work.waited
         update[int: .downloadBytes] = downloadBytes
-        update[int: .stoppedAt] = stoppedAt
+        update[int: .stoppedAt] = work.stoppedAt
+        return update
+    }
 
+    /// The payload: the change w - w(0) (poisoned on a Byzantine rank),
+    /// encoded dense or Group-TopK; after early sends, only the layers whose
+    /// early copy is not kept, once the early sends have completed.
+    func attachChange(to update: inout FederatedMessage, global: [Float], plan: RoundPlan, early: [EarlySend]) throws {
         var delta = [Float](repeating: 0, count: model.parameterCount)
         for k in 0..<delta.count { delta[k] = model.store.parameters[k] - global[k] }
         if let b = config.byzantine, b.ranks.contains(peers.rank) {
-            b.poison(&delta, seed: config.seed, rank: peers.rank, round: round)
+            b.poison(&delta, seed: config.seed, rank: peers.rank, round: plan.round)
         }
-        if early.isEmpty {
-            try encodeDelta(&delta, into: &update)
-        } else {
-            let masks = earlyCopyMasks(early.map { ($0.layer, $0.snapshot) }, threshold: autonomy.resendThreshold) {
-                cumulativeUpdate(global, layers[$0].range)
-            }
-            update[int: .earlyLayers] = masks.sent
-            update[int: .keptLayers] = masks.kept
-            update[int: .resentLayers] = masks.resent
-            uploadPayload(delta, layers: layers.map(\.range), kept: masks.kept).withUnsafeBufferPointer { update.setFloats($0) }
-            try peers.waitAll(early.map(\.request), timeout: config.communicationTimeout)
+        guard !early.isEmpty else { return try encodeDelta(&delta, into: &update) }
+        let masks = earlyCopyMasks(early.map { ($0.layer, $0.snapshot) }, threshold: config.autonomy.resendThreshold) {
+            cumulativeUpdate(global, layers[$0].range)
         }
-        update[.localSeconds] = monotonicSeconds() - received
-        return update
+        update[int: .earlyLayers] = masks.sent
+        update[int: .keptLayers] = masks.kept
+        update[int: .resentLayers] = masks.resent
+        uploadPayload(delta, layers: layers.map(\.range), kept: masks.kept).withUnsafeBufferPointer { update.setFloats($0) }
+        try peers.waitAll(early.map(\.request), timeout: config.communicationTimeout)
     }
 
     /// C = w(0) - w over `range`.
