@@ -4,7 +4,7 @@
 // Each target declares exactly the modules its sources import
 // (scripts/check-imports compares the two). Dependencies point one way:
 //   edgetrain   -> Federated, Training, Collectives, Compression, NN, Data, MPI
-//   Federated   -> Training, Compression, NN, Data, MPI, Random
+//   Federated   -> Training, Collectives, Compression, NN, Data, MPI, Random
 //   Training    -> Collectives, Compression, NN, Data, MPI
 //   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data"]),
 
         // Federated mode: coordinator (rank 0) and client roles. Its uploads go by
-        // point-to-point messages, so it needs no Collectives.
+        // point-to-point messages through Collectives' PeerGroup.
         .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random"]),
 
         // The command line only: parse, validate, call a library function.
