@@ -162,7 +162,8 @@ public struct TrainConfig: Sendable {
         let (base, peak) = rates(ranks: ranks)
         return LearningRateSchedule(
             base: base, peak: peak, warmupSteps: Int((warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
-            totalSteps: stepsPerEpoch * epochs, decay: decay)
+            totalSteps: stepsPerEpoch * epochs, decay: decay,
+            foldedMomentum: optimizerMomentum.rateFactor != 1 ? momentum : 0)
     }
 }
 
