@@ -63,7 +63,8 @@ final class FederatedRunTests: XCTestCase {
 
     /// The optional branches of the round phases: autonomy's sampling
     /// rounds, early stop and early-sent layers; FedAda's step assignment;
-    /// a Byzantine client rejected by the norm bound under the median.
+    /// a Byzantine client rejected by the norm bound under the median; and
+    /// the asynchronous loop (FedBuff, a buffer of 2).
     func testTheRoundVariantsComplete() throws {
         var autonomy = smallConfig()
         autonomy.strategy = .autonomy
@@ -81,7 +82,11 @@ final class FederatedRunTests: XCTestCase {
         robust.aggregation = .median
         robust.maxUpdateNorm = 100
         robust.byzantine = ByzantineSettings(ranks: [2], attack: .scale, scale: 1e6)
-        for (name, config, rejected) in [("autonomy", autonomy, 0), ("fedada", fedada, 0), ("robust", robust, 3)] {
+        var buffered = smallConfig()
+        buffered.asynchronous = true
+        buffered.buffer = 2
+        buffered.rounds = 4
+        for (name, config, rejected) in [("autonomy", autonomy, 0), ("fedada", fedada, 0), ("robust", robust, 3), ("async", buffered, 0)] {
             let final = try federate(config, ranks: 4)
             XCTAssertEqual(final.versions, config.rounds, name)
             XCTAssertEqual(final.rejected, rejected, name)
