@@ -7,20 +7,22 @@
 # only cost time): for N = 1, 2, 4, 8, 16, 32 and seeds 1, 2, 3,
 #   fmnist:       edgetrain train --epochs 1 --seed S     (Fashion-MNIST, MLP, every other flag default)
 #   synthetic:    edgetrain train --synthetic --epochs 2 --seed S
+#   cnn:          edgetrain train --model cnn --epochs 1 --seed S   (Fashion-MNIST, CNN)
 #   fmnist-plain: edgetrain train --epochs 1 --max-lr-scale inf --seed S   (the uncapped rule, for contrast;
 #                 run it with SEEDS=1 RANKS="4 8 16 32": N = 1, 2 equal the capped rule)
 # A run that fails records {"event": "failed", ...} with its error line, so a
 # divergence shows in the table rather than vanishing.
-# RANKS="1 2" SEEDS="1" CONFIGS="synthetic" narrow a run. About 15 minutes.
+# RANKS="1 2" SEEDS="1" CONFIGS="synthetic" narrow a run. About 15 minutes for the MLP configurations, 30 more for the CNN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 results=bench/results/lr-scaling.jsonl
 swift build -c release >/dev/null
-for config in ${CONFIGS:-fmnist synthetic}; do
+for config in ${CONFIGS:-fmnist synthetic cnn}; do
     case "$config" in
         fmnist) args=(--epochs 1) ;;
         synthetic) args=(--synthetic --epochs 2) ;;
+        cnn) args=(--model cnn --epochs 1) ;;
         fmnist-plain) args=(--epochs 1 --max-lr-scale inf) ;;
         *) echo "lr-scaling.sh: unknown config $config" >&2; exit 1 ;;
     esac

@@ -440,6 +440,7 @@ def lr_scaling(records):
     """Accuracy against the rank count, per configuration (the newest commit's runs)."""
     blocks = []
     titles = [("fmnist", "Fashion-MNIST, MLP, 1 epoch"), ("synthetic", "synthetic data, MLP, 2 epochs"),
+              ("cnn", "Fashion-MNIST, CNN, 1 epoch"),
               ("fmnist-plain", "For contrast, the plain (uncapped) linear rule: Fashion-MNIST, MLP, 1 epoch")]
     for config, title in titles:
         rows = [r for r in records if r.get("bench") == "lr-scaling-" + config]

@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples per rank per step.")
     var batch: Int = 64
 
-    @Option(help: "Base learning rate, scaled by the rank count under --lr-scaling linear (default: 0.05 mlp, 0.02 cnn).")
+    @Option(help: "Base learning rate, scaled by the rank count under --lr-scaling linear (default: 0.05 mlp, 0.01 cnn).")
     var lr: Double?
 
     @Option(help: "SGD momentum.")

@@ -78,6 +78,13 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(c.rates(ranks: 16).peak, 1.0, accuracy: 1e-15)
         c.scaling = .none
         XCTAssertEqual(c.rates(ranks: 16).peak, 0.5, accuracy: 1e-15)
+        // The CNN's default (0.01, folded: 0.1) peaks at 0.2 from 2 ranks on;
+        // its former 0.02 gave 0.4, which diverged within 8 steps.
+        c = TrainConfig()
+        c.model = .cnn
+        c.learningRate = TrainConfig.defaultLearningRate(for: .cnn)
+        XCTAssertEqual(c.rates(ranks: 1).base, 0.1, accuracy: 1e-15)
+        for n in [2, 4, 8, 16, 32] { XCTAssertEqual(c.rates(ranks: n).peak, 0.2, accuracy: 1e-15, "ranks \(n)") }
     }
 
     func testTrainersScheduleFromTheConfig() {
