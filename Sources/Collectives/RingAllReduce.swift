@@ -27,7 +27,7 @@ public final class RingAllReduce {
     /// Checks first that every rank passed the same length; if not, every
     /// rank throws `CollectiveError.lengthMismatch`. Returns this call's traffic.
     @discardableResult
-    public func sum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> TrafficStats {
+    package func sum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> TrafficStats {
         let start = monotonicSeconds()
         let before = transport.traffic
         let (lo, hi) = try transport.minMax([buffer.count])[0]

@@ -1,9 +1,9 @@
 /// dst[i] += src[i] for i in 0..<count, sixteen lanes at a time. The error
 /// feedback (GroupTopK) and the dense ring's reduce-scatter (Collectives)
-/// both add with it. Public for Collectives, and not `@inlinable`: a call adds
+/// both add with it. `package` for Collectives, and not `@inlinable`: a call adds
 /// a whole group or ring block, so the call is rare next to the loop in it.
 @inline(__always)
-public func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
+package func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
     let rd = UnsafeMutableRawPointer(dst), rs = UnsafeRawPointer(src)
     var i = 0
     while i + 16 <= count {

@@ -24,7 +24,7 @@ public final class GroupTopK {
 
     /// Compresses `x` (length `layout.length`) into `out`, leaving `x` alone.
     /// Throws `NotANumberError` when `x` holds a NaN (`out` is then unspecified).
-    public func compress(_ x: UnsafeBufferPointer<Float>, into out: inout SparseGradient) throws {
+    package func compress(_ x: UnsafeBufferPointer<Float>, into out: inout SparseGradient) throws {
         precondition(x.count == layout.length && out.layout == layout, "length mismatch")
         guard let base = x.baseAddress else { return }
         selector.reset()
@@ -50,7 +50,7 @@ public final class GroupTopK {
     /// Throws `NotANumberError` when gradient + residual holds a NaN; the
     /// groups up to and including that one have then been accumulated into
     /// `residual` (and u) and `out` is unspecified: the caller cannot go on.
-    public func compress(
+    package func compress(
         gradient: UnsafeBufferPointer<Float>, residual: UnsafeMutableBufferPointer<Float>,
         momentum: (factor: Float, buffer: UnsafeMutableBufferPointer<Float>)? = nil,
         into out: inout SparseGradient

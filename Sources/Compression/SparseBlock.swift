@@ -70,7 +70,7 @@ public struct SparseBlock: Sendable {
 
     /// Adds the block's elements into `output`, where `output[i - origin]`
     /// holds element i of the vector (origin 0: `output` is the whole vector).
-    public func add(into output: UnsafeMutablePointer<Float>, origin: Int = 0) {
+    package func add(into output: UnsafeMutablePointer<Float>, origin: Int = 0) {
         let base = elements.lowerBound - origin
         if form == .dense {
             for i in 0..<values.count { output[base + i] += values[i] }

@@ -52,7 +52,7 @@ extension SparseBlock {
 
     /// Reads a block of `groups` of `layout` from `bytes`, checking every size
     /// and position against the layout.
-    public init(decoding bytes: UnsafeRawBufferPointer, layout: GroupLayout, groups: Range<Int>) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer, layout: GroupLayout, groups: Range<Int>) throws {
         func fail(_ why: String) -> BlockDecodingError {
             BlockDecodingError(description: "bad sparse block for groups \(groups): \(why)")
         }

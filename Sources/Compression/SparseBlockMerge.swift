@@ -43,7 +43,7 @@ extension SparseBlock {
     /// than it keeps, or a NaN in `other`. A NaN that the sum made from
     /// honest values (inf + -inf; it cannot be ranked, see `GroupTopK`)
     /// throws `NotANumberError` naming the element.
-    public mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) throws {
+    package mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) throws {
         precondition(other.layout == layout && other.groups == groups, "merging blocks of different groups")
         guard form != .dense && other.form != .dense else {
             throw SparseMergeError(description: "a dense block for groups \(groups), which reselect cannot merge")

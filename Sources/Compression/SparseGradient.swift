@@ -33,7 +33,7 @@ public struct SparseGradient: Sendable {
     public var wireBytes: Int { values.count * layout.entryBytes }
 
     /// Writes the dense vector (zeros where nothing was selected).
-    public func densify(into output: UnsafeMutableBufferPointer<Float>) {
+    package func densify(into output: UnsafeMutableBufferPointer<Float>) {
         precondition(output.count == layout.length, "output has \(output.count) elements, expected \(layout.length)")
         guard let base = output.baseAddress else { return }
         base.update(repeating: 0, count: layout.length)

@@ -46,7 +46,7 @@ public final class Conv2d: Layer {
         [("weight", [outChannels, geometry.kernelHeight, geometry.kernelWidth, inChannels]), ("bias", [outChannels])]
     }
 
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+    package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         let n = outChannels * geometry.patch
         weight = parameters
         bias = parameters + n
@@ -72,7 +72,7 @@ public final class Conv2d: Layer {
         return [p.forward.implementation, p.backwardData.implementation, p.backwardWeights.implementation]
     }
 
-    public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let p = plan(batch)
         p.weights.load(from: weight)
         p.src.point(at: input)
@@ -82,7 +82,7 @@ public final class Conv2d: Layer {
                            (DNNL_ARG_BIAS, p.bias), (DNNL_ARG_DST, p.dst)])
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int
     ) {

@@ -6,7 +6,7 @@ import Random
 /// last), vectors are [features]. A batch is `batch` samples back to back.
 /// The model binds each layer to its slice of the flat parameter and
 /// gradient buffers before first use.
-public protocol Layer: AnyObject {
+package protocol Layer: AnyObject {
     var name: String { get }
     var inputShape: [Int] { get }
     var outputShape: [Int] { get }
@@ -28,9 +28,9 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
-    public var inputCount: Int { inputShape.reduce(1, *) }
-    public var outputCount: Int { outputShape.reduce(1, *) }
-    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    package var inputCount: Int { inputShape.reduce(1, *) }
+    package var outputCount: Int { outputShape.reduce(1, *) }
+    package var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 }
 
 /// He/Kaiming normal initialization for ReLU networks: N(0, 2 / fanIn).

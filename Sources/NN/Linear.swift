@@ -33,7 +33,7 @@ public final class Linear: Layer {
         [("weight", [outFeatures, inFeatures]), ("bias", [outFeatures])]
     }
 
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+    package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
         weight = parameters
         bias = parameters + outFeatures * inFeatures
         weightGradient = gradients
@@ -58,7 +58,7 @@ public final class Linear: Layer {
         return [p.forward.implementation, p.backwardData.implementation, p.backwardWeights.implementation]
     }
 
-    public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let p = plan(batch)
         p.src.point(at: input)
         p.dst.point(at: output)
@@ -67,7 +67,7 @@ public final class Linear: Layer {
         p.forward.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_WEIGHTS, p.weights), (DNNL_ARG_BIAS, p.bias), (DNNL_ARG_DST, p.dst)])
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int
     ) {

@@ -30,10 +30,10 @@ public final class MaxPool2d: Layer {
     public var inputShape: [Int] { [height, width, channels] }
     public var outputShape: [Int] { [height / size, width / size, channels] }
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+    package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
 
-    public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let total = batch * outputCount
         if total > argmaxCapacity {
             argmax?.deallocate()
@@ -106,7 +106,7 @@ public final class MaxPool2d: Layer {
         }
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int
     ) {

@@ -19,7 +19,7 @@ import Random
 /// either way.
 public final class Model {
     public let name: String
-    public let layers: [Layer]
+    package let layers: [Layer]
     public let store: ParameterStore
     public let classes: Int
     /// When set, forward and backward time each layer into it (Conv2d and
@@ -41,7 +41,7 @@ public final class Model {
     /// Builds the store, binds every layer to its slice, and initializes the
     /// parameters from `seed`: the same seed gives bitwise-identical weights
     /// on every rank and every run.
-    public init(name: String, layers: [Layer], seed: UInt64) {
+    package init(name: String, layers: [Layer], seed: UInt64) {
         precondition(!layers.isEmpty, "a model needs at least one layer")
         for i in 1..<layers.count {
             precondition(layers[i - 1].outputCount == layers[i].inputCount,
@@ -101,7 +101,7 @@ public final class Model {
     /// Runs the layers on `features` (batch x inputCount) and returns the
     /// logits (batch x classes), valid until the next call.
     @discardableResult
-    public func forward(features: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
+    package func forward(features: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
         precondition(batch > 0, "batch must be positive")
         reserve(batch: batch)
         var input = features
@@ -119,7 +119,7 @@ public final class Model {
     /// Forward, softmax cross-entropy and backward on one batch. Overwrites
     /// `store.gradients` with the gradient of the mean loss. Returns the mean
     /// loss and the number of correct predictions.
-    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (loss: Double, correct: Int) {
+    package func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (loss: Double, correct: Int) {
         let logits = forward(features: features, batch: batch)
         var dy = gradientA!
         var dx = gradientB!
@@ -162,7 +162,7 @@ public final class Model {
     }
 
     /// Summed loss and correct count of one batch, without gradients.
-    public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (lossSum: Double, correct: Int) {
+    package func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (lossSum: Double, correct: Int) {
         let logits = forward(features: features, batch: batch)
         return SoftmaxCrossEntropy.apply(logits: logits, labels: labels, batch: batch, classes: classes, gradient: nil)
     }

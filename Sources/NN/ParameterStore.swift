@@ -21,9 +21,9 @@ public struct ParameterSpan: Sendable, Equatable {
 public final class ParameterStore {
     public let count: Int
     /// The parameters, `count` floats, 64-byte aligned.
-    public let parameters: UnsafeMutableBufferPointer<Float>
+    package let parameters: UnsafeMutableBufferPointer<Float>
     /// The gradients, same layout as `parameters`.
-    public let gradients: UnsafeMutableBufferPointer<Float>
+    package let gradients: UnsafeMutableBufferPointer<Float>
     public let spans: [ParameterSpan]
     /// Layer names in order, each with the contiguous range of its tensors.
     public let layers: [(name: String, range: Range<Int>)]

@@ -16,7 +16,7 @@ public final class ReLU: Layer {
 
     public var outputShape: [Int] { inputShape }
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+    package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
 
     private func plan(_ batch: Int) -> ReLUPlan {
@@ -29,14 +29,14 @@ public final class ReLU: Layer {
         return [p.forward.implementation, p.backward.implementation]
     }
 
-    public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let p = plan(batch)
         p.src.point(at: input)
         p.dst.point(at: output)
         p.forward.execute([(DNNL_ARG_SRC, p.src), (DNNL_ARG_DST, p.dst)])
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batch: Int
     ) {
@@ -84,14 +84,14 @@ public final class Flatten: Layer {
 
     public var outputShape: [Int] { [inputCount] }
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+    package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
 
-    public func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         output.update(from: input, count: batch * inputCount)
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batch: Int
     ) {

@@ -13,9 +13,9 @@ public final class SGD {
     public let nesterov: Bool
     public let weightDecay: Float
     /// Adds a term to `gradients` given `parameters`, before momentum.
-    public var gradientHook: ((_ parameters: UnsafeBufferPointer<Float>, _ gradients: UnsafeMutableBufferPointer<Float>) -> Void)?
+    package var gradientHook: ((_ parameters: UnsafeBufferPointer<Float>, _ gradients: UnsafeMutableBufferPointer<Float>) -> Void)?
     /// The momentum buffer, one float per parameter.
-    public let velocity: UnsafeMutableBufferPointer<Float>
+    package let velocity: UnsafeMutableBufferPointer<Float>
 
     public init(parameterCount: Int, learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
         precondition(parameterCount >= 0 && momentum >= 0 && weightDecay >= 0, "bad SGD settings")
@@ -29,7 +29,7 @@ public final class SGD {
     deinit { velocity.baseAddress.map { UnsafeMutableRawPointer($0).deallocate() } }
 
     /// One update of `parameters` from `gradients` (same count as the velocity).
-    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>) {
+    package func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>) {
         let n = velocity.count
         precondition(parameters.count == n && gradients.count == n, "SGD: expected \(n) parameters")
         guard n > 0 else { return }

@@ -5,7 +5,7 @@ public enum SoftmaxCrossEntropy {
     /// Returns the summed loss over the batch (in Double) and the number of
     /// samples whose largest logit is the label. When `gradient` is given,
     /// writes dL/dlogits for the mean loss: (softmax - onehot) / batch.
-    public static func apply(
+    package static func apply(
         logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, classes: Int,
         gradient: UnsafeMutablePointer<Float>?
     ) -> (lossSum: Double, correct: Int) {

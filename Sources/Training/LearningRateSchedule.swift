@@ -11,13 +11,6 @@ import Foundation
 ///                             milestones at 50% and 75% of the steps after warm-up
 ///          cosine:            peak x (1 + cos(pi x t)) / 2, t from 0 to 1 over
 ///                             the steps after warm-up
-///
-/// With momentum m folded into the rate (plain SGD at lr / (1 - m)), every
-/// rate above is multiplied by the momentum ramp 1 - m^(s+1). Momentum SGD
-/// on a steady gradient g moves lr x g x (1 - m^(s+1)) / (1 - m) at step s,
-/// not the full lr x g / (1 - m) from the first step; without the ramp the
-/// folded rate hit the young network 10x harder than momentum would, and the
-/// CNN diverged within 10 steps on 2 to 8 ranks at its base rate.
 public struct LearningRateSchedule: Sendable, Equatable {
     public enum Scaling: String, CaseIterable, Sendable { case linear, none }
     public enum Decay: String, CaseIterable, Sendable { case constant, step, cosine }
@@ -27,18 +20,14 @@ public struct LearningRateSchedule: Sendable, Equatable {
     public let warmupSteps: Int
     public let totalSteps: Int
     public let decay: Decay
-    /// The momentum folded into the rate (0: none, no ramp).
-    public let foldedMomentum: Double
 
-    public init(base: Double, peak: Double, warmupSteps: Int, totalSteps: Int, decay: Decay, foldedMomentum: Double = 0) {
+    public init(base: Double, peak: Double, warmupSteps: Int, totalSteps: Int, decay: Decay) {
         precondition(base > 0 && peak > 0 && warmupSteps >= 0 && totalSteps >= 1, "bad schedule")
-        precondition(foldedMomentum >= 0 && foldedMomentum < 1, "folded momentum must be in [0, 1)")
         self.base = base
         self.peak = peak
         self.warmupSteps = min(warmupSteps, totalSteps)
         self.totalSteps = totalSteps
         self.decay = decay
-        self.foldedMomentum = foldedMomentum
     }
 
     /// The scaled peak rate of the linear scaling rule, the factor capped at
@@ -53,11 +42,6 @@ public struct LearningRateSchedule: Sendable, Equatable {
 
     /// The rate for the 0-based `step`.
     public func rate(at step: Int) -> Double {
-        let ramp = foldedMomentum > 0 ? 1 - pow(foldedMomentum, Double(step + 1)) : 1
-        return scheduledRate(at: step) * ramp
-    }
-
-    private func scheduledRate(at step: Int) -> Double {
         if step < warmupSteps {
             return base + (peak - base) * Double(step) / Double(warmupSteps)
         }
@@ -76,7 +60,6 @@ public struct LearningRateSchedule: Sendable, Equatable {
     /// One line for rank 0 to print at start.
     public var summary: String {
         let w = warmupSteps > 0 ? String(format: "warm-up %.4g -> %.4g over %d steps, then ", base, peak, warmupSteps) : ""
-        let ramp = foldedMomentum > 0 ? String(format: ", x (1 - %.4g^(step+1)) for the folded momentum", foldedMomentum) : ""
-        return w + String(format: "%@ from %.4g over %d steps", decay.rawValue, peak, totalSteps - warmupSteps) + ramp
+        return w + String(format: "%@ from %.4g over %d steps", decay.rawValue, peak, totalSteps - warmupSteps)
     }
 }

@@ -84,10 +84,11 @@ public struct TrainConfig: Sendable {
     public static let divergenceFactor = 10.0
 
     /// The base learning rate `edgetrain train` uses when none is given:
-    /// 0.05 for the MLP, 0.02 for the CNN (which trains worse at 0.05 with
-    /// momentum 0.9: 0.891 against 0.913 after 5 epochs, see docs/design.md).
+    /// 0.05 for the MLP, 0.01 for the CNN. The CNN's folded 0.02 (0.2, 0.4
+    /// at the capped peak) diverged within 8 steps on 2, 4 and 8 ranks; at
+    /// 0.01 it trains on 1 to 32 (docs/design.md, docs/benchmarks.md).
     public static func defaultLearningRate(for model: ModelKind) -> Double {
-        model == .cnn ? 0.02 : 0.05
+        model == .cnn ? 0.01 : 0.05
     }
 
     /// SHA-256 of everything that decides the trained model: a checkpoint
@@ -162,8 +163,7 @@ public struct TrainConfig: Sendable {
         let (base, peak) = rates(ranks: ranks)
         return LearningRateSchedule(
             base: base, peak: peak, warmupSteps: Int((warmupEpochs(ranks: ranks) * Double(stepsPerEpoch)).rounded()),
-            totalSteps: stepsPerEpoch * epochs, decay: decay,
-            foldedMomentum: optimizerMomentum.rateFactor != 1 ? momentum : 0)
+            totalSteps: stepsPerEpoch * epochs, decay: decay)
     }
 }
 

@@ -14,8 +14,11 @@ struct BenchAllReduce: ParsableCommand {
             """
     )
 
-    @Option(help: "Comma-separated vector lengths in floats.")
-    var sizes: String = "1,7,1000,1048576,16777216"
+    static let defaultSizes = [1, 7, 1000, 1_048_576, 16_777_216]
+
+    @Option(help: CommaSeparated.help("Comma-separated vector lengths in floats.", default: defaultSizes),
+            transform: CommaSeparated.parser(of: Int.self))
+    var sizes: [Int] = defaultSizes
 
     @Option(help: "Timed iterations per size.")
     var iters: Int = 10
@@ -49,28 +52,18 @@ struct BenchAllReduce: ParsableCommand {
     var json = false
 
     func validate() throws {
-        _ = try parsedSizes()
+        try requireEach(sizes, "--sizes", "must be lengths >= 0", { $0 >= 0 })
         try checkRatio(ratio)
         if sparseOnly && !sparse { throw ValidationError("--sparse-only needs --sparse") }
         try checkGroupSize(groupSize)
-        guard iters >= 1 else { throw ValidationError("--iters must be at least 1, got \(iters)") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
-    }
-
-    func parsedSizes() throws -> [Int] {
-        let parts = sizes.split(separator: ",", omittingEmptySubsequences: false)
-        let values = parts.map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-            throw ValidationError("--sizes must be a comma-separated list of lengths >= 0, got '\(sizes)'")
-        }
-        return values.map { $0! }
+        try requireAtLeast(1, iters, "--iters")
+        try requireAtLeast(0, warmup, "--warmup")
     }
 
     func run() throws {
-        let sizeList = try parsedSizes()
         try runWithMPI { env in
             let results = try benchmarkAllReduce(
-                communicator: env.world, sizes: sizeList, iterations: iters, warmup: warmup, seed: seed,
+                communicator: env.world, sizes: sizes, iterations: iters, warmup: warmup, seed: seed,
                 sparse: sparse ? (ratio, groupSize) : nil, timeDense: !sparseOnly)
             guard env.world.rank == 0 else { return }
             if json {

@@ -20,14 +20,21 @@ struct BenchCompress: ParsableCommand {
     @Option(help: "Floats of the Gaussian vector (used when --input is not given).")
     var size: Int = 25_165_824
 
-    @Option(help: "Comma-separated Float32 files (e.g. DIR/mlp-step100.f32 from train --dump-gradients).")
-    var input: String?
+    @Option(help: "Comma-separated Float32 files (e.g. DIR/mlp-step100.f32 from train --dump-gradients).",
+            transform: CommaSeparated.parser(of: String.self))
+    var input: [String]?
 
-    @Option(help: "Group sizes, comma-separated.")
-    var groupSize: String = "1024"
+    static let defaultGroupSizes = [1024]
 
-    @Option(help: "Ratios (k = ratio x group size), comma-separated.")
-    var ratio: String = "0.01"
+    @Option(help: CommaSeparated.help("Group sizes, comma-separated.", default: defaultGroupSizes),
+            transform: CommaSeparated.parser(of: Int.self))
+    var groupSize: [Int] = defaultGroupSizes
+
+    static let defaultRatios = [0.01]
+
+    @Option(help: CommaSeparated.help("Ratios (k = ratio x group size), comma-separated.", default: defaultRatios),
+            transform: CommaSeparated.parser(of: Double.self))
+    var ratio: [Double] = defaultRatios
 
     @Option(help: "Timed repetitions (median reported).")
     var iters: Int = 11
@@ -38,33 +45,31 @@ struct BenchCompress: ParsableCommand {
     func validate() throws {
         try requireAtLeast(1, size, "--size")
         try requireAtLeast(1, iters, "--iters")
-        for g in try parseList(groupSize, "--group-size", Int.init) { try checkGroupSize(g) }
-        for r in try parseList(ratio, "--ratio", Double.init) { try checkRatio(r) }
-        if let input { _ = try parseList(input, "--input", { $0.isEmpty ? nil : $0 }) }
+        for g in groupSize { try checkGroupSize(g) }
+        for r in ratio { try checkRatio(r) }
     }
 
     /// (name, gradient, starting residual) per input.
     func inputs() throws -> [(name: String, gradient: [Float], residual: [Float]?)] {
         guard let input else { return [("gaussian", gaussianVector(length: size), nil)] }
-        return try parseList(input, "--input", { $0 }).map { path in
+        return try input.map { path in
             let gradient = try FloatFile.read(path)
             guard !gradient.isEmpty else { throw OutputError(path: path, problem: "empty vector") }
             let twin = path.hasSuffix(".f32") ? String(path.dropLast(4)) + ".residual.f32" : path + ".residual"
-            var residual: [Float]?
-            if FileManager.default.fileExists(atPath: twin) {
-                residual = try FloatFile.read(twin)
-                guard residual!.count == gradient.count else {
-                    throw OutputError(path: twin, problem: "\(residual!.count) floats, but \(path) has \(gradient.count)")
-                }
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard FileManager.default.fileExists(atPath: twin) else { return (name, gradient, nil) }
+            let residual = try FloatFile.read(twin)
+            guard residual.count == gradient.count else {
+                throw OutputError(path: twin, problem: "\(residual.count) floats, but \(path) has \(gradient.count)")
             }
-            return (URL(fileURLWithPath: path).lastPathComponent, gradient, residual)
+            return (name, gradient, residual)
         }
     }
 
     func run() throws {
         for x in try inputs() {
-            for g in try parseList(groupSize, "--group-size", Int.init) {
-                for r in try parseList(ratio, "--ratio", Double.init) {
+            for g in groupSize {
+                for r in ratio {
                     let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
                     if json {
                         printJSONLine([
@@ -86,30 +91,5 @@ struct BenchCompress: ParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// Parses "a,b,c" with `parse`, or throws a ValidationError naming `flag`.
-func parseList<T>(_ text: String, _ flag: String, _ parse: (String) -> T?) throws -> [T] {
-    let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
-        parse($0.trimmingCharacters(in: .whitespaces))
-    }
-    guard !items.isEmpty, items.allSatisfy({ $0 != nil }) else {
-        throw ValidationError("\(flag) must be a comma-separated list, got '\(text)'")
-    }
-    return items.map { $0! }
-}
-
-/// Group-TopK's ratio must be in (0, 1].
-func checkRatio(_ r: Double) throws {
-    guard r > 0 && r <= 1 else { throw ValidationError("--ratio must be in (0, 1], got \(r)") }
-}
-
-/// In-group positions travel as UInt32 at most, and a group must fit in
-/// memory many times over: at most 2^32 - 1 elements.
-func checkGroupSize(_ g: Int) throws {
-    guard g >= 1 else { throw ValidationError("--group-size must be at least 1, got \(g)") }
-    guard g <= Int(UInt32.max) else {
-        throw ValidationError("--group-size \(g) is too big for its encoding (positions are UInt32, at most \(UInt32.max))")
     }
 }

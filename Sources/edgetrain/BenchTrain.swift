@@ -29,8 +29,8 @@ struct BenchTrain: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        try requireAtLeast(1, batch, "--batch")
+        if let steps { try requireAtLeast(1, steps, "--steps") }
     }
 
     func run() throws {

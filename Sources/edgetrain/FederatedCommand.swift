@@ -57,8 +57,9 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Reject uploads whose change has a larger L2 norm.")
     var maxUpdateNorm: Double?
 
-    @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).")
-    var byzantine: String?
+    @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).",
+            transform: CommaSeparated.parser(of: Int.self))
+    var byzantine: [Int]?
 
     @Option(help: "Testing: the poison of --byzantine clients: sign-flip (-S x change), scale (S x change), noise (S x rms Gaussian), nan.")
     var attack: Attack?
@@ -99,8 +100,9 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Group-TopK group size of uploads.")
     var groupSize: Int = 1024
 
-    @Option(help: "Slowdown factor per client, comma-separated (one per client, e.g. 1,1,1,4).")
-    var clientSpeed: String?
+    @Option(help: "Slowdown factor per client, comma-separated (one per client, e.g. 1,1,1,4).",
+            transform: CommaSeparated.parser(of: Double.self))
+    var clientSpeed: [Double]?
 
     @Option(help: "Probability per step that a client enters a slow state.")
     var slowdownProb: Double = 0
@@ -111,8 +113,9 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Steps a slow state lasts.")
     var slowdownSteps: Int = 20
 
-    @Option(help: "Per-client link model in Mbit/s (one value for all, or one per client).")
-    var clientBandwidth: String?
+    @Option(help: "Per-client link model in Mbit/s (one value for all, or one per client).",
+            transform: CommaSeparated.parser(of: Double.self))
+    var clientBandwidth: [Double]?
 
     @Option(help: "Seconds after which a round goes on without the missing clients.")
     var roundTimeout: Double?
@@ -163,8 +166,12 @@ struct FederatedCommand: ParsableCommand {
         guard mu >= 0 && mu.isFinite else { throw ValidationError("--mu must be >= 0, got \(mu)") }
         try checkRatio(ratio)
         try checkGroupSize(groupSize)
-        _ = try speeds()
-        _ = try bandwidths()
+        if let clientSpeed {
+            try requireEach(clientSpeed, "--client-speed", "factors must be numbers >= 1", { $0 >= 1 && $0.isFinite })
+        }
+        if let clientBandwidth {
+            try requireEach(clientBandwidth, "--client-bandwidth", "values must be Mbit/s > 0", { $0 > 0 && $0.isFinite })
+        }
         guard slowdownProb >= 0 && slowdownProb <= 1 else { throw ValidationError("--slowdown-prob must be in [0, 1], got \(slowdownProb)") }
         guard slowdownFactor >= 1 && slowdownFactor.isFinite else { throw ValidationError("--slowdown-factor must be >= 1, got \(slowdownFactor)") }
         try requireAtLeast(1, slowdownSteps, "--slowdown-steps")
@@ -178,7 +185,6 @@ struct FederatedCommand: ParsableCommand {
         try requireAtLeast(1, buffer, "--buffer")
         guard asyncAlpha > 0 && asyncAlpha <= 1 else { throw ValidationError("--async-alpha must be in (0, 1], got \(asyncAlpha)") }
         try requirePositive(commTimeout, "--comm-timeout")
-        try checkpoints.check()
         try requireAtLeast(1, sampleEvery, "--sample-every")
         guard benefitWeight >= 0 && benefitWeight.isFinite else { throw ValidationError("--benefit-weight must be >= 0, got \(benefitWeight)") }
         guard freeTime >= 0 && freeTime.isFinite else { throw ValidationError("--free-time must be >= 0, got \(freeTime)") }
@@ -201,44 +207,25 @@ struct FederatedCommand: ParsableCommand {
         }
         guard trimFraction >= 0 && trimFraction < 0.5 else { throw ValidationError("--trim-fraction must be in [0, 0.5), got \(trimFraction)") }
         if let maxUpdateNorm { try requirePositive(maxUpdateNorm, "--max-update-norm") }
-        _ = try byzantineSettings()
-        try model.check()
-        try data.check()
-    }
-
-    func byzantineSettings() throws -> ByzantineSettings? {
-        guard let byzantine else {
-            if attack != nil { throw ValidationError("--attack needs --byzantine RANKS") }
-            return nil
+        switch (byzantine, attack) {
+        case (nil, nil): break
+        case (nil, _?): throw ValidationError("--attack needs --byzantine RANKS")
+        case (_?, nil): throw ValidationError("--byzantine needs --attack sign-flip|scale|noise|nan")
+        case (_?, _?):
+            guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
         }
-        let ranks = try parseList(byzantine, "--byzantine", Int.init)
-        guard let attack else { throw ValidationError("--byzantine needs --attack sign-flip|scale|noise|nan") }
-        guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
-        return ByzantineSettings(ranks: ranks, attack: attack, scale: attackScale)
     }
 
-    func speeds() throws -> [Double]? {
-        guard let clientSpeed else { return nil }
-        let values = try parseList(clientSpeed, "--client-speed", Double.init)
-        guard values.allSatisfy({ $0 >= 1 && $0.isFinite }) else {
-            throw ValidationError("--client-speed factors must be numbers >= 1, got '\(clientSpeed)'")
-        }
-        return values
+    /// The poisoned clients, when `--byzantine` and `--attack` are given (`validate()` checked that they come together).
+    var byzantineSettings: ByzantineSettings? {
+        guard let byzantine, let attack else { return nil }
+        return ByzantineSettings(ranks: byzantine, attack: attack, scale: attackScale)
     }
 
-    func bandwidths() throws -> [Double]? {
-        guard let clientBandwidth else { return nil }
-        let values = try parseList(clientBandwidth, "--client-bandwidth", Double.init)
-        guard values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw ValidationError("--client-bandwidth values must be Mbit/s > 0, got '\(clientBandwidth)'")
-        }
-        return values
-    }
-
-    func makeConfig() throws -> FederatedConfig {
+    func makeConfig() -> FederatedConfig {
         var c = FederatedConfig()
         c.model = model.model
-        c.hidden = try model.hiddenSizes()
+        c.hidden = model.hidden
         c.rounds = rounds
         c.clientsPerRound = clientsPerRound
         c.fraction = fraction
@@ -259,8 +246,8 @@ struct FederatedCommand: ParsableCommand {
         c.mu = mu
         c.trimFraction = trimFraction
         c.maxUpdateNorm = maxUpdateNorm
-        c.byzantine = try byzantineSettings()
-        c.partition = try data.scheme()
+        c.byzantine = byzantineSettings
+        c.partition = data.scheme()
         c.data = data.source()
         c.seed = seed
         if compression == .groupTopK {
@@ -269,11 +256,11 @@ struct FederatedCommand: ParsableCommand {
             s.groupSize = groupSize
             c.compression = s
         }
-        c.clientSpeed = try speeds()
+        c.clientSpeed = clientSpeed
         c.slowdownProbability = slowdownProb
         c.slowdownFactor = slowdownFactor
         c.slowdownSteps = slowdownSteps
-        c.clientBandwidth = try bandwidths()
+        c.clientBandwidth = clientBandwidth
         c.roundTimeout = roundTimeout
         c.partialWork = partialWork
         c.asynchronous = asynchronous
@@ -289,7 +276,7 @@ struct FederatedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try makeConfig()
+        let config = makeConfig()
         try kernels.apply()
         try runWithMPI { env in
             if let final = try runFederated(config: config, peers: MPITransport(communicator: env.world)), json {

@@ -10,18 +10,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model: mlp (784-256-128-10) or cnn (conv5x5x32, pool, conv5x5x64, pool, fc128, fc10).")
     var model: ModelKind = .mlp
 
-    @Option(help: "Hidden layer sizes of the MLP, comma-separated.")
-    var hidden: String = "256,128"
+    static let defaultHidden = [256, 128]
 
-    func hiddenSizes() throws -> [Int] {
-        let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--hidden must be comma-separated sizes >= 1, got '\(hidden)'")
-        }
-        return sizes.map { $0! }
+    @Option(help: CommaSeparated.help("Hidden layer sizes of the MLP, comma-separated.", default: defaultHidden),
+            transform: CommaSeparated.parser(of: Int.self))
+    var hidden: [Int] = defaultHidden
+
+    func validate() throws {
+        try requireEach(hidden, "--hidden", "sizes must be at least 1", { $0 >= 1 })
     }
-
-    func check() throws { _ = try hiddenSizes() }
 }
 
 /// Checkpoint and resume; shared by `train` (K in steps) and `federated` (K in rounds).
@@ -35,7 +32,7 @@ struct CheckpointOptions: ParsableArguments {
     @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")
     var resume = false
 
-    func check() throws {
+    func validate() throws {
         try requireAtLeast(0, checkpointEvery, "--checkpoint-every")
         if checkpointEvery > 0 && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
         if resume && checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
@@ -68,7 +65,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Shards: shards per partition.")
     var shards: Int = 2
 
-    func check() throws {
+    func validate() throws {
         guard alpha > 0 && alpha.isFinite else { throw ValidationError("--alpha must be > 0, got \(alpha)") }
         try requireAtLeast(0, minPartitionSize, "--min-partition-size")
         try requireAtLeast(1, shards, "--shards")
@@ -76,7 +73,7 @@ struct DataOptions: ParsableArguments {
         try requireAtLeast(1, syntheticTest, "--synthetic-test")
     }
 
-    func scheme() throws -> PartitionScheme {
+    func scheme() -> PartitionScheme {
         switch partition {
         case .iid: return .iid
         case .dirichlet: return .dirichlet(alpha: alpha, minSize: minPartitionSize)
@@ -91,14 +88,6 @@ struct DataOptions: ParsableArguments {
 
 enum PartitionKind: String, CaseIterable, ExpressibleByArgument {
     case iid, dirichlet, shards
-}
-
-func requireAtLeast(_ minimum: Int, _ value: Int, _ flag: String) throws {
-    guard value >= minimum else { throw ValidationError("\(flag) must be at least \(minimum), got \(value)") }
-}
-
-func requirePositive(_ value: Double, _ flag: String) throws {
-    guard value > 0 && value.isFinite else { throw ValidationError("\(flag) must be > 0, got \(value)") }
 }
 
 /// Group-TopK options of `train` (federated uploads have their own, off by default).
@@ -124,7 +113,7 @@ struct CompressionOptions: ParsableArguments {
     @Flag(help: "DGC momentum correction; the same as --sparse-momentum correction.")
     var momentumCorrection = false
 
-    func check() throws {
+    func validate() throws {
         try checkRatio(ratio)
         try checkGroupSize(groupSize)
         if momentumCorrection && sparseMomentum != .fold && sparseMomentum != .correction {

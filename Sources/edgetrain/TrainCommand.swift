@@ -25,7 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Samples per rank per step.")
     var batch: Int = 64
 
-    @Option(help: "Base learning rate, scaled by the rank count under --lr-scaling linear (default: 0.05 mlp, 0.02 cnn).")
+    @Option(help: "Base learning rate, scaled by the rank count under --lr-scaling linear (default: 0.05 mlp, 0.01 cnn).")
     var lr: Double?
 
     @Option(help: "SGD momentum.")
@@ -76,14 +76,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seconds any wait for another rank may take before the run fails.")
     var commTimeout: Double = 300
 
-    @Option(help: ArgumentHelp("Testing: KIND:RANK:STEP, diverge (nudge a weight) or hang, on RANK after STEP.", visibility: .hidden))
-    var injectFault: String?
+    @Option(help: ArgumentHelp("Testing: KIND:RANK:STEP, diverge (nudge a weight) or hang, on RANK after STEP.", visibility: .hidden),
+            transform: { text in
+                guard let fault = InjectedFault(text) else { throw ValidationError("expected diverge:RANK:STEP or hang:RANK:STEP") }
+                return fault
+            })
+    var injectFault: InjectedFault?
 
     @Option(help: "Rank 0 writes its gradient (and error-feedback residual) at --dump-steps to this directory, as Float32 files.")
     var dumpGradients: String?
 
-    @Option(help: "Steps (1-based, comma-separated) whose gradients --dump-gradients writes.")
-    var dumpSteps: String = "1,100,1000"
+    static let defaultDumpSteps = [1, 100, 1000]
+
+    @Option(help: CommaSeparated.help("Steps (1-based, comma-separated) whose gradients --dump-gradients writes.",
+                                      default: defaultDumpSteps),
+            transform: CommaSeparated.parser(of: Int.self))
+    var dumpSteps: [Int] = defaultDumpSteps
 
     @Flag(help: "Record every rank's peak resident memory in the epoch and final records.")
     var reportMemory = false
@@ -104,38 +112,19 @@ struct TrainCommand: ParsableCommand {
         }
         try requireAtLeast(0, evalEvery, "--eval-every")
         try requireAtLeast(0, checkEvery, "--check-every")
-        _ = try fault()
         try requirePositive(commTimeout, "--comm-timeout")
-        try checkpoints.check()
         if let targetAccuracy, !(targetAccuracy > 0 && targetAccuracy <= 1) {
             throw ValidationError("--target-accuracy must be in (0, 1], got \(targetAccuracy)")
         }
         try requireAtLeast(1, targetWindow, "--target-window")
         if stopAtTarget && targetAccuracy == nil { throw ValidationError("--stop-at-target needs --target-accuracy") }
-        try model.check()
-        try data.check()
-        try compression.check()
-        _ = try parsedDumpSteps()
+        try requireEach(dumpSteps, "--dump-steps", "must be steps >= 1", { $0 >= 1 })
     }
 
-    func parsedDumpSteps() throws -> Set<Int> {
-        let steps = try parseList(dumpSteps, "--dump-steps", Int.init)
-        guard steps.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--dump-steps must be steps >= 1, got '\(dumpSteps)'") }
-        return Set(steps)
-    }
-
-    func fault() throws -> InjectedFault? {
-        guard let injectFault else { return nil }
-        guard let f = InjectedFault(injectFault) else {
-            throw ValidationError("--inject-fault must be diverge:RANK:STEP or hang:RANK:STEP, got '\(injectFault)'")
-        }
-        return f
-    }
-
-    func makeConfig() throws -> TrainConfig {
+    func makeConfig() -> TrainConfig {
         var c = TrainConfig()
         c.model = model.model
-        c.hidden = try model.hiddenSizes()
+        c.hidden = model.hidden
         c.epochs = epochs
         c.batch = batch
         c.learningRate = lr ?? TrainConfig.defaultLearningRate(for: model.model)
@@ -148,7 +137,7 @@ struct TrainCommand: ParsableCommand {
         c.maxLearningRateScale = maxLrScale
         c.warmupEpochs = warmupEpochs
         c.decay = lrDecay
-        c.partition = try data.scheme()
+        c.partition = data.scheme()
         c.seed = seed
         c.data = data.source()
         c.metricsPath = metrics
@@ -158,8 +147,8 @@ struct TrainCommand: ParsableCommand {
         c.communicationTimeout = commTimeout
         c.reportMemory = reportMemory
         c.dumpGradientsDirectory = dumpGradients
-        c.dumpSteps = dumpGradients == nil ? [] : try parsedDumpSteps()
-        c.injectFault = try fault()
+        c.dumpSteps = dumpGradients == nil ? [] : Set(dumpSteps)
+        c.injectFault = injectFault
         c.targetAccuracy = targetAccuracy
         c.stopAtTarget = stopAtTarget
         c.targetWindow = targetWindow
@@ -168,7 +157,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try makeConfig()
+        let config = makeConfig()
         try kernels.apply()
         try runWithMPI { env in
             let final = try DataParallelTrainer(config: config, peers: MPITransport(communicator: env.world)).run()

@@ -87,10 +87,15 @@ final class BenchAllReduceTests: XCTestCase {
     }
 
     func testBadSizesGiveOneLineAndNonZeroExit() throws {
-        let outcome = try MPIJob.run("edgetrain", ["bench", "allreduce", "--sizes", "1,x"], ranks: 3, timeout: 30)
-        XCTAssertNotEqual(outcome.status, 0)
-        let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
-        XCTAssertEqual(lines, ["edgetrain: --sizes must be a comma-separated list of lengths >= 0, got '1,x'"])
-        XCTAssertLessThan(outcome.seconds, Liveness.failedJob)
+        for (sizes, message) in [
+            ("1,x", "edgetrain: The value '1,x' is invalid for '--sizes <sizes>': element 2, 'x', is not an integer"),
+            ("7,1000,-3", "edgetrain: --sizes must be lengths >= 0, got -3"),
+        ] {
+            let outcome = try MPIJob.run("edgetrain", ["bench", "allreduce", "--sizes", sizes], ranks: 3, timeout: 30)
+            XCTAssertNotEqual(outcome.status, 0)
+            let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
+            XCTAssertEqual(lines, [Substring(message)], sizes)
+            XCTAssertLessThan(outcome.seconds, Liveness.failedJob)
+        }
     }
 }

@@ -48,8 +48,6 @@ final class HostileInputTests: XCTestCase {
             (["train", "--data-dir", "/nonexistent-data"], 3, "edgetrain: /nonexistent-data/train-images-idx3-ubyte"),
             (["train", "--data-dir", wrongMagic], 3, "edgetrain: \(wrongMagic)/train-images-idx3-ubyte: wrong magic number"),
             (["train", "--data-dir", truncated], 3, "edgetrain: \(truncated)/train-images-idx3-ubyte: truncated file (expected 3152 bytes, found 1016)"),
-            (["federated", "--client-speed", "1,x,1"], 4, "edgetrain: --client-speed must be a comma-separated list, got '1,x,1'"),
-            (["federated", "--client-speed", "1,0.5,1"], 4, "edgetrain: --client-speed factors must be numbers >= 1, got '1,0.5,1'"),
             (["federated", "--client-speed", "1,1"] + synthetic, 4, "edgetrain: --client-speed has 2 values for 3 clients"),
             (["federated"] + synthetic, 1, "edgetrain: federated mode needs at least 2 ranks (a coordinator and a client), got 1"),
             (["train", "--resume", "--checkpoint-dir", noCheckpoint] + synthetic, 3,
@@ -72,6 +70,40 @@ final class HostileInputTests: XCTestCase {
                                        environment: MPIJob.environment(), timeout: 60)
         check(outcome, ["scripts/mpirun --hostfile /nonexistent/hosts"], "mpirun: hostfile '/nonexistent/hosts' does not exist",
               prefix: "mpirun:")
+    }
+
+    /// Comma-separated lists: an element that does not parse, an empty one,
+    /// or one out of range is refused before MPI starts, with one line
+    /// naming the option and the element.
+    func testBadListElementsAreNamed() throws {
+        let cases: [(args: [String], ranks: Int, message: String)] = [
+            (["train", "--hidden", "256,x"], 3,
+             "edgetrain: The value '256,x' is invalid for '--hidden <hidden>': element 2, 'x', is not an integer"),
+            (["train", "--hidden", "256,,128"], 2,
+             "edgetrain: The value '256,,128' is invalid for '--hidden <hidden>': element 2 is empty"),
+            (["federated", "--hidden", "32,0"], 3, "edgetrain: --hidden sizes must be at least 1, got 0"),
+            (["train", "--dump-steps", "1,2.5"], 2,
+             "edgetrain: The value '1,2.5' is invalid for '--dump-steps <dump-steps>': element 2, '2.5', is not an integer"),
+            (["train", "--dump-steps", "5,0,7"], 2, "edgetrain: --dump-steps must be steps >= 1, got 0"),
+            (["federated", "--client-speed", "1,x,1"], 4,
+             "edgetrain: The value '1,x,1' is invalid for '--client-speed <client-speed>': element 2, 'x', is not a number"),
+            (["federated", "--client-speed", "1,0.5,1"], 4, "edgetrain: --client-speed factors must be numbers >= 1, got 0.5"),
+            (["federated", "--client-speed", "1,inf"], 3, "edgetrain: --client-speed factors must be numbers >= 1, got inf"),
+            (["federated", "--client-bandwidth", "100,-1"], 3, "edgetrain: --client-bandwidth values must be Mbit/s > 0, got -1.0"),
+            (["federated", "--byzantine", "2,", "--attack", "nan"], 3,
+             "edgetrain: The value '2,' is invalid for '--byzantine <byzantine>': element 2 is empty"),
+            (["bench", "compress", "--ratio", "0.01,abc"], 1,
+             "edgetrain: The value '0.01,abc' is invalid for '--ratio <ratio>': element 2, 'abc', is not a number"),
+            (["bench", "compress", "--group-size", "256,0"], 1, "edgetrain: --group-size must be at least 1, got 0"),
+            (["bench", "compress", "--input", "a.f32,,b.f32"], 1,
+             "edgetrain: The value 'a.f32,,b.f32' is invalid for '--input <input>': element 2 is empty"),
+            (["train", "--inject-fault", "diverge:1"], 2,
+             "edgetrain: The value 'diverge:1' is invalid for '--inject-fault': expected diverge:RANK:STEP or hang:RANK:STEP"),
+        ]
+        for c in cases {
+            let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
+            check(outcome, c.args, c.message)
+        }
     }
 
     /// Combinations that used to run while doing something else than asked,
