@@ -3,7 +3,7 @@ import Data
 import Foundation
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// Federated checkpoints: after round K, 2K, ... the coordinator asks every
 /// client to write its file (sampler, slowdown state, upload residual,

@@ -3,7 +3,7 @@ import Data
 import Foundation
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// A client of the federated mode (ranks 1..N-1): waits for the global
 /// model, trains on its own partition, uploads its change, and repeats until

@@ -1,6 +1,6 @@
 import Data
 import NN
-import Training
+import RunSupport
 
 /// What each client does locally, as chosen by `--strategy`.
 public enum FederatedStrategy: String, CaseIterable, Sendable {

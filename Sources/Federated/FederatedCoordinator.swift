@@ -3,7 +3,7 @@ import Data
 import Foundation
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// Rank 0 of the federated mode: holds the global model and the test set,
 /// sends the model to selected clients, collects their changes, aggregates,

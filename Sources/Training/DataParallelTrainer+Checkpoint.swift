@@ -3,6 +3,7 @@ import Data
 import Foundation
 import MPI
 import NN
+import RunSupport
 
 extension DataParallelTrainer {
     var checkpoints: CheckpointStore? { config.checkpointDir.map { CheckpointStore(directory: $0) } }

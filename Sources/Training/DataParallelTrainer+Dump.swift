@@ -1,4 +1,5 @@
 import Foundation
+import RunSupport
 
 extension DataParallelTrainer {
     /// `--dump-gradients DIR`: after the backward pass of each step in

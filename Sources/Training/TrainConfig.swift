@@ -1,20 +1,6 @@
 import Data
 import NN
-
-/// Where the training and test images come from.
-public enum DataSource: Sendable, Equatable {
-    /// Fashion-MNIST's four IDX files (plain or gzip) in `directory`.
-    case fashionMNIST(directory: String)
-    /// Seeded synthetic 28x28 images of 10 classes, for fast tests.
-    case synthetic(trainCount: Int, testCount: Int)
-
-    public var name: String {
-        switch self {
-        case .fashionMNIST: return "fashion-mnist"
-        case .synthetic: return "synthetic"
-        }
-    }
-}
+import RunSupport
 
 /// Everything `edgetrain train` needs. The command line fills it and checks
 /// each value before MPI starts; `DataParallelTrainer` trusts it.

@@ -1,4 +1,5 @@
 import Collectives
+import RunSupport
 
 /// Everything about a training run that changes as it goes, besides the
 /// model, optimizer, exchange and sampler: where it is, what it has summed

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Foundation
 import Compression
-import Training
+import Foundation
+import RunSupport
 
 /// `edgetrain bench compress`: Group-TopK selection + encoding on one core.
 struct BenchCompress: ParsableCommand {
@@ -65,7 +65,7 @@ struct BenchCompress: ParsableCommand {
         for x in try inputs() {
             for g in try parseList(groupSize, "--group-size", Int.init) {
                 for r in try parseList(ratio, "--ratio", Double.init) {
-                    let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
+                    let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters, clock: monotonicSeconds)
                     if json {
                         printJSONLine([
                             "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,

@@ -1,5 +1,5 @@
 import Foundation
-import Training
+import RunSupport
 import XCTest
 
 final class CheckpointFileTests: XCTestCase {

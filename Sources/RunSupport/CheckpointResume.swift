@@ -5,6 +5,10 @@ import MPI
 /// finds it and every rank learns it together.
 public struct ResumeError: AgreedError {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 extension CheckpointStore {
