@@ -57,7 +57,7 @@ final class FederatedCoordinator {
     func run() throws -> [String: Any] {
         if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
         try stopClients()
-        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let hash = SHA256.hex(model.store.copyParameters())
         let wall = monotonicSeconds() - start
         var final: [String: Any] = [
             "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,

@@ -97,11 +97,9 @@ public struct CheckpointFile: Equatable, Sendable {
             case let .bytes(v): out.append(3); append(UInt64(v.count), to: &out); out += v
             }
         }
-        let digest = out.withUnsafeBytes { raw -> [UInt8] in
-            var h = SHA256()
-            h.update(raw)
-            return h.finalize()
-        }
+        var h = SHA256()
+        h.update(out)
+        let digest = h.finalize()
         return out + digest
     }
 
@@ -155,11 +153,9 @@ public struct CheckpointFile: Equatable, Sendable {
             }
         }
         guard offset == body else { throw fail("\(body - offset) unexpected bytes after the last section") }
-        let digest = bytes.withUnsafeBytes { raw -> [UInt8] in
-            var h = SHA256()
-            h.update(UnsafeRawBufferPointer(rebasing: raw[0..<body]))
-            return h.finalize()
-        }
+        var h = SHA256()
+        h.update(bytes[0..<body])
+        let digest = h.finalize()
         guard digest == Array(bytes[body...]) else { throw fail("checksum mismatch: the file is damaged") }
         self.sections = sections
     }

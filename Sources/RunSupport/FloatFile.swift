@@ -5,7 +5,7 @@ import Foundation
 /// writes and `bench compress --input` reads.
 public enum FloatFile {
     /// Writes `values` to `path` atomically (see `writeAtomically`).
-    public static func write(_ values: UnsafeBufferPointer<Float>, to path: String) throws {
+    public static func write(_ values: [Float], to path: String) throws {
         var bytes = [UInt8](repeating: 0, count: values.count * 4)
         bytes.withUnsafeMutableBytes { raw in
             for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }

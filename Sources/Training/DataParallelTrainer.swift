@@ -331,7 +331,7 @@ public final class DataParallelTrainer {
 
     /// SHA-256 of the parameters, checked equal on every rank (collective).
     func agreedModelHash() throws -> String {
-        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let hash = SHA256.hex(model.store.copyParameters())
         let mine = Array(hash.utf8)
         let all = try world.allGather(mine)
         for r in 0..<ranks where Array(all[r * mine.count..<(r + 1) * mine.count]) != mine {

@@ -88,7 +88,7 @@ public struct TrainConfig: Sendable {
             "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
             stopAtTarget ? "stop at \(targetAccuracy ?? -1) over \(targetWindow), eval every \(evalEvery)" : "no early stop",
         ]
-        return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
+        return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }
 
     /// The optimizer's momentum and the factor on the learning rate, after
