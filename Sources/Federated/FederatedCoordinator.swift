@@ -111,9 +111,7 @@ final class FederatedCoordinator {
             throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
         let (bytes, _) = try world.receive(UInt8.self, from: status.source, tag: FederatedTag.update)
-        guard let message = FederatedMessage(decoding: bytes) else {
-            throw FederatedError("coordinator: malformed message from rank \(status.source) (\(bytes.count) bytes)")
-        }
+        let message = try FederatedMessage(decoding: bytes, from: "rank \(status.source)")
         return (status.source, message, bytes.count)
     }
 
