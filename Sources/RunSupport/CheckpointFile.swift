@@ -15,7 +15,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// One rank's part of a checkpoint: named sections of floats, doubles,
 /// integers or bytes, in a small self-checking binary format (little-endian):
 ///
-///     "EDGETRAINCKPT1\0\0"                     16 bytes
+///     "EDGETRAINCKPT", format version (ASCII decimal, NUL-padded)   16 bytes
 ///     section count                            UInt32
 ///     per section: name length UInt16, name (UTF-8), kind UInt8
 ///                  (0 Float32, 1 Float64, 2 Int64, 3 bytes), element count UInt64, payload
@@ -24,6 +24,11 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// Decoding checks every length against the file before reading it and the
 /// digest last, so a damaged or truncated file is refused with a reason and
 /// never crashes the reader (a fuzz test holds it to that).
+///
+/// Every scalar is a section of its own name (`progress.step`,
+/// `progress.loss_sum`), never a position in an array. Version 1 stored
+/// them by position; a file of any version but `formatVersion` is refused
+/// with one line naming the file and both versions.
 public struct CheckpointFile: Equatable, Sendable {
     public enum Section: Equatable, Sendable {
         case floats([Float])
@@ -33,7 +38,10 @@ public struct CheckpointFile: Equatable, Sendable {
     }
 
     public var sections: [String: Section] = [:]
-    static let magic = Array("EDGETRAINCKPT1\0\0".utf8)
+    /// The version this build writes and reads: 2, named scalar sections.
+    public static let formatVersion = 2
+    static let prefix = Array("EDGETRAINCKPT".utf8)
+    static let magic = prefix + Array("\(formatVersion)".utf8) + [UInt8](repeating: 0, count: 16 - prefix.count - "\(formatVersion)".utf8.count)
 
     public init() {}
 
@@ -74,7 +82,14 @@ public struct CheckpointFile: Equatable, Sendable {
         String(decoding: try bytes(name, file: file), as: UTF8.self)
     }
 
+    public func double(_ name: String, file: String) throws -> Double {
+        let v = try doubles(name, file: file)
+        guard v.count == 1 else { throw CheckpointError(file: file, problem: "section '\(name)' holds \(v.count) numbers, expected 1") }
+        return v[0]
+    }
+
     public mutating func set(_ name: String, integer: Int) { sections[name] = .integers([Int64(integer)]) }
+    public mutating func set(_ name: String, double: Double) { sections[name] = .doubles([double]) }
     public mutating func set(_ name: String, string: String) { sections[name] = .bytes(Array(string.utf8)) }
 
     private func missing(_ name: String, _ file: String) -> CheckpointError {
@@ -113,7 +128,12 @@ public struct CheckpointFile: Equatable, Sendable {
     public init(decoding bytes: [UInt8], file: String) throws {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(file: file, problem: problem) }
         guard bytes.count >= Self.magic.count + 4 + 32 else { throw fail("truncated: \(bytes.count) bytes is shorter than any checkpoint") }
-        guard Array(bytes[0..<Self.magic.count]) == Self.magic else { throw fail("not an EdgeTrain checkpoint (wrong magic)") }
+        guard Array(bytes[0..<Self.prefix.count]) == Self.prefix else { throw fail("not an EdgeTrain checkpoint (wrong magic)") }
+        let digits = bytes[Self.prefix.count..<Self.magic.count].prefix { $0 != 0 }
+        guard let version = Int(String(decoding: digits, as: UTF8.self)) else { throw fail("not an EdgeTrain checkpoint (no format version)") }
+        guard version == Self.formatVersion else {
+            throw fail("checkpoint format version \(version); this build reads version \(Self.formatVersion) (resume with the build that wrote it, or start afresh)")
+        }
         let body = bytes.count - 32
         var offset = Self.magic.count
         func read<T: FixedWidthInteger>(_ type: T.Type, _ what: String) throws -> T {

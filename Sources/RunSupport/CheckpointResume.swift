@@ -42,7 +42,8 @@ extension CheckpointFile {
     public mutating func set(sampler s: MinibatchSampler.State) {
         self["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
         self["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
-        self["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
+        set("sampler.position", integer: s.position)
+        set("sampler.passes", integer: s.passes)
     }
 
     /// The saved sampler over `indices`, refused unless it is a shuffle of
@@ -50,11 +51,12 @@ extension CheckpointFile {
     public func sampler(indices: [Int], batchSize: Int, file name: String) throws -> MinibatchSampler {
         let generator = try integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
         let permutation = try integers("sampler.permutation", file: name).map { Int($0) }
-        let position = try integers("sampler.position", file: name)
-        guard generator.count == 4, position.count == 2, permutation.sorted() == indices.sorted(),
-              position[0] >= 0, position[0] < max(permutation.count, 1), position[1] >= 0
+        let position = try integer("sampler.position", file: name)
+        let passes = try integer("sampler.passes", file: name)
+        guard generator.count == 4, permutation.sorted() == indices.sorted(),
+              position >= 0, position < max(permutation.count, 1), passes >= 0
         else { throw CheckpointError(file: name, problem: "sampler state does not fit this rank's partition") }
         return MinibatchSampler(indices: indices, batchSize: batchSize, state: .init(
-            generator: generator, permutation: permutation, position: Int(position[0]), passes: Int(position[1])))
+            generator: generator, permutation: permutation, position: position, passes: passes))
     }
 }

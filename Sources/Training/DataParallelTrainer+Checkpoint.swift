@@ -30,10 +30,8 @@ extension DataParallelTrainer {
         try world.agree { try store.write(file, tag: tag, rank: rank) }
         try world.agree {
             if rank == 0 {
-                try store.complete(tag: tag, manifest: [
-                    "kind": "train", "step": state.step, "epoch": state.epoch, "ranks": ranks,
-                    "config_sha256": config.fingerprint,
-                ])
+                try store.complete(tag: tag, manifest: CheckpointManifest(
+                    kind: "train", ranks: ranks, configSHA256: config.fingerprint, step: state.step, epoch: state.epoch))
             }
         }
         let oldest = try world.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
