@@ -73,7 +73,7 @@ extension FederatedCoordinator {
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "federated-coordinator" else { throw fail("not a coordinator checkpoint") }
         let parameters = try file.floats("model", file: name)
         let round = try file.integer("round", file: name)
@@ -134,7 +134,7 @@ extension FederatedClient {
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "federated-client" else { throw fail("not a client checkpoint") }
         let restoredSampler = try file.sampler(indices: indices, batchSize: config.batch, file: name)
         let generator = try file.integers("speed.generator", file: name)

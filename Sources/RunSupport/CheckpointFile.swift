@@ -1,17 +1,5 @@
 import Foundation
 
-/// A checkpoint file that cannot be read: one line naming it and the problem.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let problem: String
-    public var description: String { "\(file): \(problem)" }
-
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-}
-
 /// One rank's part of a checkpoint: named sections of floats, doubles,
 /// integers or bytes, in a small self-checking binary format (little-endian):
 ///
@@ -74,7 +62,7 @@ public struct CheckpointFile: Equatable, Sendable {
 
     public func integer(_ name: String, file: String) throws -> Int {
         let v = try integers(name, file: file)
-        guard v.count == 1 else { throw CheckpointError(file: file, problem: "section '\(name)' holds \(v.count) integers, expected 1") }
+        guard v.count == 1 else { throw RunSupportError.checkpoint(file: file, problem: "section '\(name)' holds \(v.count) integers, expected 1") }
         return Int(v[0])
     }
 
@@ -84,7 +72,7 @@ public struct CheckpointFile: Equatable, Sendable {
 
     public func double(_ name: String, file: String) throws -> Double {
         let v = try doubles(name, file: file)
-        guard v.count == 1 else { throw CheckpointError(file: file, problem: "section '\(name)' holds \(v.count) numbers, expected 1") }
+        guard v.count == 1 else { throw RunSupportError.checkpoint(file: file, problem: "section '\(name)' holds \(v.count) numbers, expected 1") }
         return v[0]
     }
 
@@ -92,8 +80,8 @@ public struct CheckpointFile: Equatable, Sendable {
     public mutating func set(_ name: String, double: Double) { sections[name] = .doubles([double]) }
     public mutating func set(_ name: String, string: String) { sections[name] = .bytes(Array(string.utf8)) }
 
-    private func missing(_ name: String, _ file: String) -> CheckpointError {
-        CheckpointError(file: file, problem: "no section '\(name)' of the expected kind")
+    private func missing(_ name: String, _ file: String) -> RunSupportError {
+        RunSupportError.checkpoint(file: file, problem: "no section '\(name)' of the expected kind")
     }
 
     // MARK: Encoding
@@ -126,7 +114,7 @@ public struct CheckpointFile: Equatable, Sendable {
 
     /// Parses `bytes` (the contents of `file`, named in errors).
     public init(decoding bytes: [UInt8], file: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: file, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: file, problem: problem) }
         guard bytes.count >= Self.magic.count + 4 + 32 else { throw fail("truncated: \(bytes.count) bytes is shorter than any checkpoint") }
         guard Array(bytes[0..<Self.prefix.count]) == Self.prefix else { throw fail("not an EdgeTrain checkpoint (wrong magic)") }
         let digits = bytes[Self.prefix.count..<Self.magic.count].prefix { $0 != 0 }

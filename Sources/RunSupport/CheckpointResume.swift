@@ -1,16 +1,6 @@
 import Data
 import MPI
 
-/// Resuming asked for something that is not there or does not fit. Rank 0
-/// finds it and every rank learns it together.
-public struct ResumeError: AgreedError {
-    public let description: String
-
-    public init(description: String) {
-        self.description = description
-    }
-}
-
 extension CheckpointStore {
     /// Continues from the newest complete checkpoint (collective): rank 0
     /// picks it and checks its rank count and configuration, every rank reads
@@ -21,7 +11,7 @@ extension CheckpointStore {
         var tag = ""
         try world.agree {
             guard world.rank == 0 else { return }
-            guard let newest = try newest() else { throw ResumeError(description: "--resume: no complete checkpoint in \(directory)") }
+            guard let newest = try newest() else { throw RunSupportError.resume("--resume: no complete checkpoint in \(directory)") }
             try validate(newest.manifest, tag: newest.tag, ranks: world.size, configuration: configuration)
             tag = newest.tag
         }
@@ -30,7 +20,7 @@ extension CheckpointStore {
             let name = path(tag: tag, rank: world.rank)
             let file = try read(tag: tag, rank: world.rank)
             guard try file.string("config_sha256", file: name) == configuration else {
-                throw CheckpointError(file: name, problem: "written with another configuration")
+                throw RunSupportError.checkpoint(file: name, problem: "written with another configuration")
             }
             try restore(file, name)
         }
@@ -55,7 +45,7 @@ extension CheckpointFile {
         let passes = try integer("sampler.passes", file: name)
         guard generator.count == 4, permutation.sorted() == indices.sorted(),
               position >= 0, position < max(permutation.count, 1), passes >= 0
-        else { throw CheckpointError(file: name, problem: "sampler state does not fit this rank's partition") }
+        else { throw RunSupportError.checkpoint(file: name, problem: "sampler state does not fit this rank's partition") }
         return MinibatchSampler(indices: indices, batchSize: batchSize, state: .init(
             generator: generator, permutation: permutation, position: position, passes: passes))
     }

@@ -63,7 +63,7 @@ public struct CheckpointStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
-            throw OutputError(path: dir, problem: "cannot create the checkpoint directory: \(error.localizedDescription)")
+            throw RunSupportError.output(path: dir, problem: "cannot create the checkpoint directory: \(error.localizedDescription)")
         }
         try writeAtomically(file.encoded(), to: path(tag: tag, rank: rank))
     }
@@ -111,13 +111,13 @@ public struct CheckpointStore: Sendable {
         let path = "\(directory)/\(tag)/COMPLETE"
         guard let data = FileManager.default.contents(atPath: path),
               let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { throw CheckpointError(file: path, problem: "unreadable manifest") }
+        else { throw RunSupportError.checkpoint(file: path, problem: "unreadable manifest") }
         let version = fields["format_version"] as? Int ?? 1
         guard version == CheckpointFile.formatVersion else {
-            throw CheckpointError(file: path, problem: "checkpoint format version \(version); this build reads version \(CheckpointFile.formatVersion) (resume with the build that wrote it, or start afresh)")
+            throw RunSupportError.checkpoint(file: path, problem: "checkpoint format version \(version); this build reads version \(CheckpointFile.formatVersion) (resume with the build that wrote it, or start afresh)")
         }
         guard let manifest = try? JSONDecoder().decode(CheckpointManifest.self, from: data) else {
-            throw CheckpointError(file: path, problem: "unreadable manifest")
+            throw RunSupportError.checkpoint(file: path, problem: "unreadable manifest")
         }
         return (tag, manifest)
     }
@@ -126,7 +126,7 @@ public struct CheckpointStore: Sendable {
     public func read(tag: String, rank: Int) throws -> CheckpointFile {
         let file = path(tag: tag, rank: rank)
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw CheckpointError(file: file, problem: "missing or unreadable")
+            throw RunSupportError.checkpoint(file: file, problem: "missing or unreadable")
         }
         return try CheckpointFile(decoding: Array(data), file: file)
     }
@@ -135,10 +135,10 @@ public struct CheckpointStore: Sendable {
     public func validate(_ manifest: CheckpointManifest, tag: String, ranks: Int, configuration: String) throws {
         let path = "\(directory)/\(tag)/COMPLETE"
         guard manifest.ranks == ranks else {
-            throw CheckpointError(file: path, problem: "written by \(manifest.ranks) ranks; this run has \(ranks) (resume with the same -np)")
+            throw RunSupportError.checkpoint(file: path, problem: "written by \(manifest.ranks) ranks; this run has \(ranks) (resume with the same -np)")
         }
         guard manifest.configSHA256 == configuration else {
-            throw CheckpointError(file: path, problem: "written with a different configuration (config_sha256 \(manifest.configSHA256), this run \(configuration)); resume with the same flags")
+            throw RunSupportError.checkpoint(file: path, problem: "written with a different configuration (config_sha256 \(manifest.configSHA256), this run \(configuration)); resume with the same flags")
         }
     }
 }

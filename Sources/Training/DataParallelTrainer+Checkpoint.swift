@@ -41,14 +41,17 @@ extension DataParallelTrainer {
     /// Restores the newest complete checkpoint (collective). Refuses one of
     /// another rank count or configuration, and a missing one.
     func resume() throws {
-        guard let store = checkpoints else { throw ResumeError(description: "--resume needs --checkpoint-dir") }
+        guard let store = checkpoints else {
+            // Every rank finds this: agree makes it one line, every rank stopping.
+            return try world.agree { throw RunSupportError.resume("--resume needs --checkpoint-dir") }
+        }
         try store.resume(world: world, configuration: config.fingerprint, restore: restore)
         if rank == 0 { try metrics.restore(records: state.metricsRecords) }
         _ = try agreedModelHash()
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "train" else { throw fail("not a train checkpoint") }
         guard try file.integer("rank", file: name) == rank else { throw fail("belongs to another rank") }
         let parameters = try file.floats("model", file: name)

@@ -25,7 +25,7 @@ extension DataParallelTrainer {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw OutputError(path: directory, problem: "cannot create the --dump-gradients directory: \(error.localizedDescription)")
+                throw RunSupportError.output(path: directory, problem: "cannot create the --dump-gradients directory: \(error.localizedDescription)")
             }
         }
     }

@@ -73,7 +73,7 @@ public final class GroupTopKExchange: GradientExchange {
     /// Restores the residual and DGC velocity from a checkpoint.
     public func restore(residual r: [Float], velocity u: [Float], file: String) throws {
         guard r.count == residual.count, u.count == velocity.count else {
-            throw CheckpointError(file: file, problem: "error-feedback state of \(r.count) floats, expected \(residual.count)")
+            throw RunSupportError.checkpoint(file: file, problem: "error-feedback state of \(r.count) floats, expected \(residual.count)")
         }
         residual = r
         velocity = u

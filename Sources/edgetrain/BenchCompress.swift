@@ -48,13 +48,13 @@ struct BenchCompress: ParsableCommand {
         guard let input else { return [("gaussian", gaussianVector(length: size), nil)] }
         return try parseList(input, "--input", { $0 }).map { path in
             let gradient = try FloatFile.read(path)
-            guard !gradient.isEmpty else { throw OutputError(path: path, problem: "empty vector") }
+            guard !gradient.isEmpty else { throw RunSupportError.output(path: path, problem: "empty vector") }
             let twin = path.hasSuffix(".f32") ? String(path.dropLast(4)) + ".residual.f32" : path + ".residual"
             var residual: [Float]?
             if FileManager.default.fileExists(atPath: twin) {
                 residual = try FloatFile.read(twin)
                 guard residual!.count == gradient.count else {
-                    throw OutputError(path: twin, problem: "\(residual!.count) floats, but \(path) has \(gradient.count)")
+                    throw RunSupportError.output(path: twin, problem: "\(residual!.count) floats, but \(path) has \(gradient.count)")
                 }
             }
             return (URL(fileURLWithPath: path).lastPathComponent, gradient, residual)

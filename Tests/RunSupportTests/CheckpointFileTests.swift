@@ -2,6 +2,12 @@ import Foundation
 import RunSupport
 import XCTest
 
+/// The file and problem of a checkpoint error; nil for any other error.
+func checkpointFailure(_ error: Error) -> (file: String, problem: String)? {
+    guard case let .checkpoint(file, problem)? = error as? RunSupportError else { return nil }
+    return (file, problem)
+}
+
 final class CheckpointFileTests: XCTestCase {
     func sample() -> CheckpointFile {
         var f = CheckpointFile()
@@ -30,7 +36,7 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertEqual(try decoded.integer("step", file: "x"), 120)
         XCTAssertEqual(try decoded.string("kind", file: "x"), "train")
         XCTAssertThrowsError(try decoded.floats("perm", file: "x")) {
-            XCTAssertEqual($0 as? CheckpointError, CheckpointError(file: "x", problem: "no section 'perm' of the expected kind"))
+            XCTAssertEqual($0 as? RunSupportError, RunSupportError.checkpoint(file: "x", problem: "no section 'perm' of the expected kind"))
         }
     }
 
@@ -38,13 +44,13 @@ final class CheckpointFileTests: XCTestCase {
         let bytes = sample().encoded()
         for n in 0..<bytes.count {
             XCTAssertThrowsError(try CheckpointFile(decoding: Array(bytes.prefix(n)), file: "f")) {
-                XCTAssertNotNil($0 as? CheckpointError, "\(n) bytes: \($0)")
+                XCTAssertNotNil(checkpointFailure($0), "\(n) bytes: \($0)")
             }
         }
         var flipped = bytes
         flipped[40] ^= 0x10
         XCTAssertThrowsError(try CheckpointFile(decoding: flipped, file: "f")) {
-            XCTAssertEqual(($0 as? CheckpointError)?.file, "f")
+            XCTAssertEqual(checkpointFailure($0)?.file, "f")
         }
     }
 
@@ -85,7 +91,7 @@ final class CheckpointFileTests: XCTestCase {
     }
 
     /// A seeded random-mutation fuzz of the decoder, bounded to a few
-    /// thousand inputs: every outcome is a file or a CheckpointError, never a
+    /// thousand inputs: every outcome is a file or a RunSupportError.checkpoint, never a
     /// crash, and whatever decodes re-encodes to something that decodes the same.
     func testFuzzedCheckpointsDecodeOrFailCleanly() {
         let valid = sample().encoded()
@@ -114,7 +120,7 @@ final class CheckpointFileTests: XCTestCase {
                 let f = try CheckpointFile(decoding: bytes, file: "fuzz")
                 XCTAssertEqual(try CheckpointFile(decoding: f.encoded(), file: "again"), f)
                 decoded += 1
-            } catch is CheckpointError {
+            } catch RunSupportError.checkpoint {
                 refused += 1
             } catch {
                 XCTFail("unexpected error type \(error)")
@@ -143,7 +149,7 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 2, configuration: "abc"))
         XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 1, configuration: "abd"))
         XCTAssertThrowsError(try store.read(tag: newest.tag, rank: 1)) {
-            XCTAssertEqual(($0 as? CheckpointError)?.problem, "missing or unreadable")
+            XCTAssertEqual(checkpointFailure($0)?.problem, "missing or unreadable")
         }
     }
 
