@@ -2,6 +2,7 @@ import Compression
 import Foundation
 import MPI
 import NN
+import RunSupport
 
 extension FederatedClient {
     /// An early-sent layer in flight.

@@ -1,6 +1,6 @@
 import Compression
 import Foundation
-import Training
+import RunSupport
 
 extension FederatedCoordinator {
     /// Synchronous rounds: select, send, wait for every selected client (or

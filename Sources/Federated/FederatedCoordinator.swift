@@ -3,7 +3,7 @@ import Data
 import Foundation
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// Rank 0 of the federated mode: holds the global model and the test set,
 /// sends the model to selected clients, collects their changes, aggregates,
@@ -57,7 +57,7 @@ final class FederatedCoordinator {
     func run() throws -> [String: Any] {
         if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
         try stopClients()
-        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let hash = SHA256.hex(model.store.copyParameters())
         let wall = monotonicSeconds() - start
         var final: [String: Any] = [
             "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
@@ -111,9 +111,7 @@ final class FederatedCoordinator {
             throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
         let (bytes, _) = try world.receive(UInt8.self, from: status.source, tag: FederatedTag.update)
-        guard let message = FederatedMessage(decoding: bytes) else {
-            throw FederatedError("coordinator: malformed message from rank \(status.source) (\(bytes.count) bytes)")
-        }
+        let message = try FederatedMessage(decoding: bytes, from: "rank \(status.source)")
         return (status.source, message, bytes.count)
     }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Federated
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// `edgetrain federated`: rank 0 coordinates, the other ranks are clients.
 struct FederatedCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import MPI
 import NN
+import RunSupport
 import Training
 
 /// `edgetrain train`: decentralized data-parallel training.
