@@ -3,16 +3,17 @@
 //
 // Each target declares exactly the modules its sources import
 // (scripts/check-imports compares the two). Dependencies point one way:
-//   edgetrain   -> Federated, Training, Collectives, Compression, NN, Data, MPI
-//   Federated   -> Training, Collectives, Compression, NN, Data, MPI, Random
-//   Training    -> Collectives, Compression, NN, Data, MPI
-//   Collectives -> Compression, MPI, Random
+//   edgetrain   -> Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
+//   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
+//   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
+//   RunSupport  -> Collectives, NN, Data
+//   Collectives -> Compression, MPI
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
-// Compression, NN and Data never import MPI; Random imports nothing. Federated
-// imports Training for the pieces a run needs (checkpoint files, metrics log,
-// progress, SHA-256, evaluation, and the model, data and compression
-// settings), not for the trainer: until those move below both modes,
-// Federated sits above Training rather than beside it.
+// Training and Federated are siblings: neither imports the other; what both
+// need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
+// evaluation, compression settings) sits in RunSupport below them.
+// Compression, NN and Data never import MPI; Random imports nothing. Only
+// RunSupport keeps a clock: the layers below take one from their caller.
 import PackageDescription
 
 let package = Package(
@@ -63,18 +64,23 @@ let package = Package(
         // Ring reduce-scatter / all-gather over a Transport protocol (MPI or in-process loopback).
         .target(name: "Collectives", dependencies: ["MPI", "Compression", "Random"]),
 
-        // The decentralized training loop, LR schedule, metrics, checkpoints.
-        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data"]),
+        // What every mode needs from a run: checkpoints, atomic files, the metrics
+        // log, progress lines, SHA-256, the clock, evaluation, compression settings.
+        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data"]),
 
-        // Federated mode: coordinator (rank 0) and client roles. Its uploads go by
-        // point-to-point messages through Collectives' PeerGroup.
-        .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "Training", "Random"]),
+        // The data-parallel mode: the training loop, LR schedule, gradient exchange.
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport"]),
+
+        // Federated mode: coordinator (rank 0) and client roles, a sibling of
+        // Training. Its uploads go by point-to-point messages through
+        // Collectives' PeerGroup.
+        .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Compression", "NN", "Data", "Training", "Federated",
+                "MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Training", "Federated",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -100,10 +106,11 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression", "Random"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
+        .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
-        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives"]),
+        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives", "RunSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "Collectives"]

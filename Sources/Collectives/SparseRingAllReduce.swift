@@ -22,14 +22,17 @@ public enum SparseReducePolicy: String, CaseIterable, Sendable {
 public final class SparseRingAllReduce {
     public let transport: Transport
     public let policy: SparseReducePolicy
+    /// Seconds, for `TrafficStats.seconds`: the caller's clock (Collectives keeps none).
+    public let clock: () -> Double
     /// Traffic of every call so far, on this rank.
     public private(set) var traffic = TrafficStats()
     private var sendBuffer: [UInt8] = []
     private var receiveBuffer: [UInt8] = []
 
-    public init(transport: Transport, policy: SparseReducePolicy) {
+    public init(transport: Transport, policy: SparseReducePolicy, clock: @escaping () -> Double) {
         self.transport = transport
         self.policy = policy
+        self.clock = clock
     }
 
     /// What one call produced besides the sum.
@@ -52,7 +55,7 @@ public final class SparseRingAllReduce {
     public func sum(
         _ input: SparseGradient, into output: UnsafeMutableBufferPointer<Float>, residual: UnsafeMutablePointer<Float>? = nil
     ) throws -> Outcome {
-        let start = monotonicSeconds()
+        let start = clock()
         let before = transport.traffic
         let layout = input.layout
         precondition(output.count == layout.length, "output length \(output.count) != \(layout.length)")
@@ -98,7 +101,7 @@ public final class SparseRingAllReduce {
             }
         }
         var call = transport.traffic - before
-        call.seconds = monotonicSeconds() - start
+        call.seconds = clock() - start
         traffic = traffic + call
         return Outcome(traffic: call, density: layout.length > 0 ? Double(nonZero) / Double(layout.length) : 0)
     }

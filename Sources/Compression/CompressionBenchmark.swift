@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Random
 
 /// What `measureCompression` found for one input and (group size, ratio).
@@ -47,9 +44,10 @@ public func gaussianVector(length: Int, seed: UInt64 = 1) -> [Float] {
 ///
 /// With error feedback every repetition starts from `residual` (zeros when
 /// nil; a real run's residual makes the selection see what training sees),
-/// restored untimed before each repetition.
+/// restored untimed before each repetition. `clock` gives seconds (the
+/// caller's: Compression keeps no clock).
 public func measureCompression(gradient: [Float], residual: [Float]? = nil, groupSize: Int, ratio: Double,
-                               iterations: Int) throws -> CompressionThroughput
+                               iterations: Int, clock: () -> Double) throws -> CompressionThroughput
 {
     let length = gradient.count
     precondition(residual == nil || residual!.count == length, "residual length \(residual!.count) != \(length)")
@@ -63,26 +61,26 @@ public func measureCompression(gradient: [Float], residual: [Float]? = nil, grou
     var encoded = 0
     var plain = [Double](), feedback = [Double](), encoding = [Double](), copies = [Double]()
     func encode() -> Double {
-        let t0 = monotonicSeconds()
+        let t0 = clock()
         encoded = SparseBlock(out, groups: 0..<layout.groupCount).encode(into: &bytes)
-        return monotonicSeconds() - t0
+        return clock() - t0
     }
     try gradient.withUnsafeBufferPointer { x in
         for i in 0...iterations {
-            var t0 = monotonicSeconds()
+            var t0 = clock()
             try compressor.compress(x, into: &out)
             let e = encode()
-            let a = monotonicSeconds() - t0
+            let a = clock() - t0
             work.withUnsafeMutableBufferPointer { w in
                 start.withUnsafeBufferPointer { w.baseAddress!.update(from: $0.baseAddress!, count: length) }
             }
-            t0 = monotonicSeconds()
+            t0 = clock()
             try work.withUnsafeMutableBufferPointer { try compressor.compress(gradient: x, residual: $0, into: &out) }
             _ = encode()
-            let b = monotonicSeconds() - t0
-            t0 = monotonicSeconds()
+            let b = clock() - t0
+            t0 = clock()
             copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x.baseAddress!, count: length) }
-            let c = monotonicSeconds() - t0
+            let c = clock() - t0
             if i > 0 {
                 plain.append(a)
                 feedback.append(b)

@@ -55,7 +55,7 @@ public enum SyntheticData {
                         spare = nil
                     } else {
                         // Box-Muller gives two independent normals per pair of uniforms.
-                        let pair = gaussianPair(&rng)
+                        let pair = rng.nextGaussianPair()
                         z = pair.0
                         spare = pair.1
                     }
@@ -99,13 +99,5 @@ public enum SyntheticData {
         }
         let peak = image.max() ?? 0
         return peak > 0 ? image.map { 255 * $0 / peak } : image
-    }
-
-    private static func gaussianPair(_ rng: inout SeededGenerator) -> (Double, Double) {
-        var u1 = rng.nextUnit()
-        while u1 <= Double.leastNormalMagnitude { u1 = rng.nextUnit() }
-        let u2 = rng.nextUnit()
-        let r = (-2 * log(u1)).squareRoot()
-        return (r * cos(2 * Double.pi * u2), r * sin(2 * Double.pi * u2))
     }
 }

@@ -3,7 +3,7 @@ import Compression
 import Data
 import Foundation
 import NN
-import Training
+import RunSupport
 
 /// Federated checkpoints: after round K, 2K, ... the coordinator asks every
 /// client to write its file (sampler, slowdown state, upload residual,
@@ -44,15 +44,24 @@ extension FederatedCoordinator {
         file.set("kind", string: "federated-coordinator")
         file.set("config_sha256", string: config.fingerprint)
         file["model"] = .floats(model.store.copyParameters())
-        file["counts"] = .integers([round, version, bytesUp, bytesDown, dropped, late, metricsRecords, rejected].map { Int64($0) })
-        file["numbers"] = .doubles([monotonicSeconds() - start, lastTest.loss, lastTest.accuracy, reference,
-                                    fedAda.initialMaxRoundTime ?? -1])
+        file.set("round", integer: round)
+        file.set("version", integer: version)
+        file.set("bytes_up", integer: bytesUp)
+        file.set("bytes_down", integer: bytesDown)
+        file.set("dropped", integer: dropped)
+        file.set("late", integer: late)
+        file.set("metrics_records", integer: metricsRecords)
+        file.set("rejected", integer: rejected)
+        file.set("elapsed_s", double: monotonicSeconds() - start)
+        file.set("test_loss", double: lastTest.loss)
+        file.set("test_accuracy", double: lastTest.accuracy)
+        file.set("reference_s", double: reference)
+        if let t = fedAda.initialMaxRoundTime { file.set("fedada.initial_max_round_s", double: t) }
         let assigned = assignment.sorted { $0.key < $1.key }
         file["assignment"] = .integers(assigned.flatMap { [Int64($0.key), Int64($0.value)] })
         try store.write(file, tag: tag, rank: 0)
-        try store.complete(tag: tag, manifest: [
-            "kind": "federated", "round": round, "ranks": peers.size, "config_sha256": config.fingerprint,
-        ])
+        try store.complete(tag: tag, manifest: CheckpointManifest(
+            kind: "federated", ranks: peers.size, configSHA256: config.fingerprint, round: round))
     }
 
     /// The oldest round of the checkpoints kept now, before this one
@@ -64,23 +73,25 @@ extension FederatedCoordinator {
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "federated-coordinator" else { throw fail("not a coordinator checkpoint") }
         let parameters = try file.floats("model", file: name)
-        let counts = try file.integers("counts", file: name)
-        let numbers = try file.doubles("numbers", file: name)
+        let round = try file.integer("round", file: name)
+        let counts = try ["version", "bytes_up", "bytes_down", "dropped", "late", "metrics_records", "rejected"].map {
+            try file.integer($0, file: name)
+        }
         let assigned = try file.integers("assignment", file: name)
-        guard parameters.count == model.parameterCount, counts.count == 8, numbers.count == 5, assigned.count % 2 == 0,
-              counts[0] >= 1, counts[0] <= Int64(config.rounds)
+        let initialMaxRoundTime = file["fedada.initial_max_round_s"] == nil ? nil : try file.double("fedada.initial_max_round_s", file: name)
+        guard parameters.count == model.parameterCount, assigned.count % 2 == 0, round >= 1, round <= config.rounds
         else { throw fail("sections do not fit this run") }
         model.store.loadParameters(parameters)
-        roundsDone = Int(counts[0])
+        roundsDone = round
         (version, bytesUp, bytesDown, dropped, late, metricsRecords, rejected) =
-            (Int(counts[1]), Int(counts[2]), Int(counts[3]), Int(counts[4]), Int(counts[5]), Int(counts[6]), Int(counts[7]))
-        elapsedBefore = numbers[0]
-        lastTest = (numbers[1], numbers[2])
-        reference = numbers[3]
-        fedAda = FedAdaAssigner(initialMaxRoundTime: numbers[4] >= 0 ? numbers[4] : nil)
+            (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6])
+        elapsedBefore = try file.double("elapsed_s", file: name)
+        lastTest = (try file.double("test_loss", file: name), try file.double("test_accuracy", file: name))
+        reference = try file.double("reference_s", file: name)
+        fedAda = FedAdaAssigner(initialMaxRoundTime: initialMaxRoundTime)
         assignment = [:]
         for k in stride(from: 0, to: assigned.count, by: 2) { assignment[Int(assigned[k])] = Int(assigned[k + 1]) }
         try metrics.restore(records: metricsRecords)
@@ -111,7 +122,8 @@ extension FederatedClient {
         file.set("config_sha256", string: config.fingerprint)
         file.set(sampler: sampler.state)
         let g = speed.rng.state
-        file["speed"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) } + [Int64(speed.slowStepsLeft)])
+        file["speed.generator"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) })
+        file.set("speed.slow_steps_left", integer: speed.slowStepsLeft)
         file["residual"] = .floats(residual)
         file["curves.count"] = .integers([Int64(curves.count)])
         for (k, c) in curves.enumerated() {
@@ -122,13 +134,14 @@ extension FederatedClient {
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "federated-client" else { throw fail("not a client checkpoint") }
         let restoredSampler = try file.sampler(indices: indices, batchSize: config.batch, file: name)
-        let speedState = try file.integers("speed", file: name)
+        let generator = try file.integers("speed.generator", file: name)
+        let slowStepsLeft = try file.integer("speed.slow_steps_left", file: name)
         let savedResidual = try file.floats("residual", file: name)
         let curveCount = try file.integer("curves.count", file: name)
-        guard speedState.count == 5, speedState[4] >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
+        guard generator.count == 4, slowStepsLeft >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }
         var restoredCurves = [ProgressCurve]()
         for k in 0..<curveCount {
@@ -140,8 +153,8 @@ extension FederatedClient {
             }))
         }
         sampler = restoredSampler
-        let words = speedState.map { UInt64(bitPattern: $0) }
-        speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: Int(speedState[4]))
+        let words = generator.map { UInt64(bitPattern: $0) }
+        speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
         residual = savedResidual
         curves = restoredCurves
     }

@@ -2,6 +2,7 @@ import Collectives
 import Compression
 import Foundation
 import NN
+import RunSupport
 
 extension FederatedClient {
     /// An early-sent layer in flight.

@@ -3,7 +3,7 @@ import Compression
 import Data
 import Foundation
 import NN
-import Training
+import RunSupport
 
 /// A client of the federated mode (ranks 1..N-1): waits for the global
 /// model, trains on its own partition, uploads its change, and repeats until
@@ -54,9 +54,7 @@ final class FederatedClient {
             guard let (_, bytes) = try peers.receive(from: 0, tag: FederatedTag.model, waiting: config.communicationTimeout) else {
                 throw FederatedError("client \(peers.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
             }
-            guard let message = FederatedMessage(decoding: bytes) else {
-                throw FederatedError("client \(peers.rank): malformed message from the coordinator (\(bytes.count) bytes)")
-            }
+            let message = try FederatedMessage(decoding: bytes, from: "the coordinator (to client \(peers.rank))")
             switch message.kind {
             case .stop?:
                 try peers.send(FederatedMessage(kind: .bye).encoded(), to: 0, tag: FederatedTag.update)
@@ -67,7 +65,7 @@ final class FederatedClient {
                 var update = try trainRound(message, downloadBytes: bytes.count)
                 try upload(&update)
             default:
-                throw FederatedError("client \(peers.rank): unexpected message kind \(message[int: .kind])")
+                throw FederatedError("client \(peers.rank): unexpected message kind \(message.header.kind)")
             }
         }
     }
@@ -133,10 +131,11 @@ enum FederatedTag {
     static let update = 22
 }
 
-/// A federated-mode failure on one rank (the job aborts).
-struct FederatedError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A federated-mode failure on one rank (the job aborts): one line saying
+/// what is wrong, naming the peer or round where there is one.
+public struct FederatedError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Sleeps for `seconds` (emulated slowness and links).

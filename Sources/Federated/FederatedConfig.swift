@@ -1,6 +1,6 @@
 import Data
 import NN
-import Training
+import RunSupport
 
 /// What each client does locally, as chosen by `--strategy`.
 public enum FederatedStrategy: String, CaseIterable, Sendable {
@@ -123,7 +123,7 @@ public struct FederatedConfig: Sendable {
             "\(a.convergeThreshold)/\(a.resendThreshold)", "\(trimFraction)/\(maxUpdateNorm ?? -1)",
             byzantine.map { "\($0.ranks)/\($0.attack.rawValue)/\($0.scale)" } ?? "honest",
         ]
-        return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
+        return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }
 
     /// The number of clients to select each round, out of `clients`.

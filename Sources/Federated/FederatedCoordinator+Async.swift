@@ -1,6 +1,6 @@
 import Compression
 import Foundation
-import Training
+import RunSupport
 
 extension FederatedCoordinator {
     /// Asynchronous rounds (FedAsync, Xie et al. 2019; FedBuff, Nguyen et

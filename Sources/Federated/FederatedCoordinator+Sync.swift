@@ -1,6 +1,6 @@
 import Compression
 import Foundation
-import Training
+import RunSupport
 
 /// What the coordinator knows of one synchronous round as it goes.
 struct SyncRound {

@@ -3,7 +3,7 @@ import Compression
 import Data
 import Foundation
 import NN
-import Training
+import RunSupport
 
 /// Rank 0 of the federated mode: holds the global model and the test set,
 /// sends the model to selected clients, collects their changes, aggregates,
@@ -57,7 +57,7 @@ final class FederatedCoordinator {
     func run() throws -> [String: Any] {
         if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
         try stopClients()
-        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let hash = SHA256.hex(model.store.copyParameters())
         let wall = monotonicSeconds() - start
         var final: [String: Any] = [
             "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
@@ -110,9 +110,7 @@ final class FederatedCoordinator {
             if let deadline, monotonicSeconds() >= deadline { return nil }
             throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
-        guard let message = FederatedMessage(decoding: bytes) else {
-            throw FederatedError("coordinator: malformed message from rank \(source) (\(bytes.count) bytes)")
-        }
+        let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
         return (source, message, bytes.count)
     }
 

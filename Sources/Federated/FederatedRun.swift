@@ -4,7 +4,7 @@ import Data
 import Foundation
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// A setting that cannot work with this many ranks. Every rank finds it
 /// before any collective call, so every rank stops together.

@@ -1,7 +1,8 @@
 /// The messages between the coordinator (rank 0) and the clients: flat
-/// bytes over MPI, never serialized objects. Each is a header of 27 Float64
-/// fields, then a payload: weights (model), a dense delta, one layer's
-/// parameters, or an encoded Group-TopK block.
+/// bytes over MPI, never serialized objects. Each is a versioned header of
+/// named fields (`FederatedHeader`, 216 bytes), then a payload: weights
+/// (model), a dense delta, one layer's parameters, or an encoded Group-TopK
+/// block.
 public struct FederatedMessage: Sendable, Equatable {
     public enum Kind: Int, Sendable {
         /// coordinator -> client: train on these weights.
@@ -20,53 +21,34 @@ public struct FederatedMessage: Sendable, Equatable {
         case checkpointDone = 7
     }
 
-    /// Header fields by index.
-    public enum Field: Int, CaseIterable, Sendable {
-        case kind = 0, round, version, steps, samples, secondsPerStep, lossBefore, lossAfter
-        case computeSeconds, waitSeconds, payloadForm, rangeStart, rangeCount, referenceTime, iteration, downloadBytes
-        /// Autonomy: layers whose early copy the coordinator keeps / that were re-sent (bit masks).
-        case keptLayers, resentLayers, earlyLayers
-        /// Autonomy: the iteration the client stopped at (0: ran the full round).
-        case stoppedAt
-        case overlapSeconds, plannedSteps, layer
-        /// Client seconds from receiving the model to sending the update.
-        case localSeconds
-        /// Checkpoints: 1 when the client failed to write its file.
-        case failed
-        /// Checkpoints: the oldest round still kept; clients delete their older files.
-        case keepFrom
-        /// Seconds from the end of local training to the end of the final upload
-        /// on the `--client-bandwidth` link model (waiting for early-sent layers included).
-        case uploadSeconds
-    }
-
-    static let fieldCount = Field.allCases.count
-
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {
         case none = 0, denseFloats = 1, sparseBlock = 2
     }
 
-    public static let headerBytes = fieldCount * 8
-    public var header: [Double]
+    public typealias Field = FederatedHeader.Field
+
+    public static let headerBytes = FederatedHeader.byteCount
+    public var header: FederatedHeader
     public var payload: [UInt8]
 
     public init(kind: Kind) {
-        header = [Double](repeating: 0, count: Self.fieldCount)
-        header[Field.kind.rawValue] = Double(kind.rawValue)
+        header = FederatedHeader(kind: kind)
         payload = []
     }
 
-    public var kind: Kind? { Kind(rawValue: Int(header[Field.kind.rawValue])) }
+    public var kind: Kind? { header.kind }
 
+    /// A header field by name, as a Float64 (integers converted).
     public subscript(field: Field) -> Double {
-        get { header[field.rawValue] }
-        set { header[field.rawValue] = newValue }
+        get { header[field] }
+        set { header[field] = newValue }
     }
 
+    /// An integer header field by name.
     public subscript(int field: Field) -> Int {
-        get { Int(header[field.rawValue]) }
-        set { header[field.rawValue] = Double(newValue) }
+        get { header[int: field] }
+        set { header[int: field] = newValue }
     }
 
     /// Sets a dense float payload.
@@ -89,29 +71,17 @@ public struct FederatedMessage: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(Self.headerBytes + payload.count)
-        header.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        header.encode(into: &bytes)
         bytes.append(contentsOf: payload)
         return bytes
     }
 
-    /// The fields that hold measured numbers (any Double, NaN included); all
-    /// others hold integers.
-    static let realFields: Set<Field> = [.secondsPerStep, .lossBefore, .lossAfter, .computeSeconds, .waitSeconds,
-                                          .referenceTime, .overlapSeconds, .localSeconds, .uploadSeconds]
-
-    /// Parses `encoded()`; nil when the bytes are too short, an integer field
-    /// is not a whole number below 2^53 in size (so it converts safely), or
-    /// the kind is unknown.
-    public init?(decoding bytes: [UInt8]) {
-        guard bytes.count >= Self.headerBytes else { return nil }
-        header = bytes.withUnsafeBytes { raw in
-            (0..<Self.fieldCount).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
-        }
+    /// Parses `encoded()` from `peer` (named in errors). Throws a
+    /// `FederatedError` when the header is short, of another wire version,
+    /// of an unknown kind, or holds an integer field that is not a whole
+    /// number below 2^53 in size (see `FederatedHeader.decode`).
+    public init(decoding bytes: [UInt8], from peer: String) throws {
+        header = try FederatedHeader.decode(bytes, from: peer)
         payload = Array(bytes[Self.headerBytes...])
-        for f in Field.allCases where !Self.realFields.contains(f) {
-            let v = header[f.rawValue]
-            guard v.isFinite, abs(v) < 9_007_199_254_740_992, v.rounded() == v else { return nil }
-        }
-        guard kind != nil else { return nil }
     }
 }

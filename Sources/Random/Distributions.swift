@@ -1,13 +1,22 @@
 import Foundation
 
 extension SeededGenerator {
-    /// A standard normal sample by the Box-Muller transform. Uses two uniforms
-    /// per call and keeps no cached value, so the state alone defines the stream.
-    public mutating func nextGaussian() -> Double {
+    /// Two independent standard normal samples from one Box-Muller draw:
+    /// r = sqrt(-2 ln u1), then (r cos 2 pi u2, r sin 2 pi u2), with u1 > 0
+    /// redrawn until normal.
+    public mutating func nextGaussianPair() -> (Double, Double) {
         var u1 = nextUnit()
         while u1 <= Double.leastNormalMagnitude { u1 = nextUnit() }
         let u2 = nextUnit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        let r = (-2 * log(u1)).squareRoot()
+        return (r * cos(2 * Double.pi * u2), r * sin(2 * Double.pi * u2))
+    }
+
+    /// A standard normal sample: the first of `nextGaussianPair` (the second
+    /// is dropped). Uses two uniforms per call and keeps no cached value, so
+    /// the state alone defines the stream.
+    public mutating func nextGaussian() -> Double {
+        nextGaussianPair().0
     }
 
     /// A Gamma(shape, 1) sample (Marsaglia & Tsang 2000; shape < 1 by the

@@ -2,6 +2,7 @@ import Compression
 import Data
 import Foundation
 import NN
+import RunSupport
 
 extension DataParallelTrainer {
     var checkpoints: CheckpointStore? { config.checkpointDir.map { CheckpointStore(directory: $0) } }
@@ -28,10 +29,8 @@ extension DataParallelTrainer {
         try peers.agree { try store.write(file, tag: tag, rank: rank) }
         try peers.agree {
             if rank == 0 {
-                try store.complete(tag: tag, manifest: [
-                    "kind": "train", "step": state.step, "epoch": state.epoch, "ranks": ranks,
-                    "config_sha256": config.fingerprint,
-                ])
+                try store.complete(tag: tag, manifest: CheckpointManifest(
+                    kind: "train", ranks: ranks, configSHA256: config.fingerprint, step: state.step, epoch: state.epoch))
             }
         }
         let oldest = try peers.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
@@ -41,14 +40,17 @@ extension DataParallelTrainer {
     /// Restores the newest complete checkpoint (collective). Refuses one of
     /// another rank count or configuration, and a missing one.
     func resume() throws {
-        guard let store = checkpoints else { throw ResumeError(description: "--resume needs --checkpoint-dir") }
+        guard let store = checkpoints else {
+            // Every rank finds this: agree makes it one line, every rank stopping.
+            return try peers.agree { throw RunSupportError.resume("--resume needs --checkpoint-dir") }
+        }
         try store.resume(peers: peers, configuration: config.fingerprint, restore: restore)
         if rank == 0 { try metrics.restore(records: state.metricsRecords) }
         _ = try agreedModelHash()
     }
 
     func restore(from file: CheckpointFile, name: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: name, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         guard try file.string("kind", file: name) == "train" else { throw fail("not a train checkpoint") }
         guard try file.integer("rank", file: name) == rank else { throw fail("belongs to another rank") }
         let parameters = try file.floats("model", file: name)

@@ -1,4 +1,5 @@
 import Foundation
+import RunSupport
 
 extension DataParallelTrainer {
     /// `--dump-gradients DIR`: after the backward pass of each step in
@@ -10,9 +11,9 @@ extension DataParallelTrainer {
     func dumpGradientIfAsked() throws {
         guard rank == 0, let directory = config.dumpGradientsDirectory, config.dumpSteps.contains(state.step + 1) else { return }
         let stem = "\(directory)/\(model.name)-step\(state.step + 1)"
-        try FloatFile.write(UnsafeBufferPointer(model.store.gradients), to: stem + ".f32")
+        try FloatFile.write(Array(model.store.gradients), to: stem + ".f32")
         if let topk = exchange as? GroupTopKExchange, topk.settings.errorFeedback {
-            try topk.residual.withUnsafeBufferPointer { try FloatFile.write($0, to: stem + ".residual.f32") }
+            try FloatFile.write(topk.residual, to: stem + ".residual.f32")
         }
     }
 
@@ -24,7 +25,7 @@ extension DataParallelTrainer {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw OutputError(path: directory, problem: "cannot create the --dump-gradients directory: \(error.localizedDescription)")
+                throw RunSupportError.output(path: directory, problem: "cannot create the --dump-gradients directory: \(error.localizedDescription)")
             }
         }
     }

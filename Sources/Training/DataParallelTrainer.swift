@@ -4,6 +4,7 @@ import Data
 import Foundation
 import MPI
 import NN
+import RunSupport
 
 /// Synchronous data-parallel training: every rank trains the same model on
 /// its own partition; each step the ranks average their gradients through a
@@ -332,7 +333,7 @@ public final class DataParallelTrainer {
 
     /// SHA-256 of the parameters, checked equal on every rank (collective).
     func agreedModelHash() throws -> String {
-        let hash = SHA256.hex(UnsafeRawBufferPointer(model.store.parameters))
+        let hash = SHA256.hex(model.store.copyParameters())
         let all = try peers.allGather(Array(hash.utf8)).map { String(decoding: $0, as: UTF8.self) }
         if let r = all.firstIndex(where: { $0 != hash }) {
             throw ModelDivergence(step: state.step, rank: r, hash: all[r], rankZeroHash: all[0])
@@ -384,13 +385,4 @@ extension PartitionScheme {
         case let .shards(perPartition): return "shards(\(perPartition) per rank)"
         }
     }
-}
-
-/// Bytes in a short human form (decimal units).
-public func formatBytes(_ bytes: Int) -> String {
-    let b = Double(bytes)
-    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
-    if b >= 1e6 { return String(format: "%.2f MB", b / 1e6) }
-    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
-    return "\(bytes) B"
 }

@@ -1,5 +1,6 @@
 import Collectives
 import Compression
+import RunSupport
 
 /// What one exchange cost this rank.
 public struct ExchangeStats: Sendable {
@@ -27,7 +28,7 @@ public final class DenseExchange: GradientExchange {
     public let ring: RingAllReduce
 
     public init(transport: Transport) {
-        ring = RingAllReduce(transport: transport)
+        ring = RingAllReduce(transport: transport, clock: monotonicSeconds)
     }
 
     public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
@@ -38,31 +39,6 @@ public final class DenseExchange: GradientExchange {
         if scale != 1 { for i in 0..<gradients.count { gradients[i] *= scale } }
         return stats
     }
-}
-
-/// Where SGD's momentum goes when gradients are compressed.
-public enum SparseMomentum: String, CaseIterable, Sendable {
-    /// Plain SGD at the momentum-equivalent rate lr / (1 - momentum): with
-    /// error feedback this matches dense momentum SGD (docs/design.md).
-    case fold
-    /// DGC's momentum correction: momentum accumulated locally before
-    /// selection, cleared where sent; the optimizer has no momentum.
-    case correction
-    /// Momentum in the optimizer, on the averaged sparse gradient.
-    case optimizer
-}
-
-/// Group-TopK settings of a run.
-public struct CompressionSettings: Sendable, Equatable {
-    public var groupSize = 1024
-    public var ratio = 0.01
-    /// `reselect` needs `errorFeedback`: the residual is where it keeps the
-    /// mass its merges drop (the command line refuses the combination).
-    public var policy: SparseReducePolicy = .exact
-    public var errorFeedback = true
-    public var momentum: SparseMomentum = .fold
-
-    public init() {}
 }
 
 /// Group-TopK data parallelism: each rank compresses gradient + residual
@@ -84,7 +60,7 @@ public final class GroupTopKExchange: GradientExchange {
         precondition(settings.policy != .reselect || settings.errorFeedback, "reselect without error feedback would drop mass")
         self.settings = settings
         layout = GroupLayout(length: length, groupSize: settings.groupSize, ratio: settings.ratio)
-        ring = SparseRingAllReduce(transport: transport, policy: settings.policy)
+        ring = SparseRingAllReduce(transport: transport, policy: settings.policy, clock: monotonicSeconds)
         compressor = GroupTopK(layout: layout)
         sparse = SparseGradient(layout: layout)
         residual = [Float](repeating: 0, count: settings.errorFeedback ? length : 0)
@@ -97,7 +73,7 @@ public final class GroupTopKExchange: GradientExchange {
     /// Restores the residual and DGC velocity from a checkpoint.
     public func restore(residual r: [Float], velocity u: [Float], file: String) throws {
         guard r.count == residual.count, u.count == velocity.count else {
-            throw CheckpointError(file: file, problem: "error-feedback state of \(r.count) floats, expected \(residual.count)")
+            throw RunSupportError.checkpoint(file: file, problem: "error-feedback state of \(r.count) floats, expected \(residual.count)")
         }
         residual = r
         velocity = u

@@ -1,20 +1,6 @@
 import Data
 import NN
-
-/// Where the training and test images come from.
-public enum DataSource: Sendable, Equatable {
-    /// Fashion-MNIST's four IDX files (plain or gzip) in `directory`.
-    case fashionMNIST(directory: String)
-    /// Seeded synthetic 28x28 images of 10 classes, for fast tests.
-    case synthetic(trainCount: Int, testCount: Int)
-
-    public var name: String {
-        switch self {
-        case .fashionMNIST: return "fashion-mnist"
-        case .synthetic: return "synthetic"
-        }
-    }
-}
+import RunSupport
 
 /// Everything `edgetrain train` needs. The command line fills it and checks
 /// each value before MPI starts; `DataParallelTrainer` trusts it.
@@ -103,7 +89,7 @@ public struct TrainConfig: Sendable {
             "\(warmupEpochs ?? -1)", decay.rawValue, c, "\(partition)", "\(seed)", "\(data)",
             stopAtTarget ? "stop at \(targetAccuracy ?? -1) over \(targetWindow), eval every \(evalEvery)" : "no early stop",
         ]
-        return Array(fields.joined(separator: "|").utf8).withUnsafeBytes { SHA256.hex($0) }
+        return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }
 
     /// The optimizer's momentum and the factor on the learning rate, after

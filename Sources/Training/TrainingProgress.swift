@@ -1,4 +1,5 @@
 import Collectives
+import RunSupport
 
 /// Everything about a training run that changes as it goes, besides the
 /// model, optimizer, exchange and sampler: where it is, what it has summed
@@ -34,52 +35,66 @@ struct TrainingProgress {
     }
 
     func save(into file: inout CheckpointFile, elapsed: Double) {
-        file["progress.counts"] = .integers([Int64(step), Int64(epoch), Int64(stepInEpoch), Int64(metricsRecords)])
-        file["progress.sums"] = .doubles([
-            lossSum, correct, densitySum, epochCompute, computeSeconds, elapsed,
-            lastTest.loss, lastTest.accuracy, timeToTarget ?? -1,
-        ])
-        file["progress.epoch_exchange"] = .doubles(epochExchange.numbers)
-        file["progress.total_exchange"] = .doubles(total.numbers)
+        file.set("progress.step", integer: step)
+        file.set("progress.epoch", integer: epoch)
+        file.set("progress.step_in_epoch", integer: stepInEpoch)
+        file.set("progress.metrics_records", integer: metricsRecords)
+        file.set("progress.loss_sum", double: lossSum)
+        file.set("progress.correct", double: correct)
+        file.set("progress.density_sum", double: densitySum)
+        file.set("progress.epoch_compute_s", double: epochCompute)
+        file.set("progress.compute_s", double: computeSeconds)
+        file.set("progress.elapsed_s", double: elapsed)
+        file.set("progress.test_loss", double: lastTest.loss)
+        file.set("progress.test_accuracy", double: lastTest.accuracy)
+        if let timeToTarget { file.set("progress.time_to_target_s", double: timeToTarget) }
+        epochExchange.save(into: &file, prefix: "progress.epoch_exchange")
+        total.save(into: &file, prefix: "progress.total_exchange")
     }
 
     init() {}
 
     init(from file: CheckpointFile, name: String) throws {
-        let counts = try file.integers("progress.counts", file: name)
-        let sums = try file.doubles("progress.sums", file: name)
-        let epochNumbers = try file.doubles("progress.epoch_exchange", file: name)
-        let totalNumbers = try file.doubles("progress.total_exchange", file: name)
-        guard counts.count == 4, sums.count == 9,
-              let epochExchange = ExchangeStats(numbers: epochNumbers), let total = ExchangeStats(numbers: totalNumbers)
-        else { throw CheckpointError(file: name, problem: "progress sections have the wrong sizes") }
-        (step, epoch, stepInEpoch, metricsRecords) = (Int(counts[0]), Int(counts[1]), Int(counts[2]), Int(counts[3]))
-        (lossSum, correct, densitySum, epochCompute, computeSeconds, elapsedBefore) = (sums[0], sums[1], sums[2], sums[3], sums[4], sums[5])
-        lastTest = (sums[6], sums[7])
-        timeToTarget = sums[8] >= 0 ? sums[8] : nil
-        self.epochExchange = epochExchange
-        self.total = total
+        step = try file.integer("progress.step", file: name)
+        epoch = try file.integer("progress.epoch", file: name)
+        stepInEpoch = try file.integer("progress.step_in_epoch", file: name)
+        metricsRecords = try file.integer("progress.metrics_records", file: name)
+        lossSum = try file.double("progress.loss_sum", file: name)
+        correct = try file.double("progress.correct", file: name)
+        densitySum = try file.double("progress.density_sum", file: name)
+        epochCompute = try file.double("progress.epoch_compute_s", file: name)
+        computeSeconds = try file.double("progress.compute_s", file: name)
+        elapsedBefore = try file.double("progress.elapsed_s", file: name)
+        lastTest = (try file.double("progress.test_loss", file: name), try file.double("progress.test_accuracy", file: name))
+        timeToTarget = file["progress.time_to_target_s"] == nil ? nil : try file.double("progress.time_to_target_s", file: name)
+        epochExchange = try ExchangeStats(from: file, prefix: "progress.epoch_exchange", name: name)
+        total = try ExchangeStats(from: file, prefix: "progress.total_exchange", name: name)
     }
 }
 
 extension ExchangeStats {
-    /// The stats as numbers, for checkpoints.
-    var numbers: [Double] {
-        [Double(traffic.bytesSent), Double(traffic.bytesReceived), Double(traffic.messagesSent), Double(traffic.messagesReceived),
-         traffic.seconds, compressSeconds, communicateSeconds, density]
+    /// Saves the stats as named sections under `prefix`, for checkpoints.
+    func save(into file: inout CheckpointFile, prefix: String) {
+        file.set("\(prefix).bytes_sent", integer: traffic.bytesSent)
+        file.set("\(prefix).bytes_received", integer: traffic.bytesReceived)
+        file.set("\(prefix).messages_sent", integer: traffic.messagesSent)
+        file.set("\(prefix).messages_received", integer: traffic.messagesReceived)
+        file.set("\(prefix).traffic_s", double: traffic.seconds)
+        file.set("\(prefix).compress_s", double: compressSeconds)
+        file.set("\(prefix).communicate_s", double: communicateSeconds)
+        file.set("\(prefix).density", double: density)
     }
 
-    init?(numbers v: [Double]) {
-        guard v.count == 8 else { return nil }
+    init(from file: CheckpointFile, prefix: String, name: String) throws {
         self.init()
-        traffic.bytesSent = Int(v[0])
-        traffic.bytesReceived = Int(v[1])
-        traffic.messagesSent = Int(v[2])
-        traffic.messagesReceived = Int(v[3])
-        traffic.seconds = v[4]
-        compressSeconds = v[5]
-        communicateSeconds = v[6]
-        density = v[7]
+        traffic.bytesSent = try file.integer("\(prefix).bytes_sent", file: name)
+        traffic.bytesReceived = try file.integer("\(prefix).bytes_received", file: name)
+        traffic.messagesSent = try file.integer("\(prefix).messages_sent", file: name)
+        traffic.messagesReceived = try file.integer("\(prefix).messages_received", file: name)
+        traffic.seconds = try file.double("\(prefix).traffic_s", file: name)
+        compressSeconds = try file.double("\(prefix).compress_s", file: name)
+        communicateSeconds = try file.double("\(prefix).communicate_s", file: name)
+        density = try file.double("\(prefix).density", file: name)
     }
 
     mutating func add(_ other: ExchangeStats) {

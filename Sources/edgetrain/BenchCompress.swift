@@ -1,7 +1,7 @@
 import ArgumentParser
-import Foundation
 import Compression
-import Training
+import Foundation
+import RunSupport
 
 /// `edgetrain bench compress`: Group-TopK selection + encoding on one core.
 struct BenchCompress: ParsableCommand {
@@ -54,13 +54,13 @@ struct BenchCompress: ParsableCommand {
         guard let input else { return [("gaussian", gaussianVector(length: size), nil)] }
         return try input.map { path in
             let gradient = try FloatFile.read(path)
-            guard !gradient.isEmpty else { throw OutputError(path: path, problem: "empty vector") }
+            guard !gradient.isEmpty else { throw RunSupportError.output(path: path, problem: "empty vector") }
             let twin = path.hasSuffix(".f32") ? String(path.dropLast(4)) + ".residual.f32" : path + ".residual"
             let name = URL(fileURLWithPath: path).lastPathComponent
             guard FileManager.default.fileExists(atPath: twin) else { return (name, gradient, nil) }
             let residual = try FloatFile.read(twin)
             guard residual.count == gradient.count else {
-                throw OutputError(path: twin, problem: "\(residual.count) floats, but \(path) has \(gradient.count)")
+                throw RunSupportError.output(path: twin, problem: "\(residual.count) floats, but \(path) has \(gradient.count)")
             }
             return (name, gradient, residual)
         }
@@ -70,7 +70,7 @@ struct BenchCompress: ParsableCommand {
         for x in try inputs() {
             for g in groupSize {
                 for r in ratio {
-                    let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters)
+                    let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters, clock: monotonicSeconds)
                     if json {
                         printJSONLine([
                             "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Compression
 import Foundation
 import NN
+import RunSupport
 
 /// `edgetrain bench train`: training-step throughput of one process.
 struct BenchTrain: ParsableCommand {

@@ -3,7 +3,7 @@ import Collectives
 import Federated
 import MPI
 import NN
-import Training
+import RunSupport
 
 /// `edgetrain federated`: rank 0 coordinates, the other ranks are clients.
 struct FederatedCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import Foundation
-import Training
+import RunSupport
 
 /// Prints one JSON object on one line, keys sorted, to stdout.
 func printJSONLine(_ object: [String: Any]) {

@@ -3,7 +3,7 @@ import Collectives
 import Data
 import Foundation
 import NN
-import Training
+import RunSupport
 
 /// Options that pick the model; shared by `train` and `federated`.
 struct ModelOptions: ParsableArguments {

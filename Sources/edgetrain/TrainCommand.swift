@@ -3,6 +3,7 @@ import Collectives
 import Data
 import MPI
 import NN
+import RunSupport
 import Training
 
 /// `edgetrain train`: decentralized data-parallel training.

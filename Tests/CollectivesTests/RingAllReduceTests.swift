@@ -27,7 +27,7 @@ final class RingAllReduceTests: XCTestCase {
         for ranks in 1...8 {
             for length in [0, 1, 3, ranks - 1, ranks, ranks + 1, 7, 31, 1000, 4097] where length >= 0 {
                 let results = try LoopbackTransport.run(ranks: ranks) { transport -> ([Float], TrafficStats) in
-                    let ring = RingAllReduce(transport: transport)
+                    let ring = RingAllReduce(transport: transport, clock: testClock)
                     var x = (0..<length).map { Self.value(transport.rank, $0) }
                     let traffic = try ring.sum(&x)
                     return (x, traffic)
@@ -52,7 +52,7 @@ final class RingAllReduceTests: XCTestCase {
         let ranks = 5, length = 1003
         let results = try LoopbackTransport.run(ranks: ranks) { transport -> [UInt32] in
             var x = (0..<length).map { i in Float(i + 1) * 0.1 / Float(transport.rank + 3) }
-            try RingAllReduce(transport: transport).sum(&x)
+            try RingAllReduce(transport: transport, clock: testClock).sum(&x)
             return x.map(\.bitPattern)
         }
         for r in 1..<ranks { XCTAssertEqual(results[r], results[0]) }
@@ -70,7 +70,7 @@ final class RingAllReduceTests: XCTestCase {
         let outcomes = try LoopbackTransport.run(ranks: 3) { transport -> String in
             var x = [Float](repeating: 1, count: transport.rank == 2 ? 9 : 8)
             do {
-                try RingAllReduce(transport: transport).sum(&x)
+                try RingAllReduce(transport: transport, clock: testClock).sum(&x)
                 return "summed"
             } catch let error as CollectiveError {
                 return "\(error)"
@@ -83,7 +83,7 @@ final class RingAllReduceTests: XCTestCase {
 
     func testTrafficAccumulatesAcrossCalls() throws {
         let totals = try LoopbackTransport.run(ranks: 4) { transport -> (TrafficStats, TrafficStats) in
-            let ring = RingAllReduce(transport: transport)
+            let ring = RingAllReduce(transport: transport, clock: testClock)
             var x = [Float](repeating: 1, count: 100)
             let first = try ring.sum(&x)
             _ = try ring.sum(&x)

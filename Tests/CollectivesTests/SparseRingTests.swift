@@ -24,7 +24,7 @@ final class SparseRingTests: XCTestCase {
             input.withUnsafeMutableBufferPointer { compressed.densify(into: $0) }
             var output = [Float](repeating: .nan, count: length)
             var residual = [Float](repeating: 0, count: length)
-            let ring = SparseRingAllReduce(transport: transport, policy: policy)
+            let ring = SparseRingAllReduce(transport: transport, policy: policy, clock: testClock)
             let outcome = try output.withUnsafeMutableBufferPointer { o in
                 try residual.withUnsafeMutableBufferPointer { try ring.sum(compressed, into: o, residual: $0.baseAddress!) }
             }
@@ -96,7 +96,7 @@ final class SparseRingTests: XCTestCase {
             var out = [Float](repeating: 0, count: 100)
             do {
                 try out.withUnsafeMutableBufferPointer {
-                    try SparseRingAllReduce(transport: transport, policy: .exact).sum(SparseGradient(layout: layout), into: $0)
+                    try SparseRingAllReduce(transport: transport, policy: .exact, clock: testClock).sum(SparseGradient(layout: layout), into: $0)
                 }
                 return "summed"
             } catch {
@@ -156,7 +156,7 @@ final class SparseRingTests: XCTestCase {
                     do {
                         try output.withUnsafeMutableBufferPointer { o in
                             try residual.withUnsafeMutableBufferPointer {
-                                try SparseRingAllReduce(transport: transport, policy: policy).sum(compressed, into: o, residual: $0.baseAddress!)
+                                try SparseRingAllReduce(transport: transport, policy: policy, clock: testClock).sum(compressed, into: o, residual: $0.baseAddress!)
                             }
                         }
                         return "summed"
@@ -186,7 +186,7 @@ final class SparseRingTests: XCTestCase {
             do {
                 try output.withUnsafeMutableBufferPointer { o in
                     try residual.withUnsafeMutableBufferPointer {
-                        try SparseRingAllReduce(transport: transport, policy: .reselect).sum(compressed, into: o, residual: $0.baseAddress!)
+                        try SparseRingAllReduce(transport: transport, policy: .reselect, clock: testClock).sum(compressed, into: o, residual: $0.baseAddress!)
                     }
                 }
                 return "summed"

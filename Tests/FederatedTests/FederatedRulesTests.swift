@@ -89,19 +89,16 @@ final class FederatedRulesTests: XCTestCase {
         XCTAssertEqual(selectClients([3, 1, 2], count: 5, seed: 1, round: 1), [1, 2, 3])
     }
 
-    func testMessagesRoundTrip() {
+    func testMessagesRoundTrip() throws {
         var m = FederatedMessage(kind: .update)
         m[int: .round] = 7
         m[.secondsPerStep] = 0.125
         [Float(1.5), -2, 3].withUnsafeBufferPointer { m.setFloats($0) }
-        let back = FederatedMessage(decoding: m.encoded())
+        let back = try FederatedMessage(decoding: m.encoded(), from: "rank 1")
         XCTAssertEqual(back, m)
-        XCTAssertEqual(back?.floats(), [1.5, -2, 3])
-        XCTAssertEqual(back?[int: .round], 7)
-        XCTAssertNil(FederatedMessage(decoding: [1, 2, 3]))
-        var bad = m.encoded()
-        bad.replaceSubrange(0..<8, with: withUnsafeBytes(of: 99.0) { Array($0) })
-        XCTAssertNil(FederatedMessage(decoding: bad))
+        XCTAssertEqual(back.floats(), [1.5, -2, 3])
+        XCTAssertEqual(back[int: .round], 7)
+        XCTAssertThrowsError(try FederatedMessage(decoding: [1, 2, 3], from: "rank 1"))
     }
 
     func testSpeedModelWaitsAndEntersSlowStates() {

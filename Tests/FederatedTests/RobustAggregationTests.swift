@@ -52,18 +52,21 @@ final class RobustAggregationTests: XCTestCase {
         XCTAssertEqual(rms, 3, accuracy: 0.1, "noise has S x the honest root mean square")
     }
 
-    func testMessagesRefuseBadIntegerFieldsButCarryNaNMeasurements() {
+    func testMessagesRefuseBadIntegerFieldsButCarryNaNMeasurements() throws {
         var m = FederatedMessage(kind: .update)
         m[int: .round] = 3
         m[.lossAfter] = .nan
-        let decoded = FederatedMessage(decoding: m.encoded())
-        XCTAssertEqual(decoded?[int: .round], 3)
-        XCTAssertTrue(decoded?[.lossAfter].isNaN ?? false, "a diverged client's loss is a measurement, not a malformed frame")
+        let decoded = try FederatedMessage(decoding: m.encoded(), from: "rank 2")
+        XCTAssertEqual(decoded[int: .round], 3)
+        XCTAssertTrue(decoded[.lossAfter].isNaN, "a diverged client's loss is a measurement, not a malformed frame")
         for bad in [Double.nan, .infinity, 1e300, 2.5] {
-            var hostile = m
-            hostile[.steps] = bad
-            XCTAssertNil(FederatedMessage(decoding: hostile.encoded()), "steps = \(bad)")
+            var hostile = m.encoded()
+            let at = FederatedHeader.Field.steps.rawValue * 8
+            hostile.replaceSubrange(at..<at + 8, with: withUnsafeBytes(of: bad.bitPattern.littleEndian) { Array($0) })
+            XCTAssertThrowsError(try FederatedMessage(decoding: hostile, from: "rank 2"), "steps = \(bad)") {
+                XCTAssertEqual("\($0)", "rank 2 sent a message whose integer header field steps is \(bad)")
+            }
         }
-        XCTAssertNil(FederatedMessage(decoding: Array(m.encoded().prefix(FederatedMessage.headerBytes - 1))))
+        XCTAssertThrowsError(try FederatedMessage(decoding: Array(m.encoded().prefix(FederatedMessage.headerBytes - 1)), from: "rank 2"))
     }
 }

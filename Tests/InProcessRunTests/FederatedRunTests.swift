@@ -1,6 +1,7 @@
 import Collectives
 import Foundation
 @testable import Federated
+import RunSupport
 import Training
 import XCTest
 

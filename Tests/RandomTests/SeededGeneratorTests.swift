@@ -59,6 +59,22 @@ final class SeededGeneratorTests: XCTestCase {
         XCTAssertEqual(variance, 1, accuracy: 0.02)
     }
 
+    func testGaussianPairIsOneBoxMullerDrawAndNextGaussianItsFirstHalf() {
+        var a = SeededGenerator(seed: 11), b = a, c = a
+        for _ in 0..<1000 {
+            let (x, y) = a.nextGaussianPair()
+            XCTAssertEqual(b.nextGaussian().bitPattern, x.bitPattern)
+            // The same two uniforms, by the formula.
+            var u1 = c.nextUnit()
+            while u1 <= Double.leastNormalMagnitude { u1 = c.nextUnit() }
+            let u2 = c.nextUnit()
+            let r = (-2 * log(u1)).squareRoot()
+            XCTAssertEqual(x.bitPattern, (r * cos(2 * Double.pi * u2)).bitPattern)
+            XCTAssertEqual(y.bitPattern, (r * sin(2 * Double.pi * u2)).bitPattern)
+        }
+        XCTAssertEqual(a.next(), b.next(), "a pair and a single draw use the same two uniforms")
+    }
+
     func testGammaMeanEqualsShape() {
         var g = SeededGenerator(seed: 9)
         for shape in [0.1, 0.5, 1.0, 3.0] {

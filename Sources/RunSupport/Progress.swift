@@ -30,3 +30,12 @@ public struct ProgressPrinter {
         done > 0 ? elapsed / Double(done) * Double(total - done) : .infinity
     }
 }
+
+/// Bytes in a short human form (decimal units).
+public func formatBytes(_ bytes: Int) -> String {
+    let b = Double(bytes)
+    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
+    if b >= 1e6 { return String(format: "%.2f MB", b / 1e6) }
+    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
+    return "\(bytes) B"
+}

@@ -24,16 +24,3 @@ public func evaluate(_ model: Model, on dataset: ImageDataset, batch: Int) -> (l
     }
     return (lossSum / Double(dataset.count), Double(correct) / Double(dataset.count))
 }
-
-/// Loads the training and test sets. Throws `DataError` naming the file.
-public func loadData(_ source: DataSource, seed: UInt64) throws -> (train: ImageDataset, test: ImageDataset) {
-    switch source {
-    case let .fashionMNIST(directory):
-        return (try FashionMNIST.load(directory: directory, split: .train),
-                try FashionMNIST.load(directory: directory, split: .test))
-    case let .synthetic(trainCount, testCount):
-        // One draw, split, so that both halves share the class prototypes.
-        let all = SyntheticData.make(count: trainCount + testCount, seed: seed)
-        return (all.subset(Array(0..<trainCount)), all.subset(Array(trainCount..<trainCount + testCount)))
-    }
-}

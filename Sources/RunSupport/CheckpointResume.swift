@@ -1,12 +1,5 @@
 import Collectives
 import Data
-import MPI
-
-/// Resuming asked for something that is not there or does not fit. Rank 0
-/// finds it and every rank learns it together.
-public struct ResumeError: AgreedError {
-    public let description: String
-}
 
 extension CheckpointStore {
     /// Continues from the newest complete checkpoint (collective): rank 0
@@ -18,7 +11,7 @@ extension CheckpointStore {
         var tag = ""
         try peers.agree {
             guard peers.rank == 0 else { return }
-            guard let newest = try newest() else { throw ResumeError(description: "--resume: no complete checkpoint in \(directory)") }
+            guard let newest = try newest() else { throw RunSupportError.resume("--resume: no complete checkpoint in \(directory)") }
             try validate(newest.manifest, tag: newest.tag, ranks: peers.size, configuration: configuration)
             tag = newest.tag
         }
@@ -27,7 +20,7 @@ extension CheckpointStore {
             let name = path(tag: tag, rank: peers.rank)
             let file = try read(tag: tag, rank: peers.rank)
             guard try file.string("config_sha256", file: name) == configuration else {
-                throw CheckpointError(file: name, problem: "written with another configuration")
+                throw RunSupportError.checkpoint(file: name, problem: "written with another configuration")
             }
             try restore(file, name)
         }
@@ -39,7 +32,8 @@ extension CheckpointFile {
     public mutating func set(sampler s: MinibatchSampler.State) {
         self["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
         self["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
-        self["sampler.position"] = .integers([Int64(s.position), Int64(s.passes)])
+        set("sampler.position", integer: s.position)
+        set("sampler.passes", integer: s.passes)
     }
 
     /// The saved sampler over `indices`, refused unless it is a shuffle of
@@ -47,11 +41,12 @@ extension CheckpointFile {
     public func sampler(indices: [Int], batchSize: Int, file name: String) throws -> MinibatchSampler {
         let generator = try integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
         let permutation = try integers("sampler.permutation", file: name).map { Int($0) }
-        let position = try integers("sampler.position", file: name)
-        guard generator.count == 4, position.count == 2, permutation.sorted() == indices.sorted(),
-              position[0] >= 0, position[0] < max(permutation.count, 1), position[1] >= 0
-        else { throw CheckpointError(file: name, problem: "sampler state does not fit this rank's partition") }
+        let position = try integer("sampler.position", file: name)
+        let passes = try integer("sampler.passes", file: name)
+        guard generator.count == 4, permutation.sorted() == indices.sorted(),
+              position >= 0, position < max(permutation.count, 1), passes >= 0
+        else { throw RunSupportError.checkpoint(file: name, problem: "sampler state does not fit this rank's partition") }
         return MinibatchSampler(indices: indices, batchSize: batchSize, state: .init(
-            generator: generator, permutation: permutation, position: Int(position[0]), passes: Int(position[1])))
+            generator: generator, permutation: permutation, position: position, passes: passes))
     }
 }

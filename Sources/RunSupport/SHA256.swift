@@ -21,7 +21,22 @@ public struct SHA256 {
 
     public init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    /// Adds `bytes` to the message.
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update(raw: $0) }
+    }
+
+    /// Adds `bytes` to the message.
+    public mutating func update(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { update(raw: $0) }
+    }
+
+    /// Adds the bytes of `values` as they lie in memory (little-endian Float32).
+    public mutating func update(_ values: [Float]) {
+        values.withUnsafeBytes { update(raw: $0) }
+    }
+
+    private mutating func update(raw bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var i = 0
         if !pending.isEmpty {
@@ -35,8 +50,6 @@ public struct SHA256 {
         while i < bytes.count { pending.append(bytes[i]); i += 1 }
     }
 
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-
     public mutating func finalize() -> [UInt8] {
         let bits = length &* 8
         var tail: [UInt8] = [0x80]
@@ -49,11 +62,21 @@ public struct SHA256 {
     }
 
     /// The lowercase hex digest of `bytes`.
-    public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String {
         var h = SHA256()
         h.update(bytes)
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.hexDigest()
     }
+
+    /// The lowercase hex digest of the bytes of `values` (little-endian
+    /// Float32, as they lie in memory): a model's fingerprint.
+    public static func hex(_ values: [Float]) -> String {
+        var h = SHA256()
+        h.update(values)
+        return h.hexDigest()
+    }
+
+    private mutating func hexDigest() -> String { finalize().map { String(format: "%02x", $0) }.joined() }
 
     private mutating func compress(_ block: UnsafeRawPointer) {
         var w = [UInt32](repeating: 0, count: 64)

@@ -1,6 +1,12 @@
 import Foundation
-import Training
+import RunSupport
 import XCTest
+
+/// The file and problem of a checkpoint error; nil for any other error.
+func checkpointFailure(_ error: Error) -> (file: String, problem: String)? {
+    guard case let .checkpoint(file, problem)? = error as? RunSupportError else { return nil }
+    return (file, problem)
+}
 
 final class CheckpointFileTests: XCTestCase {
     func sample() -> CheckpointFile {
@@ -30,7 +36,7 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertEqual(try decoded.integer("step", file: "x"), 120)
         XCTAssertEqual(try decoded.string("kind", file: "x"), "train")
         XCTAssertThrowsError(try decoded.floats("perm", file: "x")) {
-            XCTAssertEqual($0 as? CheckpointError, CheckpointError(file: "x", problem: "no section 'perm' of the expected kind"))
+            XCTAssertEqual($0 as? RunSupportError, RunSupportError.checkpoint(file: "x", problem: "no section 'perm' of the expected kind"))
         }
     }
 
@@ -38,18 +44,54 @@ final class CheckpointFileTests: XCTestCase {
         let bytes = sample().encoded()
         for n in 0..<bytes.count {
             XCTAssertThrowsError(try CheckpointFile(decoding: Array(bytes.prefix(n)), file: "f")) {
-                XCTAssertNotNil($0 as? CheckpointError, "\(n) bytes: \($0)")
+                XCTAssertNotNil(checkpointFailure($0), "\(n) bytes: \($0)")
             }
         }
         var flipped = bytes
         flipped[40] ^= 0x10
         XCTAssertThrowsError(try CheckpointFile(decoding: flipped, file: "f")) {
-            XCTAssertEqual(($0 as? CheckpointError)?.file, "f")
+            XCTAssertEqual(checkpointFailure($0)?.file, "f")
         }
     }
 
+    func testAnotherFormatVersionIsRefusedNamingTheFileAndBothVersions() {
+        let bytes = sample().encoded()
+        XCTAssertEqual(Array(bytes[0..<16]), Array("EDGETRAINCKPT2\0\0".utf8))
+        // Version 1 framed its sections exactly as version 2 does but kept
+        // scalars by position ("progress.counts"); only the version tells them apart.
+        for version in ["1", "3", "10"] {
+            var other = bytes
+            other.replaceSubrange(13..<16, with: Array(version.utf8) + [UInt8](repeating: 0, count: 3 - version.utf8.count))
+            XCTAssertThrowsError(try CheckpointFile(decoding: resealed(other), file: "d/rank-0.ckpt")) {
+                XCTAssertEqual("\($0)", "d/rank-0.ckpt: checkpoint format version \(version); this build reads version 2 "
+                    + "(resume with the build that wrote it, or start afresh)")
+            }
+        }
+    }
+
+    func testAManifestOfAnOlderVersionIsRefusedWithOneLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = CheckpointStore(directory: dir)
+        try store.write(sample(), tag: CheckpointStore.tag(10), rank: 0)
+        // What version 1 wrote: no format_version key.
+        let old = #"{"config_sha256":"abc","epoch":1,"kind":"train","ranks":1,"step":10}"#
+        try Data((old + "\n").utf8).write(to: URL(fileURLWithPath: "\(dir)/ckpt-000000010/COMPLETE"))
+        XCTAssertThrowsError(try store.newest()) {
+            XCTAssertEqual("\($0)", "\(dir)/ckpt-000000010/COMPLETE: checkpoint format version 1; this build reads version 2 "
+                + "(resume with the build that wrote it, or start afresh)")
+        }
+        // The current version round-trips by name.
+        let manifest = CheckpointManifest(kind: "federated", ranks: 4, configSHA256: "abc", round: 6)
+        try store.write(sample(), tag: CheckpointStore.tag(12), rank: 0)
+        try store.complete(tag: CheckpointStore.tag(12), manifest: manifest)
+        XCTAssertEqual(try store.newest()?.manifest, manifest)
+        let text = try String(contentsOfFile: "\(dir)/ckpt-000000012/COMPLETE", encoding: .utf8)
+        XCTAssertEqual(text, #"{"config_sha256":"abc","format_version":2,"kind":"federated","ranks":4,"round":6}"# + "\n")
+    }
+
     /// A seeded random-mutation fuzz of the decoder, bounded to a few
-    /// thousand inputs: every outcome is a file or a CheckpointError, never a
+    /// thousand inputs: every outcome is a file or a RunSupportError.checkpoint, never a
     /// crash, and whatever decodes re-encodes to something that decodes the same.
     func testFuzzedCheckpointsDecodeOrFailCleanly() {
         let valid = sample().encoded()
@@ -78,7 +120,7 @@ final class CheckpointFileTests: XCTestCase {
                 let f = try CheckpointFile(decoding: bytes, file: "fuzz")
                 XCTAssertEqual(try CheckpointFile(decoding: f.encoded(), file: "again"), f)
                 decoded += 1
-            } catch is CheckpointError {
+            } catch RunSupportError.checkpoint {
                 refused += 1
             } catch {
                 XCTFail("unexpected error type \(error)")
@@ -95,7 +137,7 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertNil(try store.newest())
         for step in [10, 20, 30] {
             try store.write(sample(), tag: CheckpointStore.tag(step), rank: 0)
-            try store.complete(tag: CheckpointStore.tag(step), manifest: ["step": step, "ranks": 1, "config_sha256": "abc"])
+            try store.complete(tag: CheckpointStore.tag(step), manifest: CheckpointManifest(kind: "train", ranks: 1, configSHA256: "abc", step: step))
         }
         // Step 40 is written by rank 0 but never marked complete (a crash).
         try store.write(sample(), tag: CheckpointStore.tag(40), rank: 0)
@@ -107,7 +149,7 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 2, configuration: "abc"))
         XCTAssertThrowsError(try store.validate(newest.manifest, tag: newest.tag, ranks: 1, configuration: "abd"))
         XCTAssertThrowsError(try store.read(tag: newest.tag, rank: 1)) {
-            XCTAssertEqual(($0 as? CheckpointError)?.problem, "missing or unreadable")
+            XCTAssertEqual(checkpointFailure($0)?.problem, "missing or unreadable")
         }
     }
 

@@ -1,18 +1,6 @@
 import Foundation
 import Data
 
-/// Errors writing an output file. Named by path, one line.
-public struct OutputError: Error, CustomStringConvertible {
-    public let path: String
-    public let problem: String
-    public var description: String { "\(path): \(problem)" }
-
-    public init(path: String, problem: String) {
-        self.path = path
-        self.problem = problem
-    }
-}
-
 /// Writes `bytes` to `path` so that a reader sees either the old file or the
 /// new one, never a mix, even across a crash: a temporary file in the same
 /// directory, `fsync`, `rename` over the target, then `fsync` of the
@@ -23,7 +11,7 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let directory = url.deletingLastPathComponent().path
     let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw OutputError(path: path, problem: "cannot create \(temporary): \(systemErrorMessage(errno))") }
+    guard fd >= 0 else { throw RunSupportError.output(path: path, problem: "cannot create \(temporary): \(systemErrorMessage(errno))") }
     var ok = false
     defer {
         if !ok { unlink(temporary) }
@@ -35,17 +23,17 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
             if errno == EINTR { continue }
             let text = systemErrorMessage(errno)
             close(fd)
-            throw OutputError(path: path, problem: "write failed: \(text)")
+            throw RunSupportError.output(path: path, problem: "write failed: \(text)")
         }
         offset += n
     }
     if fsync(fd) != 0 {
         let text = systemErrorMessage(errno)
         close(fd)
-        throw OutputError(path: path, problem: "fsync failed: \(text)")
+        throw RunSupportError.output(path: path, problem: "fsync failed: \(text)")
     }
     close(fd)
-    guard rename(temporary, path) == 0 else { throw OutputError(path: path, problem: "rename failed: \(systemErrorMessage(errno))") }
+    guard rename(temporary, path) == 0 else { throw RunSupportError.output(path: path, problem: "rename failed: \(systemErrorMessage(errno))") }
     ok = true
     let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if dfd >= 0 {

@@ -1,5 +1,36 @@
 import Foundation
 
+/// The COMPLETE file of a checkpoint: what rank 0 checks before any rank
+/// reads its file. JSON, keys as below.
+public struct CheckpointManifest: Codable, Equatable, Sendable {
+    /// `CheckpointFile.formatVersion` of the files it completes.
+    public var formatVersion: Int
+    /// "train" or "federated".
+    public var kind: String
+    public var ranks: Int
+    /// The run's configuration fingerprint (`TrainConfig.fingerprint`, `FederatedConfig.fingerprint`).
+    public var configSHA256: String
+    /// Train: the step and epoch it was written at.
+    public var step: Int?
+    public var epoch: Int?
+    /// Federated: the round it was written after.
+    public var round: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", kind, ranks, configSHA256 = "config_sha256", step, epoch, round
+    }
+
+    public init(kind: String, ranks: Int, configSHA256: String, step: Int? = nil, epoch: Int? = nil, round: Int? = nil) {
+        formatVersion = CheckpointFile.formatVersion
+        self.kind = kind
+        self.ranks = ranks
+        self.configSHA256 = configSHA256
+        self.step = step
+        self.epoch = epoch
+        self.round = round
+    }
+}
+
 /// A directory of checkpoints, one subdirectory per checkpoint:
 ///
 ///     DIR/ckpt-000000120/rank-0.ckpt ... rank-<N-1>.ckpt
@@ -32,15 +63,17 @@ public struct CheckpointStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
-            throw OutputError(path: dir, problem: "cannot create the checkpoint directory: \(error.localizedDescription)")
+            throw RunSupportError.output(path: dir, problem: "cannot create the checkpoint directory: \(error.localizedDescription)")
         }
         try writeAtomically(file.encoded(), to: path(tag: tag, rank: rank))
     }
 
     /// Rank 0, once every rank has written: marks `tag` complete with
     /// `manifest` and prunes older complete checkpoints.
-    public func complete(tag: String, manifest: [String: Any]) throws {
-        try writeAtomically(Array((jsonLine(manifest) + "\n").utf8), to: "\(directory)/\(tag)/COMPLETE")
+    public func complete(tag: String, manifest: CheckpointManifest) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try writeAtomically(Array(try encoder.encode(manifest)) + Array("\n".utf8), to: "\(directory)/\(tag)/COMPLETE")
         let complete = try completeTags()
         for old in complete.dropLast(keep) {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(old)")
@@ -70,13 +103,22 @@ public struct CheckpointStore: Sendable {
         }.sorted()
     }
 
-    /// The newest complete checkpoint and its manifest, or nil if there is none.
-    public func newest() throws -> (tag: String, manifest: [String: Any])? {
+    /// The newest complete checkpoint and its manifest, or nil if there is
+    /// none. A manifest of another format version is refused with one line
+    /// naming it and both versions.
+    public func newest() throws -> (tag: String, manifest: CheckpointManifest)? {
         guard let tag = try completeTags().last else { return nil }
         let path = "\(directory)/\(tag)/COMPLETE"
         guard let data = FileManager.default.contents(atPath: path),
-              let manifest = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { throw CheckpointError(file: path, problem: "unreadable manifest") }
+              let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { throw RunSupportError.checkpoint(file: path, problem: "unreadable manifest") }
+        let version = fields["format_version"] as? Int ?? 1
+        guard version == CheckpointFile.formatVersion else {
+            throw RunSupportError.checkpoint(file: path, problem: "checkpoint format version \(version); this build reads version \(CheckpointFile.formatVersion) (resume with the build that wrote it, or start afresh)")
+        }
+        guard let manifest = try? JSONDecoder().decode(CheckpointManifest.self, from: data) else {
+            throw RunSupportError.checkpoint(file: path, problem: "unreadable manifest")
+        }
         return (tag, manifest)
     }
 
@@ -84,19 +126,19 @@ public struct CheckpointStore: Sendable {
     public func read(tag: String, rank: Int) throws -> CheckpointFile {
         let file = path(tag: tag, rank: rank)
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw CheckpointError(file: file, problem: "missing or unreadable")
+            throw RunSupportError.checkpoint(file: file, problem: "missing or unreadable")
         }
         return try CheckpointFile(decoding: Array(data), file: file)
     }
 
     /// Checks a manifest against this run: same rank count and configuration.
-    public func validate(_ manifest: [String: Any], tag: String, ranks: Int, configuration: String) throws {
+    public func validate(_ manifest: CheckpointManifest, tag: String, ranks: Int, configuration: String) throws {
         let path = "\(directory)/\(tag)/COMPLETE"
-        guard let saved = manifest["ranks"] as? Int, saved == ranks else {
-            throw CheckpointError(file: path, problem: "written by \(manifest["ranks"] ?? "?") ranks; this run has \(ranks) (resume with the same -np)")
+        guard manifest.ranks == ranks else {
+            throw RunSupportError.checkpoint(file: path, problem: "written by \(manifest.ranks) ranks; this run has \(ranks) (resume with the same -np)")
         }
-        guard let hash = manifest["config_sha256"] as? String, hash == configuration else {
-            throw CheckpointError(file: path, problem: "written with a different configuration (config_sha256 \(manifest["config_sha256"] ?? "?"), this run \(configuration)); resume with the same flags")
+        guard manifest.configSHA256 == configuration else {
+            throw RunSupportError.checkpoint(file: path, problem: "written with a different configuration (config_sha256 \(manifest.configSHA256), this run \(configuration)); resume with the same flags")
         }
     }
 }

@@ -1,25 +1,28 @@
 import Foundation
-import Training
+import RunSupport
 import XCTest
 
 final class OutputTests: XCTestCase {
     func testSHA256KnownVectors() {
         // FIPS 180-4 examples.
-        func hex(_ s: String) -> String { Array(s.utf8).withUnsafeBytes { SHA256.hex($0) } }
+        func hex(_ s: String) -> String { SHA256.hex(Array(s.utf8)) }
         XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        XCTAssertEqual(million.withUnsafeBytes { SHA256.hex($0) },
+        XCTAssertEqual(SHA256.hex(million),
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         // Fed in uneven pieces, the digest is the same.
         var h = SHA256()
         for chunk in stride(from: 0, to: million.count, by: 6_007) {
-            million[chunk..<min(chunk + 6_007, million.count)].withUnsafeBytes { h.update($0) }
+            h.update(million[chunk..<min(chunk + 6_007, million.count)])
         }
         XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Floats hash as their little-endian bytes.
+        let floats: [Float] = [1, -2.5, .infinity]
+        XCTAssertEqual(SHA256.hex(floats), SHA256.hex(floats.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v.bitPattern >> (8 * $0)) } }))
     }
 
     func testAtomicWriteReplacesAndLeavesNoTemporaryFiles() throws {

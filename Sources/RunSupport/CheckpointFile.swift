@@ -1,21 +1,9 @@
 import Foundation
 
-/// A checkpoint file that cannot be read: one line naming it and the problem.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let problem: String
-    public var description: String { "\(file): \(problem)" }
-
-    public init(file: String, problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-}
-
 /// One rank's part of a checkpoint: named sections of floats, doubles,
 /// integers or bytes, in a small self-checking binary format (little-endian):
 ///
-///     "EDGETRAINCKPT1\0\0"                     16 bytes
+///     "EDGETRAINCKPT", format version (ASCII decimal, NUL-padded)   16 bytes
 ///     section count                            UInt32
 ///     per section: name length UInt16, name (UTF-8), kind UInt8
 ///                  (0 Float32, 1 Float64, 2 Int64, 3 bytes), element count UInt64, payload
@@ -24,6 +12,11 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// Decoding checks every length against the file before reading it and the
 /// digest last, so a damaged or truncated file is refused with a reason and
 /// never crashes the reader (a fuzz test holds it to that).
+///
+/// Every scalar is a section of its own name (`progress.step`,
+/// `progress.loss_sum`), never a position in an array. Version 1 stored
+/// them by position; a file of any version but `formatVersion` is refused
+/// with one line naming the file and both versions.
 public struct CheckpointFile: Equatable, Sendable {
     public enum Section: Equatable, Sendable {
         case floats([Float])
@@ -33,7 +26,10 @@ public struct CheckpointFile: Equatable, Sendable {
     }
 
     public var sections: [String: Section] = [:]
-    static let magic = Array("EDGETRAINCKPT1\0\0".utf8)
+    /// The version this build writes and reads: 2, named scalar sections.
+    public static let formatVersion = 2
+    static let prefix = Array("EDGETRAINCKPT".utf8)
+    static let magic = prefix + Array("\(formatVersion)".utf8) + [UInt8](repeating: 0, count: 16 - prefix.count - "\(formatVersion)".utf8.count)
 
     public init() {}
 
@@ -66,7 +62,7 @@ public struct CheckpointFile: Equatable, Sendable {
 
     public func integer(_ name: String, file: String) throws -> Int {
         let v = try integers(name, file: file)
-        guard v.count == 1 else { throw CheckpointError(file: file, problem: "section '\(name)' holds \(v.count) integers, expected 1") }
+        guard v.count == 1 else { throw RunSupportError.checkpoint(file: file, problem: "section '\(name)' holds \(v.count) integers, expected 1") }
         return Int(v[0])
     }
 
@@ -74,11 +70,18 @@ public struct CheckpointFile: Equatable, Sendable {
         String(decoding: try bytes(name, file: file), as: UTF8.self)
     }
 
+    public func double(_ name: String, file: String) throws -> Double {
+        let v = try doubles(name, file: file)
+        guard v.count == 1 else { throw RunSupportError.checkpoint(file: file, problem: "section '\(name)' holds \(v.count) numbers, expected 1") }
+        return v[0]
+    }
+
     public mutating func set(_ name: String, integer: Int) { sections[name] = .integers([Int64(integer)]) }
+    public mutating func set(_ name: String, double: Double) { sections[name] = .doubles([double]) }
     public mutating func set(_ name: String, string: String) { sections[name] = .bytes(Array(string.utf8)) }
 
-    private func missing(_ name: String, _ file: String) -> CheckpointError {
-        CheckpointError(file: file, problem: "no section '\(name)' of the expected kind")
+    private func missing(_ name: String, _ file: String) -> RunSupportError {
+        RunSupportError.checkpoint(file: file, problem: "no section '\(name)' of the expected kind")
     }
 
     // MARK: Encoding
@@ -97,11 +100,9 @@ public struct CheckpointFile: Equatable, Sendable {
             case let .bytes(v): out.append(3); append(UInt64(v.count), to: &out); out += v
             }
         }
-        let digest = out.withUnsafeBytes { raw -> [UInt8] in
-            var h = SHA256()
-            h.update(raw)
-            return h.finalize()
-        }
+        var h = SHA256()
+        h.update(out)
+        let digest = h.finalize()
         return out + digest
     }
 
@@ -113,9 +114,14 @@ public struct CheckpointFile: Equatable, Sendable {
 
     /// Parses `bytes` (the contents of `file`, named in errors).
     public init(decoding bytes: [UInt8], file: String) throws {
-        func fail(_ problem: String) -> CheckpointError { CheckpointError(file: file, problem: problem) }
+        func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: file, problem: problem) }
         guard bytes.count >= Self.magic.count + 4 + 32 else { throw fail("truncated: \(bytes.count) bytes is shorter than any checkpoint") }
-        guard Array(bytes[0..<Self.magic.count]) == Self.magic else { throw fail("not an EdgeTrain checkpoint (wrong magic)") }
+        guard Array(bytes[0..<Self.prefix.count]) == Self.prefix else { throw fail("not an EdgeTrain checkpoint (wrong magic)") }
+        let digits = bytes[Self.prefix.count..<Self.magic.count].prefix { $0 != 0 }
+        guard let version = Int(String(decoding: digits, as: UTF8.self)) else { throw fail("not an EdgeTrain checkpoint (no format version)") }
+        guard version == Self.formatVersion else {
+            throw fail("checkpoint format version \(version); this build reads version \(Self.formatVersion) (resume with the build that wrote it, or start afresh)")
+        }
         let body = bytes.count - 32
         var offset = Self.magic.count
         func read<T: FixedWidthInteger>(_ type: T.Type, _ what: String) throws -> T {
@@ -155,11 +161,9 @@ public struct CheckpointFile: Equatable, Sendable {
             }
         }
         guard offset == body else { throw fail("\(body - offset) unexpected bytes after the last section") }
-        let digest = bytes.withUnsafeBytes { raw -> [UInt8] in
-            var h = SHA256()
-            h.update(UnsafeRawBufferPointer(rebasing: raw[0..<body]))
-            return h.finalize()
-        }
+        var h = SHA256()
+        h.update(bytes[0..<body])
+        let digest = h.finalize()
         guard digest == Array(bytes[body...]) else { throw fail("checksum mismatch: the file is damaged") }
         self.sections = sections
     }

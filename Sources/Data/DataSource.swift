@@ -1,0 +1,27 @@
+/// Where the training and test images come from.
+public enum DataSource: Sendable, Equatable {
+    /// Fashion-MNIST's four IDX files (plain or gzip) in `directory`.
+    case fashionMNIST(directory: String)
+    /// Seeded synthetic 28x28 images of 10 classes, for fast tests.
+    case synthetic(trainCount: Int, testCount: Int)
+
+    public var name: String {
+        switch self {
+        case .fashionMNIST: return "fashion-mnist"
+        case .synthetic: return "synthetic"
+        }
+    }
+}
+
+/// Loads the training and test sets. Throws `DataError` naming the file.
+public func loadData(_ source: DataSource, seed: UInt64) throws -> (train: ImageDataset, test: ImageDataset) {
+    switch source {
+    case let .fashionMNIST(directory):
+        return (try FashionMNIST.load(directory: directory, split: .train),
+                try FashionMNIST.load(directory: directory, split: .test))
+    case let .synthetic(trainCount, testCount):
+        // One draw, split, so that both halves share the class prototypes.
+        let all = SyntheticData.make(count: trainCount + testCount, seed: seed)
+        return (all.subset(Array(0..<trainCount)), all.subset(Array(trainCount..<trainCount + testCount)))
+    }
+}
