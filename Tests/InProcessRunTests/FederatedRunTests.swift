@@ -145,7 +145,7 @@ final class FederatedRunTests: XCTestCase {
         for ranks in [2, 3, 5, 8] {
             let liar = max(1, ranks / 2)
             XCTAssertThrowsError(try federate(smallConfig(), ranks: ranks, fault: (liar, .garbageMessage(tag: FederatedTag.update)))) {
-                XCTAssertEqual("\($0)", "coordinator: malformed message from rank \(liar) (3 bytes)", "N \(ranks)")
+                XCTAssertTrue("\($0)".hasPrefix("rank \(liar) sent 3 bytes, shorter than the"), "N \(ranks): \($0)")
             }
         }
     }
