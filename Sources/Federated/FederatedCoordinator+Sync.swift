@@ -89,19 +89,18 @@ extension FederatedCoordinator {
             if !projected.isEmpty { reference = projected[projected.count / 2] }
             var entries = arrived.sorted { $0.key < $1.key }.map { client, a in
                 var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
-                if config.autonomy.enabled || config.partialWork { e.merge(autonomyFields(a.message)) { x, _ in x } }
-                if let r = refused[client] { e["rejected"] = r.description }
+                if config.autonomy.enabled || config.partialWork { e.autonomy = autonomyKeys(a.message) }
+                if let r = refused[client] { e.rejected = r.description }
                 return e
             }
-            entries += missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
-            try finishRound(round, total: config.rounds, record: [
-                "round_s": monotonicSeconds() - roundStart, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
-                "selected": selected, "participants": arrived.count - refused.count, "dropped": missing.count, "rejected": refused.count,
-                "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round),
-                "reference_s": config.roundTimeout ?? reference,
-                "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
-                "clients": entries,
-            ])
+            entries += missing.map { FederatedClientEntry(.init(rank: $0, dropped: true, staleness: 0)) }
+            try finishRound(round, total: config.rounds, record: FederatedRoundFigures(
+                roundSeconds: monotonicSeconds() - roundStart, idleSeconds: times.reduce(0) { $0 + (slowest - $1) },
+                clients: entries, participants: arrived.count - refused.count, dropped: missing.count,
+                selected: selected, rejected: refused.count,
+                samplingRound: config.autonomy.enabled && config.autonomy.isSampling(round: round),
+                referenceSeconds: config.roundTimeout ?? reference,
+                assignedSteps: assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) })))
         }
     }
 }

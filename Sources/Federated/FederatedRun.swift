@@ -14,7 +14,7 @@ public struct FederatedSetupError: AgreedError {
 /// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
 /// Collective: every rank calls it. Returns the final record on rank 0,
 /// nil on the clients.
-public func runFederated(config: FederatedConfig, world: Communicator) throws -> [String: Any]? {
+public func runFederated(config: FederatedConfig, world: Communicator) throws -> FederatedFinalRecord? {
     let start = monotonicSeconds()
     let clients = world.size - 1
     world.collectiveTimeout = config.communicationTimeout

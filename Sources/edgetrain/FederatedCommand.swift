@@ -279,7 +279,7 @@ struct FederatedCommand: ParsableCommand {
         try kernels.apply()
         try runWithMPI { env in
             if let final = try runFederated(config: config, world: env.world), json {
-                print(jsonLine(final))
+                try printJSONLine(final)
             }
         }
     }
