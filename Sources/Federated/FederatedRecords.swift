@@ -67,7 +67,7 @@ struct FederatedRoundFigures: Codable, Sendable {
 /// One client's upload in a round record (`clients` array). A selected
 /// client whose update missed the round has only `rank`, `dropped` and
 /// `staleness`; an update has its figures too, `rejected` when the
-/// coordinator refused it, and the autonomy keys with `--autonomy` or
+/// coordinator refused it, and the autonomy keys with `--early-stop`, `--early-transmit` or
 /// `--partial-work` (sync only).
 struct FederatedClientEntry: Codable, Sendable {
     var upload: Upload
