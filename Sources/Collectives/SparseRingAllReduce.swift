@@ -50,7 +50,7 @@ public final class SparseRingAllReduce {
     /// from the left neighbour that does not decode, or that the merge cannot
     /// take, throws `TransportError` naming that rank on this rank only (the
     /// caller aborts the job); a NaN that a reselect merge makes from honest
-    /// values (inf + -inf) throws `NotANumberError` naming the element.
+    /// values (inf + -inf) throws `CompressionError.notANumber` naming the element.
     @discardableResult
     public func sum(
         _ input: SparseGradient, into output: UnsafeMutableBufferPointer<Float>, residual: UnsafeMutablePointer<Float>? = nil
@@ -80,8 +80,8 @@ public final class SparseRingAllReduce {
                 case .reselect:
                     do {
                         try blocks[into].mergeReselect(incoming, residual: residual)
-                    } catch let nan as NotANumberError {
-                        throw NotANumberError(position: nan.position, what: "the sum of rank \(left)'s block and this rank's (inf + -inf?)")
+                    } catch CompressionError.notANumber(let position, _) {
+                        throw CompressionError.notANumber(position: position, what: "the sum of rank \(left)'s block and this rank's (inf + -inf?)")
                     } catch {
                         throw TransportError("rank \(left) sent a sparse block that does not merge: \(error)")
                     }

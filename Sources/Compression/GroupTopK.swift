@@ -1,8 +1,8 @@
 /// Group-TopK compression: the flat vector is cut into groups of
 /// `groupSize` (see `GroupLayout`), and each group keeps its k largest
 /// magnitudes (ties to the lower index). The rest is zero. A NaN cannot be
-/// ranked: compressing a vector that holds one throws `NotANumberError`
-/// naming the first NaN's element (infinities are ranked, as the largest).
+/// ranked: compressing a vector that holds one throws
+/// `CompressionError.notANumber` naming the first NaN's element (infinities are ranked, as the largest).
 ///
 /// With error feedback the compressor selects from gradient + residual and
 /// the residual keeps what was not sent, so that sent + residual always sums
@@ -23,7 +23,7 @@ public final class GroupTopK {
 
 
     /// Compresses `x` (length `layout.length`) into `out`, leaving `x` alone.
-    /// Throws `NotANumberError` when `x` holds a NaN (`out` is then unspecified).
+    /// Throws `CompressionError.notANumber` when `x` holds a NaN (`out` is then unspecified).
     package func compress(_ x: UnsafeBufferPointer<Float>, into out: inout SparseGradient) throws {
         precondition(x.count == layout.length && out.layout == layout, "length mismatch")
         guard let base = x.baseAddress else { return }
@@ -35,7 +35,7 @@ public final class GroupTopK {
                     let k = layout.kept(inGroup: g)
                     let e = g * layout.k
                     if let nan = selector.select(base + range.lowerBound, count: range.count, k: k, into: positions.baseAddress! + e) {
-                        throw NotANumberError(position: range.lowerBound + nan, what: "the input")
+                        throw CompressionError.notANumber(position: range.lowerBound + nan, what: "the input")
                     }
                     for j in e..<e + k { values[j] = base[range.lowerBound + Int(positions[j])] }
                 }
@@ -47,7 +47,7 @@ public final class GroupTopK {
     /// `momentum` is given: u = factor * u + gradient, residual += u), then
     /// selects from `residual` into `out` and zeroes the sent entries of
     /// `residual` (and of u). All buffers have `layout.length` elements.
-    /// Throws `NotANumberError` when gradient + residual holds a NaN; the
+    /// Throws `CompressionError.notANumber` when gradient + residual holds a NaN; the
     /// groups up to and including that one have then been accumulated into
     /// `residual` (and u) and `out` is unspecified: the caller cannot go on.
     package func compress(
@@ -78,7 +78,7 @@ public final class GroupTopK {
                     let e = g * layout.k
                     let p = positions.baseAddress! + e
                     if let nan = selector.select(r, count: count, k: k, into: p) {
-                        throw NotANumberError(position: start + nan, what: "gradient + residual")
+                        throw CompressionError.notANumber(position: start + nan, what: "gradient + residual")
                     }
                     for j in 0..<k {
                         let i = Int(p[j])
@@ -90,21 +90,6 @@ public final class GroupTopK {
             }
         }
     }
-}
-
-/// Group-TopK met a NaN, which has no magnitude to rank (see `GroupTopK`).
-public struct NotANumberError: Error, Equatable, CustomStringConvertible {
-    /// The element of the vector holding the first NaN.
-    public let position: Int
-    /// What held it ("the input", "gradient + residual", ...).
-    public let what: String
-
-    public init(position: Int, what: String) {
-        self.position = position
-        self.what = what
-    }
-
-    public var description: String { "NaN at element \(position) of \(what); Group-TopK cannot rank it" }
 }
 
 /// u = factor * u + g; v += u.

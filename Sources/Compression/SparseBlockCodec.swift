@@ -1,8 +1,3 @@
-/// A received block did not decode: wrong form, size or position.
-public struct BlockDecodingError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 /// The wire format of a block, little-endian:
 ///
 ///     header   4 bytes: form (0 fixed, 1 variable, 2 dense), position bytes (2 or 4), 2 reserved
@@ -51,11 +46,10 @@ extension SparseBlock {
     }
 
     /// Reads a block of `groups` of `layout` from `bytes`, checking every size
-    /// and position against the layout.
+    /// and position against the layout. Throws
+    /// `CompressionError.undecodableBlock` saying what is wrong.
     package init(decoding bytes: UnsafeRawBufferPointer, layout: GroupLayout, groups: Range<Int>) throws {
-        func fail(_ why: String) -> BlockDecodingError {
-            BlockDecodingError(description: "bad sparse block for groups \(groups): \(why)")
-        }
+        func fail(_ why: String) -> CompressionError { .undecodableBlock(groups: groups, reason: why) }
         guard bytes.count >= Self.headerBytes, let p = bytes.baseAddress else { throw fail("\(bytes.count) bytes, shorter than the header") }
         guard let form = Form(rawValue: p.load(as: UInt8.self)) else { throw fail("unknown form \(p.load(as: UInt8.self))") }
         guard Int(p.load(fromByteOffset: 1, as: UInt8.self)) == layout.positionBytes else { throw fail("position width disagrees") }

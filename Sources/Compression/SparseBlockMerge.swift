@@ -1,8 +1,3 @@
-/// A block the merge cannot take (see `mergeReselect`).
-public struct SparseMergeError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 /// The two ways a ring hop combines a received block with the local one.
 extension SparseBlock {
     /// `exact`: the sum keeps the union of positions. The result is
@@ -38,15 +33,16 @@ extension SparseBlock {
     /// whole vector) when given, so error feedback sends them later.
     ///
     /// `other` usually comes from a peer, so what this merge cannot take is
-    /// a thrown `SparseMergeError` (this block is then unchanged, `residual`
-    /// possibly not): a dense block, a group with fewer entries in the union
-    /// than it keeps, or a NaN in `other`. A NaN that the sum made from
-    /// honest values (inf + -inf; it cannot be ranked, see `GroupTopK`)
-    /// throws `NotANumberError` naming the element.
+    /// a thrown `CompressionError` (this block is then unchanged, `residual`
+    /// possibly not): a dense block (`.denseBlockInReselect`), a group with
+    /// fewer entries in the union than it keeps (`.tooFewEntriesToReselect`),
+    /// or a NaN in `other` (`.notANumberInBlock`). A NaN that the sum made
+    /// from honest values (inf + -inf; it cannot be ranked, see `GroupTopK`)
+    /// throws `.notANumber` naming the element.
     package mutating func mergeReselect(_ other: SparseBlock, residual: UnsafeMutablePointer<Float>?) throws {
         precondition(other.layout == layout && other.groups == groups, "merging blocks of different groups")
         guard form != .dense && other.form != .dense else {
-            throw SparseMergeError(description: "a dense block for groups \(groups), which reselect cannot merge")
+            throw CompressionError.denseBlockInReselect(groups: groups)
         }
         var newValues = [Float](), newPositions = [UInt32]()
         newValues.reserveCapacity(layout.kept(inGroups: groups))
@@ -63,7 +59,7 @@ extension SparseBlock {
             appendUnion(ofGroup: j, with: other, a: &a, b: &b, values: &unionValues, positions: &unionPositions)
             let n = unionValues.count, keep = layout.kept(inGroup: g)
             guard n >= keep else {
-                throw SparseMergeError(description: "group \(g) holds \(n) entries in the union of both blocks, fewer than the \(keep) it keeps")
+                throw CompressionError.tooFewEntriesToReselect(group: g, entries: n, keeps: keep)
             }
             let start = layout.range(ofGroup: g).lowerBound
             let nan = unionValues.withUnsafeBufferPointer { u in
@@ -74,9 +70,9 @@ extension SparseBlock {
                 // otherwise two finite-or-infinite values summed to it.
                 let position = start + Int(unionPositions[nan])
                 guard !other.values.contains(where: \.isNaN) else {
-                    throw SparseMergeError(description: "a NaN at element \(position) of the block, which reselect cannot rank")
+                    throw CompressionError.notANumberInBlock(position: position)
                 }
-                throw NotANumberError(position: position, what: "the merged sum")
+                throw CompressionError.notANumber(position: position, what: "the merged sum")
             }
             var c = 0
             for i in 0..<n {

@@ -2,7 +2,7 @@
 /// ties to the lower index. Infinities are magnitudes like any other (the
 /// largest). A NaN has no magnitude to rank: a first pass looks for one and,
 /// if any is there, `select` selects nothing and returns its position, on
-/// every path below (the caller throws `NotANumberError`).
+/// every path below (the caller throws `CompressionError.notANumber`).
 ///
 /// Fast path, for k <= 64 and groups of at least 256 elements:
 /// 1. One vector pass keeps a running maximum of |x| per lane: 64 lanes

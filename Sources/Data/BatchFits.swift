@@ -1,13 +1,9 @@
 /// Refuses a batch larger than the smallest partition, naming its rank:
 /// partition i belongs to rank `firstRank + i`. It depends only on the
 /// partitions, so every rank holding all of them reaches the same verdict.
+/// - Throws: `DataError.batchTooLarge` naming the smallest partition's rank.
 public func checkBatchFits(_ batch: Int, partitions: [[Int]], firstRank: Int) throws {
     guard let smallest = partitions.indices.min(by: { partitions[$0].count < partitions[$1].count }),
           batch > partitions[smallest].count else { return }
-    throw BatchTooLarge(description: "--batch \(batch) is larger than rank \(firstRank + smallest)'s partition of \(partitions[smallest].count) samples")
-}
-
-/// `--batch` exceeds a rank's partition.
-public struct BatchTooLarge: Error, CustomStringConvertible {
-    public let description: String
+    throw DataError.batchTooLarge(batch: batch, rank: firstRank + smallest, samples: partitions[smallest].count)
 }

@@ -30,6 +30,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case labelOutOfRange(file: String, index: Int, label: Int, classes: Int)
     /// A partition request that cannot be carried out (bad counts, bad Dirichlet parameters).
     case invalidPartition(String)
+    /// `--batch` `batch` exceeds the `samples` of rank `rank`'s partition.
+    case batchTooLarge(batch: Int, rank: Int, samples: Int)
 
     public var description: String {
         switch self {
@@ -63,6 +65,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): label \(label) at index \(index) is outside 0..<\(classes)"
         case let .invalidPartition(message):
             return "invalid partition request: \(message)"
+        case let .batchTooLarge(batch, rank, samples):
+            return "--batch \(batch) is larger than rank \(rank)'s partition of \(samples) samples"
         }
     }
 

@@ -38,7 +38,7 @@ extension FederatedCoordinator {
         }
         try refill()
         var buffer = [(delta: [Float], weight: Double)]()
-        var entries = [[String: Any]]()
+        var entries = [FederatedClientEntry]()
         var roundStart = monotonicSeconds()
         while version < config.rounds {
             guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
@@ -57,18 +57,17 @@ extension FederatedCoordinator {
                     buffer.append((c.delta, weight!))
                 } catch let r as RejectedUpload {
                     reject(client, round: version + 1, r)
-                    entry["rejected"] = r.description
+                    entry.rejected = r.description
                 }
                 entries.append(entry)
             }
             if buffer.count >= config.buffer {
                 try apply(bufferedChange(buffer, length: model.parameterCount), scale: config.asyncMixing)
                 buffer.removeAll()
-                try finishRound(version, total: config.rounds, record: [
-                    "round_s": monotonicSeconds() - roundStart, "idle_s": 0.0, "clients": entries,
-                    "participants": entries.filter { ($0["dropped"] as? Bool) == false && $0["rejected"] == nil }.count,
-                    "dropped": entries.filter { ($0["dropped"] as? Bool) == true }.count,
-                ])
+                try finishRound(version, total: config.rounds, record: FederatedRoundFigures(
+                    roundSeconds: monotonicSeconds() - roundStart, idleSeconds: 0, clients: entries,
+                    participants: entries.filter { !$0.dropped && $0.rejected == nil }.count,
+                    dropped: entries.filter(\.dropped).count))
                 entries.removeAll()
                 roundStart = monotonicSeconds()
             }

@@ -134,24 +134,22 @@ extension FederatedCoordinator {
     }
 
     /// The round record: timing, who took part, and one entry per client.
-    func record(of round: SyncRound) -> [String: Any] {
+    func record(of round: SyncRound) -> FederatedRoundFigures {
         let times = round.arrived.values.map(\.seconds)
         let slowest = times.max() ?? 0
         var entries = round.arrivals.map { client, a in
             var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
-            if config.autonomy.enabled || config.partialWork { e.merge(autonomyFields(a.message)) { x, _ in x } }
-            if let r = round.refused[client] { e["rejected"] = r.description }
+            if config.autonomy.enabled || config.partialWork { e.autonomy = autonomyKeys(a.message) }
+            if let r = round.refused[client] { e.rejected = r.description }
             return e
         }
-        entries += round.missing.map { ["rank": $0, "dropped": true, "staleness": 0] }
-        return [
-            "round_s": monotonicSeconds() - round.start, "idle_s": times.reduce(0) { $0 + (slowest - $1) },
-            "selected": round.selected, "participants": round.arrived.count - round.refused.count,
-            "dropped": round.missing.count, "rejected": round.refused.count,
-            "sampling_round": config.autonomy.enabled && config.autonomy.isSampling(round: round.number),
-            "reference_s": config.roundTimeout ?? reference,
-            "assigned_steps": assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }),
-            "clients": entries,
-        ]
+        entries += round.missing.map { FederatedClientEntry(.init(rank: $0, dropped: true, staleness: 0)) }
+        return FederatedRoundFigures(
+            roundSeconds: monotonicSeconds() - round.start, idleSeconds: times.reduce(0) { $0 + (slowest - $1) },
+            clients: entries, participants: round.arrived.count - round.refused.count, dropped: round.missing.count,
+            selected: round.selected, rejected: round.refused.count,
+            samplingRound: config.autonomy.enabled && config.autonomy.isSampling(round: round.number),
+            referenceSeconds: config.roundTimeout ?? reference,
+            assignedSteps: assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }))
     }
 }

@@ -54,25 +54,24 @@ final class FederatedCoordinator {
     var clients: [Int] { Array(1..<peers.size) }
 
     /// Runs every round, stops the clients, and returns the final record.
-    func run() throws -> [String: Any] {
+    func run() throws -> FederatedFinalRecord {
         if config.asynchronous { try runAsynchronous() } else { try runSynchronous() }
         try stopClients()
         let hash = SHA256.hex(model.store.copyParameters())
         let wall = monotonicSeconds() - start
-        var final: [String: Any] = [
-            "event": "final", "mode": config.asynchronous ? "async" : "sync", "model": model.name,
-            "parameters": model.parameterCount, "ranks": peers.size, "clients": peers.size - 1,
-            "rounds": config.rounds, "versions": version, "strategy": config.strategy.rawValue,
-            "aggregation": config.aggregation.rawValue, "seed": config.seed, "data": config.data.name,
-            "test_accuracy": lastTest.accuracy, "test_loss": lastTest.loss, "wall_s": wall,
-            "bytes_sent": bytesDown, "bytes_received": bytesUp, "bytes_up": bytesUp, "bytes_down": bytesDown,
-            "dropped_updates": dropped, "late_updates": late, "rejected_updates": rejected, "model_sha256": hash,
-            "compression": config.compression == nil ? "none" : "group-topk",
-        ]
+        var final = FederatedFinalRecord(
+            mode: config.asynchronous ? "async" : "sync", model: model.name,
+            parameters: model.parameterCount, ranks: peers.size, clients: peers.size - 1,
+            rounds: config.rounds, versions: version, strategy: config.strategy.rawValue,
+            aggregation: config.aggregation.rawValue, seed: config.seed, data: config.data.name,
+            testAccuracy: lastTest.accuracy, testLoss: lastTest.loss, wallSeconds: wall,
+            bytesSent: bytesDown, bytesReceived: bytesUp, bytesUp: bytesUp, bytesDown: bytesDown,
+            droppedUpdates: dropped, lateUpdates: late, rejectedUpdates: rejected, modelSHA256: hash,
+            compression: config.compression == nil ? "none" : "group-topk")
         if let c = config.compression, let layout {
-            final["ratio"] = c.ratio
-            final["ratio_effective"] = layout.effectiveRatio
-            final["group_size"] = c.groupSize
+            final.ratio = c.ratio
+            final.effectiveRatio = layout.effectiveRatio
+            final.groupSize = c.groupSize
         }
         try metrics.append(final)
         metricsRecords += 1
@@ -186,14 +185,13 @@ final class FederatedCoordinator {
     }
 
     /// The autonomy keys of a client entry.
-    func autonomyFields(_ m: FederatedMessage) -> [String: Any] {
+    func autonomyKeys(_ m: FederatedMessage) -> FederatedAutonomyKeys {
         let names = model.store.layers.map(\.name)
         func layers(_ mask: Int) -> [String] { names.indices.filter { mask & (1 << $0) != 0 }.map { names[$0] } }
-        return [
-            "stopped_early": m[int: .stoppedAt] > 0, "stop_iteration": m[int: .stoppedAt], "planned_steps": m[int: .plannedSteps],
-            "layers_sent_early": layers(m[int: .earlyLayers]), "layers_resent": layers(m[int: .resentLayers]),
-            "overlap_saved_s": m[.overlapSeconds],
-        ]
+        return FederatedAutonomyKeys(
+            stoppedEarly: m[int: .stoppedAt] > 0, stopIteration: m[int: .stoppedAt], plannedSteps: m[int: .plannedSteps],
+            layersSentEarly: layers(m[int: .earlyLayers]), layersResent: layers(m[int: .resentLayers]),
+            overlapSavedSeconds: m[.overlapSeconds])
     }
 
     /// global += scale x change.
@@ -213,33 +211,26 @@ final class FederatedCoordinator {
     }
 
     /// The per-client entry of a round record.
-    func clientEntry(_ client: Int, _ m: FederatedMessage, bytesUp up: Int, roundSeconds: Double, staleness: Int, dropped: Bool) -> [String: Any] {
-        [
-            "rank": client, "steps": m[int: .steps], "compute_s": m[.computeSeconds], "wait_s": m[.waitSeconds],
-            "seconds_per_step": m[.secondsPerStep], "loss_change": m[.lossBefore] - m[.lossAfter],
-            "bytes_up": up, "bytes_down": m[int: .downloadBytes], "round_s": roundSeconds,
-            "staleness": staleness, "dropped": dropped, "upload_s": m[.uploadSeconds],
-        ]
+    func clientEntry(_ client: Int, _ m: FederatedMessage, bytesUp up: Int, roundSeconds: Double, staleness: Int, dropped: Bool) -> FederatedClientEntry {
+        FederatedClientEntry(.init(
+            rank: client, dropped: dropped, staleness: staleness, steps: m[int: .steps], computeSeconds: m[.computeSeconds],
+            waitSeconds: m[.waitSeconds], secondsPerStep: m[.secondsPerStep], lossChange: m[.lossBefore] - m[.lossAfter],
+            bytesUp: up, bytesDown: m[int: .downloadBytes], roundSeconds: roundSeconds, uploadSeconds: m[.uploadSeconds]))
     }
 
     /// Evaluates the global model, writes the round record and a progress line.
-    func finishRound(_ round: Int, total: Int, record: [String: Any]) throws {
+    func finishRound(_ round: Int, total: Int, record: FederatedRoundFigures) throws {
         lastTest = evaluate(model, on: test, batch: config.evalBatch)
         let wall = monotonicSeconds() - start
-        var r = record
-        r["event"] = "round"
-        r["round"] = round
-        r["wall_s"] = wall
-        r["test_accuracy"] = lastTest.accuracy
-        r["test_loss"] = lastTest.loss
-        r["bytes_up_total"] = bytesUp
-        r["bytes_down_total"] = bytesDown
+        let r = FederatedRoundRecord(summary: .init(
+            round: round, wallSeconds: wall, testAccuracy: lastTest.accuracy, testLoss: lastTest.loss,
+            bytesUpTotal: bytesUp, bytesDownTotal: bytesDown), figures: record)
         try metrics.append(r)
         metricsRecords += 1
         roundsDone = round
         if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < total { try saveCheckpoint(round: round) }
         progress.line(String(format: "round %d/%d  test acc %.4f  loss %.4f  idle %.1fs  %@  ETA %@",
-                             round, total, lastTest.accuracy, lastTest.loss, (r["idle_s"] as? Double) ?? 0,
+                             round, total, lastTest.accuracy, lastTest.loss, record.idleSeconds,
                              ProgressPrinter.duration(wall),
                              ProgressPrinter.duration(ProgressPrinter.eta(elapsed: wall, done: round, total: total))))
     }

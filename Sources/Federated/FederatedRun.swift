@@ -15,7 +15,7 @@ public struct FederatedSetupError: AgreedError {
 /// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
 /// Collective: every rank calls it. Returns the final record on rank 0,
 /// nil on the clients.
-public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> [String: Any]? {
+public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> FederatedFinalRecord? {
     let start = monotonicSeconds()
     let clients = peers.size - 1
     peers.timeout = config.communicationTimeout

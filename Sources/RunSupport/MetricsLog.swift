@@ -1,8 +1,10 @@
 import Foundation
 
 /// JSON Lines metrics: one object per line, keys sorted, units in the keys
-/// (`wall_s`, `bytes_sent`). The whole file is rewritten atomically after
-/// every record, so a crash never leaves a torn line and never loses a
+/// (`wall_s`, `bytes_sent`). Each mode declares its records as `Codable`
+/// structs beside it (`TrainingRecords.swift`, `FederatedRecords.swift`);
+/// `docs/metrics.md` is their schema. The whole file is rewritten atomically
+/// after every record, so a crash never leaves a torn line and never loses a
 /// record already written.
 public final class MetricsLog {
     public let path: String?
@@ -23,23 +25,28 @@ public final class MetricsLog {
     }
 
     /// Adds one record and rewrites the file.
-    public func append(_ record: [String: Any]) throws {
-        lines.append(jsonLine(record))
+    public func append<Record: Encodable>(_ record: Record) throws {
+        lines.append(try jsonLine(record))
         if let path {
             try writeAtomically(Array((lines.joined(separator: "\n") + "\n").utf8), to: path)
         }
     }
 }
 
-/// One JSON object on one line, keys sorted. Non-finite numbers become null.
-public func jsonLine(_ object: [String: Any]) -> String {
-    let clean = object.mapValues { value -> Any in
-        if let d = value as? Double, !d.isFinite { return NSNull() }
-        if let f = value as? Float, !f.isFinite { return NSNull() }
-        return value
-    }
-    guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-        return "{}"
-    }
-    return String(decoding: data, as: UTF8.self)
+/// One record as one JSON object on one line: keys sorted, slashes
+/// unescaped, optional fields that are nil left out, and non-finite numbers
+/// written as `null` (JSON has no NaN or infinity; a record keeps its key,
+/// for instance `time_to_target_s` before the target is reached).
+public func jsonLine<Record: Encodable>(_ record: Record) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // The encoder can only write a non-finite number as a string: it writes
+    // this marker, which no record's text can hold (a NUL character), and
+    // the marker becomes null below.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: nonFiniteMarker, negativeInfinity: nonFiniteMarker, nan: nonFiniteMarker)
+    let text = String(decoding: try encoder.encode(record), as: UTF8.self)
+    return text.replacingOccurrences(of: #""\u0000non-finite""#, with: "null")
 }
+
+private let nonFiniteMarker = "\u{0}non-finite"

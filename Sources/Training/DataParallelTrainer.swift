@@ -48,7 +48,7 @@ public final class DataParallelTrainer {
 
     /// Runs the whole training (collective) and returns the final record
     /// (identical keys on every rank; the evaluation figures come from rank 0).
-    public func run() throws -> [String: Any] {
+    public func run() throws -> TrainFinalRecord {
         start = monotonicSeconds()
         peers.timeout = config.communicationTimeout
         let parts = try setUp()
@@ -211,11 +211,10 @@ public final class DataParallelTrainer {
     func evaluateNow() throws -> Bool {
         if rank == 0 {
             let wall = evaluateTest()
-            try record([
-                "event": "eval", "epoch": state.epoch, "step": state.step, "wall_s": wall,
-                "test_accuracy": state.lastTest.accuracy, "test_loss": state.lastTest.loss,
-                "bytes_sent": state.total.traffic.bytesSent,
-            ])
+            try record(TrainEvalRecord(
+                epoch: state.epoch, step: state.step, wallSeconds: wall,
+                testAccuracy: state.lastTest.accuracy, testLoss: state.lastTest.loss,
+                bytesSent: state.total.traffic.bytesSent))
         }
         guard config.stopAtTarget else { return false }
         return try peers.broadcast(state.timeToTarget != nil, root: 0)
@@ -235,7 +234,7 @@ public final class DataParallelTrainer {
         return wall
     }
 
-    func record(_ r: [String: Any]) throws {
+    func record<Record: Encodable>(_ r: Record) throws {
         try metrics.append(r)
         state.metricsRecords += 1
     }
@@ -249,19 +248,17 @@ public final class DataParallelTrainer {
         if rank == 0 { _ = evaluateTest() }
         state.computeSeconds += state.epochCompute
         let e = state.epochExchange
-        var r: [String: Any] = [
-            "event": "epoch", "epoch": state.epoch, "step": state.step,
-            "train_loss": sums[0] / max(sums[2], 1), "train_accuracy": sums[1] / max(sums[2], 1),
-            "test_loss": state.lastTest.loss, "test_accuracy": state.lastTest.accuracy,
-            "lr": Double(optimizer.learningRate), "wall_s": monotonicSeconds() - start, "epoch_s": seconds,
-            "bytes_sent": e.traffic.bytesSent, "bytes_received": e.traffic.bytesReceived,
-            "bytes_sent_per_step": Double(e.traffic.bytesSent) / Double(steps),
-            "bytes_received_per_step": Double(e.traffic.bytesReceived) / Double(steps),
-            "density": state.densitySum / Double(steps), "compute_s": state.epochCompute,
-            "communicate_s": e.communicateSeconds, "compress_s": e.compressSeconds,
-        ]
-        r.merge(compressionFields) { a, _ in a }
-        if config.reportMemory { r.merge(try memoryFields()) { a, _ in a } }
+        let r = TrainEpochRecord(figures: .init(
+            epoch: state.epoch, step: state.step,
+            trainLoss: sums[0] / max(sums[2], 1), trainAccuracy: sums[1] / max(sums[2], 1),
+            testLoss: state.lastTest.loss, testAccuracy: state.lastTest.accuracy,
+            learningRate: Double(optimizer.learningRate), wallSeconds: monotonicSeconds() - start, epochSeconds: seconds,
+            bytesSent: e.traffic.bytesSent, bytesReceived: e.traffic.bytesReceived,
+            bytesSentPerStep: Double(e.traffic.bytesSent) / Double(steps),
+            bytesReceivedPerStep: Double(e.traffic.bytesReceived) / Double(steps),
+            density: state.densitySum / Double(steps), computeSeconds: state.epochCompute,
+            communicateSeconds: e.communicateSeconds, compressSeconds: e.compressSeconds),
+            compression: compressionKeys, memory: try memoryKeys())
         if rank == 0 { try record(r) }
         progress.line(String(
             format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %@  ETA %@",
@@ -270,29 +267,26 @@ public final class DataParallelTrainer {
     }
 
     /// The final record, after checking every rank holds the same model.
-    func finish() throws -> [String: Any] {
+    func finish() throws -> TrainFinalRecord {
         let hash = try agreedModelHash()
         let wall = monotonicSeconds() - start
-        var final: [String: Any] = [
-            "event": "final", "model": model.name, "parameters": model.parameterCount,
-            "ranks": ranks, "epochs": config.epochs, "steps": state.step, "batch": config.batch, "seed": config.seed,
-            "data": config.data.name, "partition": config.partition.name,
-            "test_accuracy": state.lastTest.accuracy, "test_loss": state.lastTest.loss, "wall_s": wall,
-            "compute_s": state.computeSeconds, "communicate_s": state.total.communicateSeconds,
-            "compress_s": state.total.compressSeconds,
-            "bytes_sent": state.total.traffic.bytesSent, "bytes_received": state.total.traffic.bytesReceived,
-            "samples_per_s": Double(state.step * config.batch * ranks) / wall, "lr_peak": schedule.peak,
-            "model_sha256": hash, "bytes_sent_per_step": Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
-            "lr_scaling": config.scaling.rawValue, "max_lr_scale": config.maxLearningRateScale,
-            "warmup_epochs": config.warmupEpochs(ranks: ranks),
-        ]
-        final.merge(compressionFields) { a, _ in a }
-        if let target = config.targetAccuracy {
-            final["target_accuracy"] = target
-            final["target_window"] = config.targetWindow
-            final["time_to_target_s"] = state.timeToTarget ?? Double.nan
-        }
-        if config.reportMemory { final.merge(try memoryFields()) { a, _ in a } }
+        let final = TrainFinalRecord(figures: .init(
+            model: model.name, parameters: model.parameterCount,
+            ranks: ranks, epochs: config.epochs, steps: state.step, batch: config.batch, seed: config.seed,
+            data: config.data.name, partition: config.partition.name,
+            testAccuracy: state.lastTest.accuracy, testLoss: state.lastTest.loss, wallSeconds: wall,
+            computeSeconds: state.computeSeconds, communicateSeconds: state.total.communicateSeconds,
+            compressSeconds: state.total.compressSeconds,
+            bytesSent: state.total.traffic.bytesSent, bytesReceived: state.total.traffic.bytesReceived,
+            samplesPerSecond: Double(state.step * config.batch * ranks) / wall, peakLearningRate: schedule.peak,
+            modelSHA256: hash, bytesSentPerStep: Double(state.total.traffic.bytesSent) / Double(max(state.step, 1)),
+            learningRateScaling: config.scaling.rawValue, maxLearningRateScale: config.maxLearningRateScale,
+            warmupEpochs: config.warmupEpochs(ranks: ranks)),
+            compression: compressionKeys,
+            // A target never reached keeps its key, as null.
+            target: .init(targetAccuracy: config.targetAccuracy, targetWindow: config.targetAccuracy.map { _ in config.targetWindow },
+                          timeToTargetSeconds: config.targetAccuracy.map { _ in state.timeToTarget ?? .nan }),
+            memory: try memoryKeys())
         if rank == 0 { try record(final) }
         progress.line(String(
             format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",
@@ -308,11 +302,11 @@ public final class DataParallelTrainer {
 
     /// The compression keys of every metrics record: `ratio` as asked,
     /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
-    var compressionFields: [String: Any] {
-        guard let c = config.compression, let layout else { return ["compression": "none"] }
-        return ["compression": "group-topk", "ratio": c.ratio, "ratio_effective": layout.effectiveRatio, "group_size": c.groupSize,
-                "sparse_reduce": c.policy.rawValue, "error_feedback": c.errorFeedback,
-                "sparse_momentum": c.momentum.rawValue, "momentum_correction": c.momentum == .correction]
+    var compressionKeys: TrainCompressionKeys {
+        guard let c = config.compression, let layout else { return TrainCompressionKeys(compression: "none") }
+        return TrainCompressionKeys(compression: "group-topk", ratio: c.ratio, effectiveRatio: layout.effectiveRatio, groupSize: c.groupSize,
+                                    sparseReduce: c.policy.rawValue, errorFeedback: c.errorFeedback,
+                                    sparseMomentum: c.momentum.rawValue, momentumCorrection: c.momentum == .correction)
     }
 
     var compressionSummary: String {
@@ -321,14 +315,16 @@ public final class DataParallelTrainer {
             + (c.errorFeedback ? "on" : "off") + ")"
     }
 
-    /// Every rank's peak resident memory (collective): for the soak benchmark.
-    func memoryFields() throws -> [String: Any] {
+    /// With `--report-memory`, every rank's peak resident memory (collective):
+    /// for the soak benchmark. Without, no keys.
+    func memoryKeys() throws -> MemoryKeys {
+        guard config.reportMemory else { return MemoryKeys() }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let all = try peers.allGather(withUnsafeBytes(of: Int64(usage.ru_maxrss)) { Array($0) }).map {
             $0.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
         }
-        return ["rss_peak_kb_per_rank": all.map { Int($0) }, "rss_peak_kb_max": Int(all.max() ?? 0)]
+        return MemoryKeys(peakKilobytesPerRank: all.map { Int($0) }, peakKilobytesMax: Int(all.max() ?? 0))
     }
 
     /// SHA-256 of the parameters, checked equal on every rank (collective).

@@ -68,32 +68,16 @@ struct BenchAllReduce: ParsableCommand {
             guard env.world.rank == 0 else { return }
             if json {
                 for r in results {
-                    var record: [String: Any] = [
-                        "size": r.size, "ranks": r.ranks, "iters": r.iterations,
-                        "ring_s": r.ringSeconds, "mpi_s": r.mpiSeconds,
-                        "ratio_mpi_over_ring": r.ratio,
-                        "ring_busbw_gbps": r.busBandwidth(seconds: r.ringSeconds),
-                        "mpi_busbw_gbps": r.busBandwidth(seconds: r.mpiSeconds),
-                        "max_abs_err": r.maxAbsError, "tolerance": r.tolerance,
-                        "bytes_sent": r.bytesSent, "bytes_received": r.bytesReceived,
-                    ]
-                    for s in r.sparse {
-                        let p = s.policy.rawValue
-                        record["\(p)_total_s"] = s.totalSeconds
-                        record["\(p)_compress_s"] = s.compressSeconds
-                        record["\(p)_ring_s"] = s.ringSeconds
-                        record["\(p)_max_abs_err"] = s.maxAbsError
-                        record["\(p)_bytes_sent"] = s.bytesSent
-                        record["\(p)_bytes_received"] = s.bytesReceived
-                        record["\(p)_density"] = s.density
-                        record["\(p)_mpi_s"] = s.mpiSeconds
-                        record["ratio_mpi_over_\(p)_total"] = s.ratio
-                    }
-                    if !r.sparse.isEmpty {
-                        record["ratio"] = ratio
-                        record["group_size"] = groupSize
-                    }
-                    printJSONLine(record)
+                    try printJSONLine(BenchAllReduceRecord(
+                        dense: .init(
+                            size: r.size, ranks: r.ranks, iterations: r.iterations,
+                            ringSeconds: r.ringSeconds, mpiSeconds: r.mpiSeconds,
+                            ratioMPIOverRing: r.ratio,
+                            ringBusBandwidth: r.busBandwidth(seconds: r.ringSeconds),
+                            mpiBusBandwidth: r.busBandwidth(seconds: r.mpiSeconds),
+                            maxAbsError: r.maxAbsError, tolerance: r.tolerance,
+                            bytesSent: r.bytesSent, bytesReceived: r.bytesReceived),
+                        sparse: r.sparse, ratio: r.sparse.isEmpty ? nil : ratio, groupSize: r.sparse.isEmpty ? nil : groupSize))
                 }
             } else {
                 print("all-reduce, \(env.world.size) ranks, median of \(iters) (slowest rank)")

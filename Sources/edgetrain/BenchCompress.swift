@@ -72,16 +72,16 @@ struct BenchCompress: ParsableCommand {
                 for r in ratio {
                     let m = try measureCompression(gradient: x.gradient, residual: x.residual, groupSize: g, ratio: r, iterations: iters, clock: monotonicSeconds)
                     if json {
-                        printJSONLine([
-                            "who": "edgetrain", "input": x.name, "residual_from_run": x.residual != nil,
-                            "size": m.length, "group_size": m.groupSize, "ratio": m.ratio, "k": m.k,
-                            "ratio_effective": m.effectiveRatio, "iters": iters,
-                            "seconds": m.seconds, "gbps": m.gigabytesPerSecond,
-                            "seconds_error_feedback": m.secondsWithFeedback,
-                            "gbps_error_feedback": m.gigabytesPerSecondWithFeedback,
-                            "encode_s": m.encodeSeconds, "encoded_bytes": m.encodedBytes,
-                            "memcpy_gbps": m.copyGigabytesPerSecond, "ratio_to_memcpy": m.gigabytesPerSecond / m.copyGigabytesPerSecond,
-                        ])
+                        try printJSONLine(BenchCompressRecord(
+                            input: x.name, residualFromRun: x.residual != nil,
+                            size: m.length, groupSize: m.groupSize, ratio: m.ratio, k: m.k,
+                            effectiveRatio: m.effectiveRatio, iterations: iters,
+                            seconds: m.seconds, gigabytesPerSecond: m.gigabytesPerSecond,
+                            secondsErrorFeedback: m.secondsWithFeedback,
+                            gigabytesPerSecondErrorFeedback: m.gigabytesPerSecondWithFeedback,
+                            encodeSeconds: m.encodeSeconds, encodedBytes: m.encodedBytes,
+                            memcpyGigabytesPerSecond: m.copyGigabytesPerSecond,
+                            ratioToMemcpy: m.gigabytesPerSecond / m.copyGigabytesPerSecond))
                     } else {
                         print(String(format: "group-topk %@ (%d floats) G %d r %g (k %d): select+encode %.2f GB/s (%@); with error feedback %.2f GB/s (%@); encode %@; memcpy %.2f GB/s",
                                      x.name, m.length, m.groupSize, m.ratio, m.k, m.gigabytesPerSecond, fmt(m.seconds),

@@ -46,19 +46,18 @@ struct BenchTrain: ParsableCommand {
         let stepMs = result.seconds * 1000 / Double(result.steps)
         let implementations = net.kernelImplementations(batch: batch)
         if json {
-            var record: [String: Any] = [
-                "model": result.model, "batch": result.batch, "steps": result.steps, "wall_s": result.seconds,
-                "samples_per_s": result.samplesPerSecond, "parameters": result.parameters,
-                "threads": ComputeKernels.threadCount, "isa": ComputeKernels.effectiveISA,
-                "max_isa": kernels.cap.isa, "max_isa_source": kernels.cap.source,
-                "kernels": "onednn \(ComputeKernels.libraryVersion)",
-            ]
+            var record = BenchTrainRecord(
+                model: result.model, batch: result.batch, steps: result.steps, wallSeconds: result.seconds,
+                samplesPerSecond: result.samplesPerSecond, parameters: result.parameters,
+                threads: ComputeKernels.threadCount, isa: ComputeKernels.effectiveISA,
+                maxISA: kernels.cap.isa, maxISASource: kernels.cap.source,
+                kernels: "onednn \(ComputeKernels.libraryVersion)")
             if profile {
                 // In execution order: forward through the layers, the loss, backward, SGD.
-                record["profile"] = perStep.map { ["pass": $0.name, "ms_per_step": $0.ms] as [String: Any] }
-                record["implementations"] = Dictionary(uniqueKeysWithValues: implementations.map { ($0.layer, $0.implementations) })
+                record.profile = perStep.map { BenchTrainRecord.Pass(pass: $0.name, millisecondsPerStep: $0.ms) }
+                record.implementations = Dictionary(uniqueKeysWithValues: implementations.map { ($0.layer, $0.implementations) })
             }
-            printJSONLine(record)
+            try printJSONLine(record)
         } else {
             print(String(format: "%@: %.0f samples/s (batch %d, %d steps, %.2f s, %d thread(s), oneDNN %@ %@)",
                          result.model, result.samplesPerSecond, result.batch, result.steps, result.seconds,

@@ -280,7 +280,7 @@ struct FederatedCommand: ParsableCommand {
         try kernels.apply()
         try runWithMPI { env in
             if let final = try runFederated(config: config, peers: MPITransport(communicator: env.world)), json {
-                print(jsonLine(final))
+                try printJSONLine(final)
             }
         }
     }

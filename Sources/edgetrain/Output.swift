@@ -1,9 +1,9 @@
 import Foundation
 import RunSupport
 
-/// Prints one JSON object on one line, keys sorted, to stdout.
-func printJSONLine(_ object: [String: Any]) {
-    print(jsonLine(object))
+/// Prints one record as one JSON object on one line, keys sorted, to stdout.
+func printJSONLine<Record: Encodable>(_ record: Record) throws {
+    print(try jsonLine(record))
 }
 
 /// Seconds in a short human form.

@@ -162,7 +162,7 @@ struct TrainCommand: ParsableCommand {
         try kernels.apply()
         try runWithMPI { env in
             let final = try DataParallelTrainer(config: config, peers: MPITransport(communicator: env.world)).run()
-            if json && env.world.rank == 0 { print(jsonLine(final)) }
+            if json && env.world.rank == 0 { try printJSONLine(final) }
         }
     }
 }

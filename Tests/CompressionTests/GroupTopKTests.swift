@@ -96,7 +96,7 @@ final class GroupTopKTests: XCTestCase {
     }
 
     /// The rule for NaN, on every path of the selector: a NaN has no
-    /// magnitude to rank, so compression throws `NotANumberError` naming the
+    /// magnitude to rank, so compression throws `CompressionError.notANumber` naming the
     /// first NaN's element of the vector (nothing is sent or kept silently).
     func testNaNIsAnErrorNamingItsPositionOnEveryPath() {
         func expectNaN(_ x: [Float], groupSize: Int, ratio: Double, at position: Int, _ message: String) {

@@ -53,16 +53,19 @@ final class SparseBlockTests: XCTestCase {
         let block = SparseBlock(compressed(random(1000, 3), layout), groups: 2..<5)
         var bytes = [UInt8]()
         let n = block.encode(into: &bytes)
-        func decode(_ b: [UInt8]) throws -> SparseBlock {
-            try b.withUnsafeBytes { try SparseBlock(decoding: $0, layout: layout, groups: 2..<5) }
+        func expectRefusal(_ b: [UInt8], _ reason: String, line: UInt = #line) {
+            XCTAssertThrowsError(try b.withUnsafeBytes { try SparseBlock(decoding: $0, layout: layout, groups: 2..<5) }, line: line) {
+                XCTAssertEqual($0 as? CompressionError, .undecodableBlock(groups: 2..<5, reason: reason), line: line)
+                XCTAssertEqual("\($0)", "bad sparse block for groups 2..<5: \(reason)", line: line)
+            }
         }
-        XCTAssertThrowsError(try decode(Array(bytes[0..<n - 1])))  // short
-        XCTAssertThrowsError(try decode(Array(bytes[0..<n]) + [0]))  // long
+        expectRefusal(Array(bytes[0..<n - 1]), "\(n - 1) bytes where \(n) were expected")
+        expectRefusal(Array(bytes[0..<n]) + [0], "\(n + 1) bytes where \(n) were expected")
         var badForm = Array(bytes[0..<n]); badForm[0] = 9
-        XCTAssertThrowsError(try decode(badForm))
+        expectRefusal(badForm, "unknown form 9")
         var badPosition = Array(bytes[0..<n]); badPosition[n - 2] = 200  // last position >= 100
-        XCTAssertThrowsError(try decode(badPosition))
-        XCTAssertThrowsError(try decode([0, 2]))
+        expectRefusal(badPosition, "position 200 in group 4 is out of order or range")
+        expectRefusal([0, 2], "2 bytes, shorter than the header")
     }
 
     func testExactMergeIsTheSumOfBoth() {
@@ -122,7 +125,7 @@ final class SparseBlockTests: XCTestCase {
 
     /// A NaN in a merged group is an error naming its element, as in
     /// Group-TopK: a malformed block when the other block holds it (Group-TopK
-    /// never sends one), `NotANumberError` when the sum made it (inf + -inf).
+    /// never sends one), `.notANumber` when the sum made it (inf + -inf).
     func testReselectThrowsOnNaN() {
         let layout = GroupLayout(length: 8, groupSize: 4, ratio: 0.5)
         let x = SparseGradient(layout: layout, values: [5, 1, -2, .infinity], positions: [0, 2, 1, 3])
@@ -131,11 +134,17 @@ final class SparseBlockTests: XCTestCase {
         var residual = [Float](repeating: 0, count: 8)
         XCTAssertThrowsError(try residual.withUnsafeMutableBufferPointer {
             try a.mergeReselect(SparseBlock(y, groups: 0..<2), residual: $0.baseAddress!)
-        }) { XCTAssertEqual("\($0)", "a NaN at element 5 of the block, which reselect cannot rank") }
+        }) {
+            XCTAssertEqual($0 as? CompressionError, .notANumberInBlock(position: 5))
+            XCTAssertEqual("\($0)", "a NaN at element 5 of the block, which reselect cannot rank")
+        }
         let z = SparseGradient(layout: layout, values: [-4, 2, 3, -.infinity], positions: [0, 3, 1, 3])
         XCTAssertThrowsError(try residual.withUnsafeMutableBufferPointer {
             try a.mergeReselect(SparseBlock(z, groups: 0..<2), residual: $0.baseAddress!)
-        }) { XCTAssertEqual($0 as? NotANumberError, NotANumberError(position: 7, what: "the merged sum")) }
+        }) {
+            XCTAssertEqual($0 as? CompressionError, .notANumber(position: 7, what: "the merged sum"))
+            XCTAssertEqual("\($0)", "NaN at element 7 of the merged sum; Group-TopK cannot rank it")
+        }
     }
 
     /// A block the reselect merge cannot take (dense, or a group with fewer
@@ -147,12 +156,14 @@ final class SparseBlockTests: XCTestCase {
         dense.makeDense()
         var a = SparseBlock(x, groups: 0..<2)
         XCTAssertThrowsError(try a.mergeReselect(dense, residual: nil)) {
-            XCTAssertTrue("\($0)".contains("dense"), "\($0)")
+            XCTAssertEqual($0 as? CompressionError, .denseBlockInReselect(groups: 0..<2))
+            XCTAssertEqual("\($0)", "a dense block for groups 0..<2, which reselect cannot merge")
         }
         let thin = SparseBlock(layout: layout, groups: 0..<2, form: .variable, counts: [0, 1], values: [2], positions: [1])
         var empty = SparseBlock(layout: layout, groups: 0..<2, form: .variable, counts: [0, 0], values: [], positions: [])
         XCTAssertThrowsError(try empty.mergeReselect(thin, residual: nil)) {
-            XCTAssertTrue("\($0)".contains("group 0 holds 0 entries"), "\($0)")
+            XCTAssertEqual($0 as? CompressionError, .tooFewEntriesToReselect(group: 0, entries: 0, keeps: 2))
+            XCTAssertEqual("\($0)", "group 0 holds 0 entries in the union of both blocks, fewer than the 2 it keeps")
         }
     }
 }

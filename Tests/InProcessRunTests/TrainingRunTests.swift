@@ -30,8 +30,8 @@ final class TrainingRunTests: XCTestCase {
     /// Each rank's final record's model hash and step count.
     func train(_ config: TrainConfig, ranks: Int) throws -> [(hash: String, steps: Int, accuracy: Double)] {
         try LoopbackTransport.run(ranks: ranks) { peers in
-            let final = try DataParallelTrainer(config: config, peers: peers).run()
-            return (final["model_sha256"] as? String ?? "", final["steps"] as? Int ?? -1, final["test_accuracy"] as? Double ?? -1)
+            let final = try DataParallelTrainer(config: config, peers: peers).run().figures
+            return (final.modelSHA256, final.steps, final.testAccuracy)
         }
     }
 
@@ -133,7 +133,7 @@ final class TrainingRunTests: XCTestCase {
                 let config = smallConfig(compression: compression)
                 XCTAssertThrowsError(try LoopbackTransport.run(ranks: ranks) { peers -> String in
                     let group: PeerGroup = peers.rank == liar ? FaultyPeer(peers, fault: .garbageInRing) : peers
-                    return try DataParallelTrainer(config: config, peers: group).run()["model_sha256"] as? String ?? ""
+                    return try DataParallelTrainer(config: config, peers: group).run().figures.modelSHA256
                 }) { error in
                     XCTAssertTrue("\(error)".hasPrefix("rank \(liar) sent "), "N \(ranks), compression \(compression): \(error)")
                 }

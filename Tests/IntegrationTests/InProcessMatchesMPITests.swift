@@ -27,7 +27,7 @@ final class InProcessMatchesMPITests: XCTestCase {
         for ranks in [1, 3, 5, 8] {
             let config = try TrainCommand.parse(Array(trainArguments.dropFirst())).makeConfig()
             let inProcess = try LoopbackTransport.run(ranks: ranks) { peers in
-                try DataParallelTrainer(config: config, peers: peers).run()["model_sha256"] as? String
+                try DataParallelTrainer(config: config, peers: peers).run().figures.modelSHA256
             }
             XCTAssertEqual(Set(inProcess).count, 1, "train N \(ranks)")
             XCTAssertEqual(inProcess[0], try mpiHash(trainArguments, ranks: ranks), "train N \(ranks)")
@@ -35,7 +35,7 @@ final class InProcessMatchesMPITests: XCTestCase {
         for ranks in [2, 3, 5, 8] {
             let config = try FederatedCommand.parse(Array(federatedArguments.dropFirst())).makeConfig()
             let inProcess = try LoopbackTransport.run(ranks: ranks) { peers in
-                try runFederated(config: config, peers: peers)?["model_sha256"] as? String
+                try runFederated(config: config, peers: peers)?.modelSHA256
             }
             XCTAssertNotNil(inProcess[0], "federated N \(ranks)")
             XCTAssertEqual(inProcess[0], try mpiHash(federatedArguments, ranks: ranks), "federated N \(ranks)")

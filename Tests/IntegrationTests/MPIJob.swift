@@ -12,12 +12,17 @@ enum MPIJob {
         let stdout: String
         let stderr: String
         let seconds: Double
+        /// The edgetrain command that ran (`train`, `bench allreduce`, ...),
+        /// nil for other programs.
+        var command: String? = nil
 
-        /// stdout lines that parse as JSON objects.
+        /// stdout lines that parse as JSON objects. An edgetrain command's
+        /// are checked against docs/metrics.md (`MetricsSchema`).
         var jsonLines: [[String: Any]] {
-            stdout.split(separator: "\n").compactMap { line in
-                guard line.hasPrefix("{") else { return nil }
-                return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            let lines = stdout.split(separator: "\n").filter { $0.hasPrefix("{") }.map(String.init)
+            if let command { MetricsSchema.documented.check(lines, command: command) }
+            return lines.compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
             }
         }
     }
@@ -89,12 +94,18 @@ enum MPIJob {
     final class Running {
         let process = Process()
         let description: String
+        /// See `Outcome.command`.
+        let command: String?
         let dir: URL
         let out: FileHandle, err: FileHandle
         let started = Date()
 
         init(_ executable: String, _ arguments: [String], environment: [String: String]?, currentDirectory: URL? = nil) throws {
             description = ([executable] + arguments).joined(separator: " ")
+            let words = [executable] + arguments
+            command = words.firstIndex { URL(fileURLWithPath: $0).lastPathComponent == "edgetrain" }.map { i in
+                words.dropFirst(i + 1).prefix(words.dropFirst(i + 1).first == "bench" ? 2 : 1).joined(separator: " ")
+            }
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgetrain-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil) }
@@ -133,7 +144,7 @@ enum MPIJob {
                 status: process.terminationStatus,
                 stdout: (try? String(contentsOf: dir.appendingPathComponent("stdout"), encoding: .utf8)) ?? "",
                 stderr: (try? String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)) ?? "",
-                seconds: seconds)
+                seconds: seconds, command: command)
         }
     }
 }
@@ -171,9 +182,12 @@ extension XCTestCase {
 }
 
 extension XCTestCase {
-    /// The JSON Lines records of the file at `path`.
-    func jsonRecords(_ path: String) throws -> [[String: Any]] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+    /// The JSON Lines records of the metrics file at `path`, each checked
+    /// against docs/metrics.md (`MetricsSchema`).
+    func jsonRecords(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        MetricsSchema.documented.check(lines, command: nil, file: file, line: line)
+        return try lines.map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
     }

@@ -47,9 +47,23 @@ final class OutputTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("m-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let log = MetricsLog(path: path)
-        try log.append(["event": "epoch", "wall_s": 1.5, "bytes_sent": 10])
-        try log.append(["event": "final", "test_accuracy": Double.nan])
+        try log.append(Sample(event: "epoch", wallSeconds: 1.5, bytesSent: 10, path: "a/b"))
+        try log.append(Sample(event: "final", wallSeconds: .nan, bytesSent: nil, path: nil))
+        try log.append(Sample(event: "final", wallSeconds: -.infinity, bytesSent: nil, path: "\u{0}non-finite?"))
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines, [#"{"bytes_sent":10,"event":"epoch","wall_s":1.5}"#, #"{"event":"final","test_accuracy":null}"#])
+        XCTAssertEqual(lines, [#"{"bytes_sent":10,"event":"epoch","path":"a/b","wall_s":1.5}"#, #"{"event":"final","wall_s":null}"#,
+                               #"{"event":"final","path":"\u0000non-finite?","wall_s":null}"#])
+    }
+
+    /// A record as the modes declare theirs: JSON keys from `CodingKeys`.
+    struct Sample: Encodable {
+        var event: String
+        var wallSeconds: Double
+        var bytesSent: Int?
+        var path: String?
+
+        enum CodingKeys: String, CodingKey {
+            case event, wallSeconds = "wall_s", bytesSent = "bytes_sent", path
+        }
     }
 }
