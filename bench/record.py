@@ -7,8 +7,10 @@ Reads JSON Lines from standard input (other lines are ignored) or, when a
 METRICS file is given, from that file (a run's --metrics output: every
 round or epoch record and the final one). Each record gains "bench",
 "label", "seed" (an integer, or null), "commit" and "command", and "round"
-(an integer) when the environment sets ROUND, and is appended to RESULTS,
-one JSON object per line. Python standard library only.
+(an integer) when the environment sets ROUND, and "load_avg_1m", the
+host's 1-minute load average when the run ended (other work on the host
+shows there), and is appended to RESULTS, one JSON object per line. Python
+standard library only.
 """
 import json
 import os
@@ -26,7 +28,7 @@ def main():
                 continue
             record = json.loads(line)
             record.update({"bench": bench, "label": label, "seed": int(seed) if seed else None,
-                           "commit": commit, "command": command})
+                           "commit": commit, "command": command, "load_avg_1m": round(os.getloadavg()[0], 2)})
             if os.environ.get("ROUND"):
                 record["round"] = int(os.environ["ROUND"])
             out.write(json.dumps(record, sort_keys=True) + "\n")

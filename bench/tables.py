@@ -179,23 +179,33 @@ def train(records):
         return None
     blocks = [provenance("train", records)]
     # Labels are "<model> <cap> edgetrain" / "<model> <cap> pytorch"; bench/train.sh tags each with its round.
-    runs = {}
+    # A second run of the script at the same commit repeats the rounds: number
+    # the runs in file order, so that every run's pairs count.
+    runs, run = {}, 1
     for r in side:
         model, cap, who = r["label"].split()
-        runs.setdefault((r.get("round"), model, cap), {})[who] = r
+        key = (run, r.get("round"), model, cap)
+        if who in runs.get(key, {}):
+            run += 1
+            key = (run, r.get("round"), model, cap)
+        runs.setdefault(key, {})[who] = r
     rows, ratios = [], {}
-    for (round_, model, cap), pair in runs.items():
+    for (run_, round_, model, cap), pair in runs.items():
         mine, peer = pair.get("edgetrain"), pair.get("pytorch")
         if round_ is None or not mine or not peer:
             continue
+        if run > 1:
+            round_ = f"{run_}.{round_}"
         ratio = mine["samples_per_s"] / peer["samples_per_s"]
         ratios.setdefault((model, cap), []).append(ratio)
+        load = [r["load_avg_1m"] for r in (mine, peer) if "load_avg_1m" in r]
         rows.append([round_, model, cap, mine.get("isa", "?"), f"{mine['samples_per_s']:.0f}",
                      f"{peer['samples_per_s']:.0f} ({peer['torch']}, aten {peer.get('aten_cpu_capability', '?')})",
-                     f"{ratio:.2f}"])
+                     f"{ratio:.2f}", f"{max(load):.1f}" if load else "-"])
     blocks.append("Samples/s, one thread, batch 64; ratio = edgetrain / PyTorch on the same model and cap, "
                   "run back to back in the same round.")
-    blocks.append(table(["round", "model", "cap", "edgetrain isa", "edgetrain", "pytorch", "ratio"], rows))
+    blocks.append(table(["round", "model", "cap", "edgetrain isa", "edgetrain", "pytorch", "ratio",
+                         "load avg (1 min, at the end)"], rows))
     blocks.append(table(["model", "cap", "pairs", "ratio min", "median", "max"],
                         [[m, c, len(v), f"{min(v):.2f}", f"{statistics.median(v):.2f}", f"{max(v):.2f}"]
                          for (m, c), v in ratios.items()]))

@@ -52,7 +52,7 @@ public final class SparseRingAllReduce {
     /// caller aborts the job); a NaN that a reselect merge makes from honest
     /// values (inf + -inf) throws `CompressionError.notANumber` naming the element.
     @discardableResult
-    public func sum(
+    package func sum(
         _ input: SparseGradient, into output: UnsafeMutableBufferPointer<Float>, residual: UnsafeMutablePointer<Float>? = nil
     ) throws -> Outcome {
         let start = clock()

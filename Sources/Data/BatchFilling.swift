@@ -6,7 +6,7 @@ extension ImageDataset {
     /// after row, each `(p / 255 - mean) / std`; `labels` receives
     /// `indices.count` class numbers. Both buffers must have that much room.
     /// Called every training step, so it only looks values up in a table.
-    public func fillBatch(
+    package func fillBatch(
         indices: some Collection<Int>,
         features: UnsafeMutablePointer<Float>,
         labels: UnsafeMutablePointer<Int32>

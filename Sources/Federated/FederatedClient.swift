@@ -114,7 +114,7 @@ final class FederatedClient {
 }
 
 /// FedProx's proximal term as an SGD gradient hook: grad += mu (w - w_global).
-public func fedProxTerm(global: [Float], mu: Double)
+package func fedProxTerm(global: [Float], mu: Double)
     -> (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
 {
     let m = Float(mu)

@@ -52,7 +52,7 @@ public struct FederatedMessage: Sendable, Equatable {
     }
 
     /// Sets a dense float payload.
-    public mutating func setFloats(_ values: UnsafeBufferPointer<Float>) {
+    package mutating func setFloats(_ values: UnsafeBufferPointer<Float>) {
         payload = Array(UnsafeRawBufferPointer(values))
         self[int: .payloadForm] = PayloadForm.denseFloats.rawValue
     }

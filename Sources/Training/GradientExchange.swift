@@ -17,7 +17,7 @@ public struct ExchangeStats: Sendable {
 
 /// How the ranks combine their gradients at every step (collective: every
 /// rank calls `average` once per step, with the same length).
-public protocol GradientExchange: AnyObject {
+package protocol GradientExchange: AnyObject {
     /// Replaces `gradients` with the average over ranks of what each rank
     /// contributes. Every rank ends with the same bits.
     func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats
@@ -31,7 +31,7 @@ public final class DenseExchange: GradientExchange {
         ring = RingAllReduce(transport: transport, clock: monotonicSeconds)
     }
 
-    public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
+    package func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
         var stats = ExchangeStats()
         stats.traffic = try ring.sum(gradients)
         stats.communicateSeconds = stats.traffic.seconds
@@ -79,7 +79,7 @@ public final class GroupTopKExchange: GradientExchange {
         velocity = u
     }
 
-    public func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
+    package func average(_ gradients: UnsafeMutableBufferPointer<Float>) throws -> ExchangeStats {
         var stats = ExchangeStats()
         let t0 = monotonicSeconds()
         if settings.errorFeedback {

@@ -45,8 +45,15 @@ final class BenchTablesTests: XCTestCase {
                 run("mlp avx2 pytorch", 10.0, 3),
             ]
             text = tables.train(records)
-            got = sorted((r[0], r[1], r[2], r[-1]) for r in rows(text) if len(r) == 7 and r[0].isdigit())
+            got = sorted((r[0], r[1], r[2], r[6]) for r in rows(text) if len(r) == 8 and r[0].isdigit())
             assert got == [("1", "mlp", "avx2", "2.00"), ("2", "mlp", "all", "3.00")], (got, text)
+            # A second run of the script at the same commit repeats round 1: its
+            # pair is counted as run 2's, not dropped or merged into run 1's.
+            second = [run("mlp all edgetrain", 60.0, 1, load_avg_1m=3.25), run("mlp all pytorch", 30.0, 1)]
+            text = tables.train(records + second)
+            got = sorted((r[0], r[1], r[2], r[6], r[7]) for r in rows(text) if len(r) == 8 and r[0][0].isdigit())
+            assert got == [("1.1", "mlp", "avx2", "2.00", "-"), ("1.2", "mlp", "all", "3.00", "-"),
+                           ("2.1", "mlp", "all", "2.00", "3.2")], (got, text)
             """)
     }
 
