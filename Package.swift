@@ -7,7 +7,7 @@
 //   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   RunSupport  -> Collectives, NN, Data
-//   Collectives -> Compression, MPI
+//   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
 // Training and Federated are siblings: neither imports the other; what both
 // need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
