@@ -217,11 +217,15 @@ def train(records):
     for model in ["mlp", "cnn"]:
         one, two = threads.get((model, 1)), threads.get((model, 2))
         if one and two:
-            m1, m2 = statistics.median(one), statistics.median(two)
-            scaling.append([model, f"{m1:.0f}", f"{m2:.0f}", f"{m2 / m1:.2f}"])
+            # bench/train.sh runs 1 then 2 threads in each round: the k-th of
+            # each list are one round's pair.
+            pairs = [b / a for a, b in zip(one, two)]
+            scaling.append([model, f"{statistics.median(one):.0f}", f"{statistics.median(two):.0f}", len(pairs),
+                            f"{min(pairs):.2f}", f"{statistics.median(pairs):.2f}", f"{max(pairs):.2f}"])
     if scaling:
-        blocks.append("Threads per process (edgetrain, own ISA; median samples/s over the rounds):")
-        blocks.append(table(["model", "1 thread", "2 threads", "speedup"], scaling))
+        blocks.append("Threads per process (edgetrain, own ISA; samples/s, median over the rounds; speedup = "
+                      "2 threads / 1 thread within each round):")
+        blocks.append(table(["model", "1 thread", "2 threads", "rounds", "speedup min", "median", "max"], scaling))
     for r in records:
         if r.get("bench") != "train-profile" or "profile" not in r:
             continue

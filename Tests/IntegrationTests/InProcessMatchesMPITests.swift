@@ -23,16 +23,20 @@ final class InProcessMatchesMPITests: XCTestCase {
         return try XCTUnwrap(outcome.jsonLines.last?["model_sha256"] as? String, "N \(ranks): no final record")
     }
 
+    /// Group-TopK (the default) at every N from 1 to 8, and dense at 2 and 5.
     func testInProcessAndMPIRunsEndWithTheSameModel() throws {
-        for ranks in [1, 3, 5, 8] {
-            let config = try TrainCommand.parse(Array(trainArguments.dropFirst())).makeConfig()
+        let runs = (1...8).map { (trainArguments, $0) } + [2, 5].map { (trainArguments + ["--compression", "none"], $0) }
+        for (arguments, ranks) in runs {
+            let label = "train \(arguments.contains("none") ? "dense" : "group-topk") N \(ranks)"
+            let config = try TrainCommand.parse(Array(arguments.dropFirst())).makeConfig()
             let inProcess = try LoopbackTransport.run(ranks: ranks) { peers in
                 try DataParallelTrainer(config: config, peers: peers).run().figures.modelSHA256
             }
-            XCTAssertEqual(Set(inProcess).count, 1, "train N \(ranks)")
-            XCTAssertEqual(inProcess[0], try mpiHash(trainArguments, ranks: ranks), "train N \(ranks)")
+            XCTAssertEqual(Set(inProcess).count, 1, label)
+            XCTAssertEqual(inProcess[0], try mpiHash(arguments, ranks: ranks), label)
         }
-        for ranks in [2, 3, 5, 8] {
+        // A federated run needs a coordinator and a client: N from 2.
+        for ranks in 2...8 {
             let config = try FederatedCommand.parse(Array(federatedArguments.dropFirst())).makeConfig()
             let inProcess = try LoopbackTransport.run(ranks: ranks) { peers in
                 try runFederated(config: config, peers: peers)?.modelSHA256
