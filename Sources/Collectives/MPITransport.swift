@@ -9,6 +9,10 @@ public final class MPITransport: Transport {
     public var traffic = TrafficStats()
     /// Tag for this transport's messages, so that it can share a communicator.
     public let tag: Int
+    /// The copies MPI sends from and receives into, kept between exchanges:
+    /// a ring step reuses them instead of allocating its chunk twice.
+    private var sendStaging: MessageBuffer<UInt8>?
+    private var receiveStaging: MessageBuffer<UInt8>?
 
     public init(communicator: Communicator, tag: Int = 100) {
         self.communicator = communicator
@@ -24,8 +28,13 @@ public final class MPITransport: Transport {
     ) throws {
         let out = outgoing.bindMemory(to: UInt8.self)
         let into = incoming.bindMemory(to: UInt8.self)
-        let status = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout) {
-            try communicator.receive(into: into, from: source, tag: tag, timeout: timeout)
+        let status = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout,
+                                                      staging: &sendStaging) {
+            if let timeout {
+                return try communicator.receive(into: into, from: source, tag: tag, timeout: timeout,
+                                                staging: &receiveStaging)
+            }
+            return try communicator.receive(into: into, from: source, tag: tag)
         }
         guard status.count == incoming.count else {
             throw TransportError(
@@ -39,7 +48,8 @@ public final class MPITransport: Transport {
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int {
         let out = outgoing.bindMemory(to: UInt8.self)
-        let received = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout) {
+        let received = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout,
+                                                        staging: &sendStaging) {
             let probed = try communicator.probe(UInt8.self, from: source, tag: tag, timeout: timeout)
             if incoming.count < probed.count { incoming = [UInt8](repeating: 0, count: probed.count) }
             return try incoming.withUnsafeMutableBufferPointer {

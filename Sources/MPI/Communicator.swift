@@ -120,17 +120,32 @@ public final class Communicator {
         let src = try source.map { try checkPeer($0, "MPI_Recv") } ?? cmpi_any_source()
         let t = try tag.map { try tagValue($0, "MPI_Recv") } ?? cmpi_any_tag()
         if let timeout {
-            let owned = MessageBuffer<T>(copying: UnsafeBufferPointer(buffer))
-            let request = try irecv(into: owned, from: source, tag: tag)
-            guard let status = try request.wait(timeout: timeout) else { preconditionFailure("a receive has a status") }
-            owned.withUnsafeMutableBufferPointer {
-                UnsafeMutableBufferPointer(rebasing: buffer[0..<status.count]).update(from: $0[0..<status.count])
-            }
-            return status
+            var staging: MessageBuffer<T>?
+            return try receive(into: buffer, from: source, tag: tag, timeout: timeout, staging: &staging)
         }
         var status = MPI_Status()
         try check(MPI_Recv(buffer.baseAddress, count, T.checkedDatatype, src, t, handle, &status), "MPI_Recv")
         return try receiveStatus(status, T.self)
+    }
+
+    /// The timed receive into `buffer` through a buffer the request owns
+    /// (`MPI_Irecv`, waited for up to `timeout` seconds, then copied out), so
+    /// that a receive abandoned at its deadline never writes into `buffer`.
+    /// The owned buffer is taken from `staging` when it is large enough and
+    /// put back there once the receive has completed: a caller that receives
+    /// at every step keeps one buffer instead of allocating one per call.
+    public func receive<T: MPIScalar>(
+        into buffer: UnsafeMutableBufferPointer<T>, from source: Int?, tag: Int?, timeout: Double,
+        staging: inout MessageBuffer<T>?
+    ) throws -> ReceiveStatus {
+        let owned = MessageBuffer.take(&staging, sizedLike: UnsafeBufferPointer(buffer))
+        let request = try irecv(into: owned, range: 0..<buffer.count, from: source, tag: tag)
+        guard let status = try request.wait(timeout: timeout) else { preconditionFailure("a receive has a status") }
+        owned.withUnsafeMutableBufferPointer {
+            UnsafeMutableBufferPointer(rebasing: buffer[0..<status.count]).update(from: $0[0..<status.count])
+        }
+        staging = owned
+        return status
     }
 
     /// Receives one message of unknown length (`MPI_Probe`, then `MPI_Recv`).
@@ -225,9 +240,22 @@ public final class Communicator {
         _ outgoing: UnsafeBufferPointer<T>, to destination: Int, tag: Int = 0, timeout: Double? = nil,
         _ body: () throws -> R
     ) throws -> R {
-        let request = try isend(MessageBuffer(copying: outgoing), to: destination, tag: tag)
+        var staging: MessageBuffer<T>?
+        return try withPendingSend(outgoing, to: destination, tag: tag, timeout: timeout, staging: &staging, body)
+    }
+
+    /// `withPendingSend`, copying into a buffer taken from `staging` when it
+    /// is large enough and put back there once the send has completed (a
+    /// send that fails keeps its buffer, and `staging` stays empty).
+    public func withPendingSend<T: MPIScalar, R>(
+        _ outgoing: UnsafeBufferPointer<T>, to destination: Int, tag: Int = 0, timeout: Double? = nil,
+        staging: inout MessageBuffer<T>?, _ body: () throws -> R
+    ) throws -> R {
+        let copy = MessageBuffer.take(&staging, holding: outgoing)
+        let request = try isend(copy, range: 0..<outgoing.count, to: destination, tag: tag)
         let result = try body()
         try request.wait(timeout: timeout)
+        staging = copy
         return result
     }
 

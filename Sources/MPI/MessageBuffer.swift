@@ -29,6 +29,26 @@ public final class MessageBuffer<Element: MPIScalar> {
         if let s = elements.baseAddress { base.initialize(from: s, count: count) }
     }
 
+    /// `staging` when it holds at least `elements.count`, else a new buffer,
+    /// with `elements` copied to its front. `staging` is emptied: the caller
+    /// puts the buffer back only once the operation using it has completed,
+    /// so a buffer an unfinished request still holds is never reused.
+    static func take(_ staging: inout MessageBuffer?, holding elements: UnsafeBufferPointer<Element>) -> MessageBuffer {
+        defer { staging = nil }
+        guard let buffer = staging, buffer.count >= elements.count else { return MessageBuffer(copying: elements) }
+        if let s = elements.baseAddress { buffer.base.update(from: s, count: elements.count) }
+        return buffer
+    }
+
+    /// `staging` when it holds at least `elements.count`, else a new buffer
+    /// of that size (contents unspecified: a receive overwrites them);
+    /// `staging` is emptied, as in `take(_:holding:)`.
+    static func take(_ staging: inout MessageBuffer?, sizedLike elements: UnsafeBufferPointer<Element>) -> MessageBuffer {
+        defer { staging = nil }
+        guard let buffer = staging, buffer.count >= elements.count else { return MessageBuffer(copying: elements) }
+        return buffer
+    }
+
     /// Copies the contents into `destination`, which has `count` elements.
     func copy(into destination: UnsafeMutableBufferPointer<Element>) {
         precondition(destination.count == count, "copying \(count) elements into \(destination.count)")
