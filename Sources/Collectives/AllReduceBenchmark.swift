@@ -62,17 +62,6 @@ public struct AllReduceBenchmarkResult: Sendable {
     public var ratio: Double { ringSeconds > 0 ? mpiSeconds / ringSeconds : 1 }
 }
 
-/// The ring disagreed with `MPI_Allreduce` beyond float tolerance. Every rank
-/// sees the same maximum error, so every rank throws.
-public struct AllReduceMismatch: AgreedError {
-    public let size: Int
-    public let maxAbsError: Double
-    public let tolerance: Double
-    public var description: String {
-        "ring all-reduce of \(size) floats differs from MPI_Allreduce by \(maxAbsError) (tolerance \(tolerance))"
-    }
-}
-
 /// Checks and times the dense ring against `MPI_Allreduce` (collective).
 /// With `timeDense` false the dense ring and the separate dense timing do
 /// not run (their fields are zero); only the sparse ring is checked and
@@ -113,7 +102,7 @@ public func benchmarkAllReduce(
             for i in 0..<size { localError = max(localError, Double(abs(ringResult[i] - mpiResult[i]))) }
             maxError = try communicator.allReduce(localError, op: .max)
             guard maxError <= tolerance else {
-                throw AllReduceMismatch(size: size, maxAbsError: maxError, tolerance: tolerance)
+                throw CollectiveError.ringMismatch(size: size, maxAbsError: maxError, tolerance: tolerance)
             }
         }
 
@@ -200,7 +189,7 @@ func benchmarkSparse(
     }
     let maxError = try communicator.allReduce(localError, op: .max)
     guard maxError <= tolerance else {
-        throw SparseAllReduceMismatch(policy: policy, size: layout.length, maxAbsError: maxError, tolerance: tolerance)
+        throw CollectiveError.sparseRingMismatch(policy: policy, size: layout.length, maxAbsError: maxError, tolerance: tolerance)
     }
     // Timing: what a training step does after the backward pass. Each rank
     // keeps an error-feedback residual across iterations (as training does),
@@ -243,13 +232,3 @@ func benchmarkSparse(
                  density: outcome.density)
 }
 
-/// The sparse ring disagreed with MPI_Allreduce of the densified inputs.
-public struct SparseAllReduceMismatch: AgreedError {
-    public let policy: SparseReducePolicy
-    public let size: Int
-    public let maxAbsError: Double
-    public let tolerance: Double
-    public var description: String {
-        "sparse ring (\(policy.rawValue)) of \(size) floats differs from MPI_Allreduce of the densified inputs by \(maxAbsError) (tolerance \(tolerance))"
-    }
-}

@@ -33,12 +33,12 @@ final class LoopbackHub: @unchecked Sendable {
 
     /// The oldest message to `to` on `channel` from `from` (nil: from any
     /// rank, the earliest posted first), or nil once `deadline` passes
-    /// (nil: no deadline). Throws `PeerError.cancelled` once a rank failed.
+    /// (nil: no deadline). Throws `CollectiveError.cancelled` once a rank failed.
     func take(from: Int?, to: Int, channel: Int, deadline: Date?) throws -> (source: Int, bytes: [UInt8])? {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            if let cause { throw PeerError.cancelled(rank: to, failed: cause.rank, message: "\(cause.error)") }
+            if let cause { throw CollectiveError.cancelled(rank: to, failed: cause.rank, message: "\(cause.error)") }
             let sources = from.map { [$0] } ?? Array(0..<size)
             let ready = sources.filter { queues[Key(from: $0, to: to, channel: channel)]?.isEmpty == false }
             if let source = ready.min(by: { queues[Key(from: $0, to: to, channel: channel)]![0].order

@@ -5,7 +5,7 @@ import MPI
 /// rank, for single-process tests of the collectives and of whole runs.
 /// Messages are copied, as on a network. Waits are bounded by `timeout`,
 /// and when one rank's body throws, every wait of the others throws too
-/// (`PeerError.cancelled`), so no thread is left blocked.
+/// (`CollectiveError.cancelled`), so no thread is left blocked.
 public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -53,30 +53,30 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
 
     private func take(from source: Int, channel: Int, _ operation: String) throws -> [UInt8] {
         guard let message = try hub.take(from: source, to: rank, channel: channel, deadline: deadline) else {
-            throw PeerError.timeout(rank: rank, peer: source, seconds: timeout ?? 0, operation: operation)
+            throw CollectiveError.timeout(rank: rank, peer: source, seconds: timeout ?? 0, operation: operation)
         }
         return message.bytes
     }
 
     public func exchange(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
-        receiving incoming: UnsafeMutableRawBufferPointer, from source: Int
+        sending outgoing: RawSpan, to destination: Int,
+        receiving incoming: inout MutableRawSpan, from source: Int
     ) throws {
-        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: LoopbackHub.ring)
+        hub.post(outgoing.withUnsafeBytes { Array($0) }, from: rank, to: destination, channel: LoopbackHub.ring)
         let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
-        guard message.count == incoming.count else {
-            throw TransportError(
-                "rank \(source) sent \(message.count) bytes where \(incoming.count) were expected")
+        guard message.count == incoming.byteCount else {
+            throw CollectiveError.brokenProtocol(
+                "rank \(source) sent \(message.count) bytes where \(incoming.byteCount) were expected")
         }
-        message.withUnsafeBytes { incoming.copyMemory(from: $0) }
-        count(sent: outgoing.count, received: message.count)
+        message.withUnsafeBytes { bytes in incoming.withUnsafeMutableBytes { $0.copyMemory(from: bytes) } }
+        count(sent: outgoing.byteCount, received: message.count)
     }
 
     public func exchangeVariable(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+        sending outgoing: RawSpan, to destination: Int,
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int {
-        hub.post(Array(outgoing.bindMemory(to: UInt8.self)), from: rank, to: destination, channel: LoopbackHub.ring)
+        hub.post(outgoing.withUnsafeBytes { Array($0) }, from: rank, to: destination, channel: LoopbackHub.ring)
         let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
         if incoming.count < message.count { incoming = [UInt8](repeating: 0, count: message.count) }
         incoming.withUnsafeMutableBytes { dst in
@@ -84,7 +84,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
                 UnsafeMutableRawBufferPointer(rebasing: dst[0..<src.count]).copyMemory(from: src)
             }
         }
-        count(sent: outgoing.count, received: message.count)
+        count(sent: outgoing.byteCount, received: message.count)
         return message.count
     }
 
@@ -140,7 +140,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
 
     public func send(_ bytes: [UInt8], to destination: Int, tag: Int) throws {
         guard destination >= 0 && destination < size, tag >= 0 else {
-            throw TransportError("rank \(rank): cannot send to rank \(destination) with tag \(tag) in a group of \(size)")
+            throw CollectiveError.brokenProtocol("rank \(rank): cannot send to rank \(destination) with tag \(tag) in a group of \(size)")
         }
         hub.post(bytes, from: rank, to: destination, channel: tag)
     }
@@ -154,9 +154,9 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
     /// `timeout`.
     public func stopResponding() throws -> Never {
         guard let cause = hub.waitForFailure(deadline: size == 1 ? deadline : nil) else {
-            throw PeerError.timeout(rank: rank, peer: nil, seconds: timeout ?? 0, operation: "stopped responding")
+            throw CollectiveError.timeout(rank: rank, peer: nil, seconds: timeout ?? 0, operation: "stopped responding")
         }
-        throw PeerError.cancelled(rank: rank, failed: cause.rank, message: "\(cause.error)")
+        throw CollectiveError.cancelled(rank: rank, failed: cause.rank, message: "\(cause.error)")
     }
 
     private func count(sent: Int, received: Int) {

@@ -23,41 +23,45 @@ public final class MPITransport: Transport {
     public var size: Int { communicator.size }
 
     public func exchange(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
-        receiving incoming: UnsafeMutableRawBufferPointer, from source: Int
+        sending outgoing: RawSpan, to destination: Int,
+        receiving incoming: inout MutableRawSpan, from source: Int
     ) throws {
-        let out = outgoing.bindMemory(to: UInt8.self)
-        let into = incoming.bindMemory(to: UInt8.self)
-        let status = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout,
-                                                      staging: &sendStaging) {
-            if let timeout {
-                return try communicator.receive(into: into, from: source, tag: tag, timeout: timeout,
-                                                staging: &receiveStaging)
+        let expected = incoming.byteCount
+        let received = try incoming.withUnsafeMutableBytes { incomingBytes in
+            try outgoing.withUnsafeBytes { outgoingBytes in
+                let into = incomingBytes.bindMemory(to: UInt8.self)
+                return try communicator.withPendingSend(outgoingBytes.bindMemory(to: UInt8.self), to: destination, tag: tag,
+                                                        timeout: timeout, staging: &sendStaging) {
+                    if let timeout {
+                        return try communicator.receive(into: into, from: source, tag: tag, timeout: timeout,
+                                                        staging: &receiveStaging)
+                    }
+                    return try communicator.receive(into: into, from: source, tag: tag)
+                }.count
             }
-            return try communicator.receive(into: into, from: source, tag: tag)
         }
-        guard status.count == incoming.count else {
-            throw TransportError(
-                "rank \(source) sent \(status.count) bytes where \(incoming.count) were expected")
+        guard received == expected else {
+            throw CollectiveError.brokenProtocol("rank \(source) sent \(received) bytes where \(expected) were expected")
         }
-        count(sent: outgoing.count, received: status.count)
+        count(sent: outgoing.byteCount, received: received)
     }
 
     public func exchangeVariable(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+        sending outgoing: RawSpan, to destination: Int,
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int {
-        let out = outgoing.bindMemory(to: UInt8.self)
-        let received = try communicator.withPendingSend(out, to: destination, tag: tag, timeout: timeout,
-                                                        staging: &sendStaging) {
-            let probed = try communicator.probe(UInt8.self, from: source, tag: tag, timeout: timeout)
-            if incoming.count < probed.count { incoming = [UInt8](repeating: 0, count: probed.count) }
-            return try incoming.withUnsafeMutableBufferPointer {
-                try communicator.receive(into: UnsafeMutableBufferPointer(rebasing: $0[0..<probed.count]),
-                                         from: source, tag: tag).count
+        let received = try outgoing.withUnsafeBytes { outgoingBytes in
+            try communicator.withPendingSend(outgoingBytes.bindMemory(to: UInt8.self), to: destination, tag: tag,
+                                             timeout: timeout, staging: &sendStaging) {
+                let probed = try communicator.probe(UInt8.self, from: source, tag: tag, timeout: timeout)
+                if incoming.count < probed.count { incoming = [UInt8](repeating: 0, count: probed.count) }
+                return try incoming.withUnsafeMutableBufferPointer {
+                    try communicator.receive(into: UnsafeMutableBufferPointer(rebasing: $0[0..<probed.count]),
+                                             from: source, tag: tag).count
+                }
             }
         }
-        count(sent: outgoing.count, received: received)
+        count(sent: outgoing.byteCount, received: received)
         return received
     }
 

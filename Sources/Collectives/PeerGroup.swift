@@ -52,19 +52,10 @@ public protocol PendingSend: AnyObject {
     func wait(timeout: Double?) throws
 }
 
-/// The error every rank throws when `PeerGroup.agree` finds that some rank
-/// failed: the message of the lowest failing rank, on every rank.
-public struct AgreedFailure: AgreedError {
-    /// The lowest rank whose check failed.
-    public let rank: Int
-    public let message: String
-    public var description: String { message }
-}
-
 extension PeerGroup {
     /// Runs `body` on every rank, then agrees on the outcome (collective: one
     /// `minMax`, plus one `broadcast` on failure). If any rank's `body`
-    /// threw, every rank throws `AgreedFailure` carrying the message of the
+    /// threw, every rank throws `CollectiveError.agreedFailure` carrying the message of the
     /// lowest failing rank, so that the ranks stop together, before any of
     /// them reaches a collective the others will never call.
     public func agree<T>(_ body: () throws -> T) throws -> T {
@@ -76,7 +67,7 @@ extension PeerGroup {
         if first == size, case let .success(value) = result { return value }
         var message = ""
         if case let .failure(error) = result, rank == first { message = "\(error)" }
-        throw AgreedFailure(rank: first, message: try broadcast(message, root: first))
+        throw CollectiveError.agreedFailure(rank: first, message: try broadcast(message, root: first))
     }
 
     /// `root`'s string on every rank (collective).
@@ -92,24 +83,5 @@ extension PeerGroup {
     /// Waits for every send in `sends`, each at most `timeout` seconds.
     public func waitAll(_ sends: [PendingSend], timeout: Double?) throws {
         for s in sends { try s.wait(timeout: timeout) }
-    }
-}
-
-/// A wait for another rank that ended without its message: the deadline
-/// passed, or (in one process) another rank failed first.
-public enum PeerError: Error, CustomStringConvertible, Equatable {
-    /// Nothing arrived from `peer` (nil: any rank) within `seconds`.
-    case timeout(rank: Int, peer: Int?, seconds: Double, operation: String)
-    /// Rank `failed` threw `message`, so this rank's wait was cancelled.
-    case cancelled(rank: Int, failed: Int, message: String)
-
-    public var description: String {
-        switch self {
-        case let .timeout(rank, peer, seconds, operation):
-            let from = peer.map { "rank \($0)" } ?? "any rank"
-            return "rank \(rank): \(operation): nothing arrived from \(from) within \(seconds) s; a peer is gone or stuck"
-        case let .cancelled(rank, failed, message):
-            return "rank \(rank): stopped waiting because rank \(failed) failed: \(message)"
-        }
     }
 }

@@ -48,22 +48,20 @@ public final class RingAllReduce {
                 for s in 0..<(n - 1) {
                     let out = blocks[(r - s + 2 * n) % n]
                     let into = blocks[(r - s - 1 + 2 * n) % n]
+                    var incoming = MutableRawSpan(_unsafeElements: UnsafeMutableBufferPointer(rebasing: tmp[0..<into.count]))
                     try transport.exchange(
-                        sending: UnsafeRawBufferPointer(start: base.map { $0 + out.lowerBound }, count: out.count * 4),
-                        to: (r + 1) % n,
-                        receiving: UnsafeMutableRawBufferPointer(start: tmp.baseAddress, count: into.count * 4),
-                        from: (r + n - 1) % n)
+                        sending: RawSpan(_unsafeElements: UnsafeBufferPointer(rebasing: buffer[out])),
+                        to: (r + 1) % n, receiving: &incoming, from: (r + n - 1) % n)
                     if into.count > 0 { addInPlace(base! + into.lowerBound, tmp.baseAddress!, count: into.count) }
                 }
                 // All-gather.
                 for s in 0..<(n - 1) {
                     let out = blocks[(r + 1 - s + 2 * n) % n]
                     let into = blocks[(r - s + 2 * n) % n]
+                    var incoming = MutableRawSpan(_unsafeElements: UnsafeMutableBufferPointer(rebasing: buffer[into]))
                     try transport.exchange(
-                        sending: UnsafeRawBufferPointer(start: base.map { $0 + out.lowerBound }, count: out.count * 4),
-                        to: (r + 1) % n,
-                        receiving: UnsafeMutableRawBufferPointer(start: base.map { $0 + into.lowerBound }, count: into.count * 4),
-                        from: (r + n - 1) % n)
+                        sending: RawSpan(_unsafeElements: UnsafeBufferPointer(rebasing: buffer[out])),
+                        to: (r + 1) % n, receiving: &incoming, from: (r + n - 1) % n)
                 }
             }
         }

@@ -48,8 +48,8 @@ public final class SparseRingAllReduce {
     /// pass the same length, group size and ratio; otherwise every rank
     /// throws `CollectiveError.lengthMismatch` or `.invalidArgument`. A block
     /// from the left neighbour that does not decode, or that the merge cannot
-    /// take, throws `TransportError` naming that rank on this rank only (the
-    /// caller aborts the job); a NaN that a reselect merge makes from honest
+    /// take, throws `.brokenProtocol` naming that rank, on this rank only
+    /// (the caller aborts the job); a NaN that a reselect merge makes from honest
     /// values (inf + -inf) throws `CompressionError.notANumber` naming the element.
     @discardableResult
     package func sum(
@@ -83,7 +83,7 @@ public final class SparseRingAllReduce {
                     } catch CompressionError.notANumber(let position, _) {
                         throw CompressionError.notANumber(position: position, what: "the sum of rank \(left)'s block and this rank's (inf + -inf?)")
                     } catch {
-                        throw TransportError("rank \(left) sent a sparse block that does not merge: \(error)")
+                        throw CollectiveError.brokenProtocol("rank \(left) sent a sparse block that does not merge: \(error)")
                     }
                 }
             }
@@ -110,17 +110,15 @@ public final class SparseRingAllReduce {
     /// `groups` received from the left.
     private func pass(_ block: SparseBlock, to right: Int, from left: Int, layout: GroupLayout, groups: Range<Int>) throws -> SparseBlock {
         let count = block.encode(into: &sendBuffer)
-        let received = try sendBuffer.withUnsafeBytes { out in
-            try transport.exchangeVariable(
-                sending: UnsafeRawBufferPointer(rebasing: out[0..<count]), to: right,
-                receivingFrom: left, into: &receiveBuffer)
-        }
+        let encoded = sendBuffer  // a local (shares storage): a span borrows it for the call
+        let received = try transport.exchangeVariable(
+            sending: encoded.span.bytes.extracting(0..<count), to: right, receivingFrom: left, into: &receiveBuffer)
         do {
             return try receiveBuffer.withUnsafeBytes {
                 try SparseBlock(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<received]), layout: layout, groups: groups)
             }
         } catch {
-            throw TransportError("rank \(left) sent a sparse block that does not decode: \(error)")
+            throw CollectiveError.brokenProtocol("rank \(left) sent a sparse block that does not decode: \(error)")
         }
     }
 }

@@ -16,17 +16,20 @@ public protocol Transport: AnyObject {
     var traffic: TrafficStats { get set }
 
     /// Sends `outgoing` to `destination` while receiving exactly
-    /// `incoming.count` bytes from `source`. Returns when both are done.
+    /// `incoming.byteCount` bytes from `source`. Returns when both are done.
+    /// The spans are borrowed for the call only: no implementation keeps a
+    /// pointer into them once it returns or throws (a timed-out MPI request
+    /// works on its own staging copy).
     func exchange(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
-        receiving incoming: UnsafeMutableRawBufferPointer, from source: Int
+        sending outgoing: RawSpan, to destination: Int,
+        receiving incoming: inout MutableRawSpan, from source: Int
     ) throws
 
     /// Sends `outgoing` to `destination` while receiving one message of any
     /// length from `source` into `incoming`, which is resized to fit. Returns
     /// the number of bytes received.
     func exchangeVariable(
-        sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+        sending outgoing: RawSpan, to destination: Int,
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int
 
@@ -67,25 +70,54 @@ public struct TrafficStats: Sendable, Equatable {
     }
 }
 
-/// Errors a collective finds before it moves any data. Every rank finds the
-/// same error, so every rank throws and none is left waiting.
-public enum CollectiveError: AgreedError, Equatable {
+/// Collectives' one error type: what a collective, a ring or a peer wait
+/// can go wrong with. The argument checks (`lengthMismatch`,
+/// `invalidArgument`), `agreedFailure` and the benchmarks' mismatches are
+/// found by every rank alike, so every rank throws and none is left waiting;
+/// the others are seen by one rank only, and end the job.
+public enum CollectiveError: JobError, Equatable {
+    /// Ranks passed different vector lengths to a collective.
     case lengthMismatch(local: Int, min: Int, max: Int)
+    /// Ranks passed arguments that cannot work together.
     case invalidArgument(String)
+    /// A message that broke the ring's or a group's protocol (for example a
+    /// block of the wrong size, or a send to a rank outside the group).
+    case brokenProtocol(String)
+    /// Nothing arrived from `peer` (nil: any rank) within `seconds`.
+    case timeout(rank: Int, peer: Int?, seconds: Double, operation: String)
+    /// Rank `failed` threw `message`, so this rank's wait was cancelled (in
+    /// one process, where a failed rank cannot abort the others).
+    case cancelled(rank: Int, failed: Int, message: String)
+    /// `PeerGroup.agree` found that some rank failed: the message of the
+    /// lowest failing rank, on every rank.
+    case agreedFailure(rank: Int, message: String)
+    /// The dense ring disagreed with `MPI_Allreduce` beyond float tolerance.
+    case ringMismatch(size: Int, maxAbsError: Double, tolerance: Double)
+    /// The sparse ring disagreed with `MPI_Allreduce` of the densified inputs.
+    case sparseRingMismatch(policy: SparseReducePolicy, size: Int, maxAbsError: Double, tolerance: Double)
+
+    public var raisedOnEveryRank: Bool {
+        switch self {
+        case .lengthMismatch, .invalidArgument, .agreedFailure, .ringMismatch, .sparseRingMismatch: return true
+        case .brokenProtocol, .timeout, .cancelled: return false
+        }
+    }
 
     public var description: String {
         switch self {
         case let .lengthMismatch(local, min, max):
             return "ranks passed different vector lengths (this rank \(local), smallest \(min), largest \(max))"
-        case let .invalidArgument(message):
+        case let .invalidArgument(message), let .brokenProtocol(message), let .agreedFailure(_, message):
             return message
+        case let .timeout(rank, peer, seconds, operation):
+            let from = peer.map { "rank \($0)" } ?? "any rank"
+            return "rank \(rank): \(operation): nothing arrived from \(from) within \(seconds) s; a peer is gone or stuck"
+        case let .cancelled(rank, failed, message):
+            return "rank \(rank): stopped waiting because rank \(failed) failed: \(message)"
+        case let .ringMismatch(size, maxAbsError, tolerance):
+            return "ring all-reduce of \(size) floats differs from MPI_Allreduce by \(maxAbsError) (tolerance \(tolerance))"
+        case let .sparseRingMismatch(policy, size, maxAbsError, tolerance):
+            return "sparse ring (\(policy.rawValue)) of \(size) floats differs from MPI_Allreduce of the densified inputs by \(maxAbsError) (tolerance \(tolerance))"
         }
     }
-}
-
-/// A message that broke the ring's protocol (for example a block of the
-/// wrong size). Only the receiving rank sees it, so it aborts the job.
-public struct TransportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

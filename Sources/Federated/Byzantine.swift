@@ -57,9 +57,3 @@ public func uploadProblem(_ delta: [Float], expected: Int, maxNorm: Double?) -> 
     }
     return nil
 }
-
-/// An upload the coordinator refuses (counted, left out of the round).
-struct RejectedUpload: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

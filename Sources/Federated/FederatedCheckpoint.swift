@@ -39,7 +39,7 @@ extension FederatedCoordinator {
                 late += 1
             }
         }
-        if let first = failures.first { throw FederatedError("checkpoint after round \(round) failed: \(first)") }
+        if let first = failures.first { throw FederatedError.failed("checkpoint after round \(round) failed: \(first)") }
         var file = CheckpointFile()
         file.set("kind", string: "federated-coordinator")
         file.set("config_sha256", string: config.fingerprint)
@@ -105,7 +105,7 @@ extension FederatedClient {
         var answer = FederatedMessage(kind: .checkpointDone)
         answer[int: .round] = message[int: .round]
         do {
-            guard let dir = config.checkpointDir else { throw FederatedError("no checkpoint directory") }
+            guard let dir = config.checkpointDir else { throw FederatedError.failed("no checkpoint directory") }
             let store = CheckpointStore(directory: dir)
             store.prune(rank: peers.rank, olderThan: CheckpointStore.tag(message[int: .keepFrom]))
             try store.write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: peers.rank)
@@ -162,6 +162,6 @@ extension FederatedClient {
 
 /// Continues a federated run from the newest complete checkpoint.
 func resumeFederated(config: FederatedConfig, peers: PeerGroup, restore: (CheckpointFile, String) throws -> Void) throws {
-    guard let dir = config.checkpointDir else { throw FederatedSetupError(description: "--resume needs --checkpoint-dir") }
+    guard let dir = config.checkpointDir else { throw FederatedError.setup("--resume needs --checkpoint-dir") }
     try CheckpointStore(directory: dir).resume(peers: peers, configuration: config.fingerprint, restore: restore)
 }

@@ -61,7 +61,7 @@ extension FederatedClient {
     func loadGlobalModel(_ message: FederatedMessage, downloadBytes: Int) throws -> [Float] {
         let global = message.floats()
         guard global.count == model.parameterCount else {
-            throw FederatedError("client \(peers.rank): model of \(global.count) floats, expected \(model.parameterCount)")
+            throw FederatedError.failed("client \(peers.rank): model of \(global.count) floats, expected \(model.parameterCount)")
         }
         model.store.loadParameters(global)
         pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: peers.rank)))

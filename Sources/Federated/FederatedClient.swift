@@ -52,7 +52,7 @@ final class FederatedClient {
     func run() throws {
         while true {
             guard let (_, bytes) = try peers.receive(from: 0, tag: FederatedTag.model, waiting: config.communicationTimeout) else {
-                throw FederatedError("client \(peers.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
+                throw FederatedError.failed("client \(peers.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
             }
             let message = try FederatedMessage(decoding: bytes, from: "the coordinator (to client \(peers.rank))")
             switch message.kind {
@@ -65,7 +65,7 @@ final class FederatedClient {
                 var update = try trainRound(message, downloadBytes: bytes.count)
                 try upload(&update)
             default:
-                throw FederatedError("client \(peers.rank): unexpected message kind \(message.header.kind)")
+                throw FederatedError.failed("client \(peers.rank): unexpected message kind \(message.header.kind)")
             }
         }
     }
@@ -129,13 +129,6 @@ package func fedProxTerm(global: [Float], mu: Double)
 enum FederatedTag {
     static let model = 21
     static let update = 22
-}
-
-/// A federated-mode failure on one rank (the job aborts): one line saying
-/// what is wrong, naming the peer or round where there is one.
-public struct FederatedError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// Sleeps for `seconds` (emulated slowness and links).

@@ -55,9 +55,9 @@ extension FederatedCoordinator {
                 do {
                     let c = try checkedContribution(client, message, early: [:])
                     buffer.append((c.delta, weight!))
-                } catch let r as RejectedUpload {
-                    reject(client, round: version + 1, r)
-                    entry.rejected = r.description
+                } catch FederatedError.rejectedUpload(let reason) {
+                    reject(client, round: version + 1, reason)
+                    entry.rejected = reason
                 }
                 entries.append(entry)
             }

@@ -17,7 +17,7 @@ struct SyncRound {
     /// The early-sent layers of each client, by layer.
     var earlyCopies = [Int: EarlyCopies]()
     /// The clients whose upload (or an early layer of it) was refused.
-    var refused = [Int: RejectedUpload]()
+    var refused = [Int: String]()
 
     /// The selected clients whose update missed the round.
     var missing: [Int] { selected.filter { arrived[$0] == nil } }
@@ -76,8 +76,8 @@ extension FederatedCoordinator {
                 guard round.isCurrent(client, message) else { late += 1; continue }
                 do {
                     round.earlyCopies[client, default: [:]][message[int: .layer]] = (try layerDelta(message), message[int: .iteration])
-                } catch let r as RejectedUpload {
-                    round.refused[client] = r
+                } catch FederatedError.rejectedUpload(let reason) {
+                    round.refused[client] = reason
                 }
                 continue
             }
@@ -98,11 +98,11 @@ extension FederatedCoordinator {
         var contributions = [ClientContribution]()
         for (client, a) in round.arrivals {
             do {
-                if let r = round.refused[client] { throw r }
+                if let reason = round.refused[client] { throw FederatedError.rejectedUpload(reason) }
                 contributions.append(try checkedContribution(client, a.message, early: round.earlyCopies[client] ?? [:]))
-            } catch let r as RejectedUpload {
-                round.refused[client] = r
-                reject(client, round: round.number, r)
+            } catch FederatedError.rejectedUpload(let reason) {
+                round.refused[client] = reason
+                reject(client, round: round.number, reason)
             }
         }
         return contributions
@@ -140,7 +140,7 @@ extension FederatedCoordinator {
         var entries = round.arrivals.map { client, a in
             var e = clientEntry(client, a.message, bytesUp: a.bytes, roundSeconds: a.seconds, staleness: 0, dropped: false)
             if config.autonomy.enabled || config.partialWork { e.autonomy = autonomyKeys(a.message) }
-            if let r = round.refused[client] { e.rejected = r.description }
+            if let reason = round.refused[client] { e.rejected = reason }
             return e
         }
         entries += round.missing.map { FederatedClientEntry(.init(rank: $0, dropped: true, staleness: 0)) }

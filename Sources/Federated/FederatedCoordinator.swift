@@ -107,7 +107,7 @@ final class FederatedCoordinator {
         let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
         guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
             if let deadline, monotonicSeconds() >= deadline { return nil }
-            throw FederatedError("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+            throw FederatedError.failed("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
         }
         let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
         return (source, message, bytes.count)
@@ -119,22 +119,22 @@ final class FederatedCoordinator {
         case .denseFloats?:
             let d = message.floats()
             guard d.count == model.parameterCount else {
-                throw RejectedUpload("\(d.count) floats, expected \(model.parameterCount)")
+                throw FederatedError.rejectedUpload("\(d.count) floats, expected \(model.parameterCount)")
             }
             return d
         case .sparseBlock?:
-            guard let layout else { throw RejectedUpload("a compressed update, but uploads are dense") }
+            guard let layout else { throw FederatedError.rejectedUpload("a compressed update, but uploads are dense") }
             let block: SparseBlock
             do {
                 block = try message.payload.withUnsafeBytes { try SparseBlock(decoding: $0, layout: layout, groups: 0..<layout.groupCount) }
             } catch {
-                throw RejectedUpload("undecodable compressed update: \(error)")
+                throw FederatedError.rejectedUpload("undecodable compressed update: \(error)")
             }
             var d = [Float](repeating: 0, count: model.parameterCount)
             d.withUnsafeMutableBufferPointer { block.add(into: $0.baseAddress!) }
             return d
         default:
-            throw RejectedUpload("unknown payload form \(message[int: .payloadForm])")
+            throw FederatedError.rejectedUpload("unknown payload form \(message[int: .payloadForm])")
         }
     }
 
@@ -144,11 +144,11 @@ final class FederatedCoordinator {
         let layers = model.store.layers
         guard l >= 0 && l < layers.count, message[int: .rangeStart] == layers[l].range.lowerBound,
               message[int: .rangeCount] == layers[l].range.count else {
-            throw RejectedUpload("layer \(l) with a range that does not match the model")
+            throw FederatedError.rejectedUpload("layer \(l) with a range that does not match the model")
         }
         let params = message.floats()
         guard params.count == layers[l].range.count else {
-            throw RejectedUpload("\(params.count) floats for layer \(layers[l].name)")
+            throw FederatedError.rejectedUpload("\(params.count) floats for layer \(layers[l].name)")
         }
         return zip(params, layers[l].range).map { $0 - model.store.parameters[$1] }
     }
@@ -169,17 +169,17 @@ final class FederatedCoordinator {
 
     /// A client's checked contribution: the upload decodes to the model's
     /// length, every value is finite and the norm is within the bound.
-    /// Throws `RejectedUpload` otherwise.
+    /// Throws `FederatedError.rejectedUpload` otherwise.
     func checkedContribution(_ client: Int, _ m: FederatedMessage, early: [Int: (delta: [Float], steps: Int)]) throws -> ClientContribution {
         let c = try contribution(client, m, early: early)
         if let problem = uploadProblem(c.delta, expected: model.parameterCount, maxNorm: config.maxUpdateNorm) {
-            throw RejectedUpload(problem)
+            throw FederatedError.rejectedUpload(problem)
         }
         return c
     }
 
     /// Counts a refused upload and says so on the progress stream.
-    func reject(_ client: Int, round: Int, _ reason: RejectedUpload) {
+    func reject(_ client: Int, round: Int, _ reason: String) {
         rejected += 1
         progress.line("round \(round): rejected rank \(client)'s update: \(reason)")
     }
@@ -203,7 +203,7 @@ final class FederatedCoordinator {
         version += 1
         if let bad = model.store.parameters.firstIndex(where: { !$0.isFinite }) {
             let layer = model.store.layers.first { $0.range.contains(bad) }?.name ?? "?"
-            throw FederatedError("""
+            throw FederatedError.failed("""
                 the global model became non-finite at version \(version) (layer \(layer)) under --aggregation \
                 \(config.aggregation.rawValue); lower --lr, bound uploads with --max-update-norm, or use a robust aggregation
                 """)
@@ -253,7 +253,7 @@ final class FederatedCoordinator {
 /// A client's whole change from its final upload's `payload` (every layer
 /// not in the `kept` mask, in layer order) and the early copies of the kept
 /// layers, with the steps each layer counts with (the early copy's, or the
-/// round's `steps`). Throws `RejectedUpload` when a kept layer never arrived
+/// round's `steps`). Throws `FederatedError.rejectedUpload` when a kept layer never arrived
 /// or the payload does not hold exactly the other layers.
 func mergeEarlyLayers(payload: [Float], kept: Int, steps: Int, layers: [(name: String, range: Range<Int>)],
                       early: [Int: (delta: [Float], steps: Int)], length: Int) throws -> (delta: [Float], layerSteps: [Int]) {
@@ -263,19 +263,19 @@ func mergeEarlyLayers(payload: [Float], kept: Int, steps: Int, layers: [(name: S
     for (l, layer) in layers.enumerated() {
         if kept & (1 << l) != 0 {
             guard let copy = early[l] else {
-                throw RejectedUpload("kept layer \(layer.name) early but it never arrived")
+                throw FederatedError.rejectedUpload("kept layer \(layer.name) early but it never arrived")
             }
             d.replaceSubrange(layer.range, with: copy.delta)
             layerSteps.append(copy.steps)
         } else {
             guard offset + layer.range.count <= payload.count else {
-                throw RejectedUpload("too short for layer \(layer.name)")
+                throw FederatedError.rejectedUpload("too short for layer \(layer.name)")
             }
             d.replaceSubrange(layer.range, with: payload[offset..<offset + layer.range.count])
             offset += layer.range.count
             layerSteps.append(steps)
         }
     }
-    guard offset == payload.count else { throw RejectedUpload("\(payload.count - offset) extra floats") }
+    guard offset == payload.count else { throw FederatedError.rejectedUpload("\(payload.count - offset) extra floats") }
     return (d, layerSteps)
 }

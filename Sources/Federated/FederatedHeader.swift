@@ -150,25 +150,25 @@ public struct FederatedHeader: Equatable, Sendable {
     /// example "rank 3" or "the coordinator", named in errors).
     public static func decode(_ bytes: [UInt8], from peer: String) throws -> FederatedHeader {
         guard bytes.count >= byteCount else {
-            throw FederatedError("\(peer) sent \(bytes.count) bytes, shorter than the \(byteCount)-byte message header")
+            throw FederatedError.failed("\(peer) sent \(bytes.count) bytes, shorter than the \(byteCount)-byte message header")
         }
         func word<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
             bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
         }
         let version = word(0, UInt32.self)
         guard version == wireVersion else {
-            throw FederatedError("\(peer) sent a message of header version \(version); this build reads version \(wireVersion)")
+            throw FederatedError.failed("\(peer) sent a message of header version \(version); this build reads version \(wireVersion)")
         }
         let rawKind = word(4, UInt32.self)
         guard let kind = FederatedMessage.Kind(rawValue: Int(rawKind)) else {
-            throw FederatedError("\(peer) sent a message of unknown kind \(rawKind)")
+            throw FederatedError.failed("\(peer) sent a message of unknown kind \(rawKind)")
         }
         var header = FederatedHeader(kind: kind)
         for field in Field.allCases {
             let v = Double(bitPattern: word(field.rawValue * 8, UInt64.self))
             if !field.isReal {
                 guard v.isFinite, abs(v) < 9_007_199_254_740_992, v.rounded() == v else {
-                    throw FederatedError("\(peer) sent a message whose integer header field \(field) is \(v)")
+                    throw FederatedError.failed("\(peer) sent a message whose integer header field \(field) is \(v)")
                 }
             }
             header[field] = v

@@ -2,15 +2,8 @@ import Collectives
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 import RunSupport
-
-/// A setting that cannot work with this many ranks. Every rank finds it
-/// before any collective call, so every rank stops together.
-public struct FederatedSetupError: AgreedError {
-    public let description: String
-}
 
 /// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
 /// Collective: every rank calls it. Returns the final record on rank 0,
@@ -20,22 +13,22 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     let clients = peers.size - 1
     peers.timeout = config.communicationTimeout
     if config.asynchronous && config.aggregation.isRobust {
-        throw FederatedSetupError(description: "--aggregation \(config.aggregation.rawValue) combines a synchronous round's updates; drop --async")
+        throw FederatedError.setup("--aggregation \(config.aggregation.rawValue) combines a synchronous round's updates; drop --async")
     }
     guard clients >= 1 else {
-        throw FederatedSetupError(description: "federated mode needs at least 2 ranks (a coordinator and a client), got \(peers.size)")
+        throw FederatedError.setup("federated mode needs at least 2 ranks (a coordinator and a client), got \(peers.size)")
     }
     if let speed = config.clientSpeed, speed.count != clients {
-        throw FederatedSetupError(description: "--client-speed has \(speed.count) values for \(clients) clients")
+        throw FederatedError.setup("--client-speed has \(speed.count) values for \(clients) clients")
     }
     if let b = config.clientBandwidth, b.count != 1 && b.count != clients {
-        throw FederatedSetupError(description: "--client-bandwidth has \(b.count) values for \(clients) clients (give 1 or \(clients))")
+        throw FederatedError.setup("--client-bandwidth has \(b.count) values for \(clients) clients (give 1 or \(clients))")
     }
     if let b = config.byzantine, let bad = b.ranks.first(where: { $0 < 1 || $0 > clients }) {
-        throw FederatedSetupError(description: "--byzantine rank \(bad) is not a client (clients are ranks 1...\(clients))")
+        throw FederatedError.setup("--byzantine rank \(bad) is not a client (clients are ranks 1...\(clients))")
     }
     if let c = config.clientsPerRound, c > clients {
-        throw FederatedSetupError(description: "--clients-per-round \(c) is more than the \(clients) clients")
+        throw FederatedError.setup("--clients-per-round \(c) is more than the \(clients) clients")
     }
     let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
     let parts = try peers.agree {

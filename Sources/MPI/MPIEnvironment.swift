@@ -83,13 +83,13 @@ public final class MPIEnvironment {
     }
 
     /// Ends the job after `error`, which was thrown while MPI runs:
-    /// - an `AgreedError` was raised by every rank at the same point, so rank
-    ///   0 prints `<program>: message`, and every rank finalizes and exits 1;
+    /// - a `JobError` that every rank raised at the same point: rank 0 prints
+    ///   `<program>: message`, and every rank finalizes and exits 1;
     /// - any other error prints `[rank r] message` from the failing rank and
     ///   calls `MPI_Abort`, which ends every rank, so none waits forever.
     public static func terminate(after error: Error, program: String) -> Never {
         let rank = worldRank
-        if let agreed = error as? AgreedError {
+        if let agreed = error as? JobError, agreed.raisedOnEveryRank {
             if rank == 0 { writeStandardError("\(program): \(agreed.description)") }
             try? current?.finalize()
             exit(1)

@@ -2,7 +2,6 @@ import Collectives
 import Compression
 import Data
 import Foundation
-import MPI
 import NN
 import RunSupport
 
@@ -19,16 +18,19 @@ public final class DataParallelTrainer {
     let progress: ProgressPrinter
     let metrics: MetricsLog
     var state = TrainingProgress()
-    // Built by `setUp`.
-    var train: ImageDataset!
-    var test: ImageDataset!
-    var model: Model!
-    var exchange: GradientExchange!
-    var optimizer: SGD!
-    var schedule: LearningRateSchedule!
-    var sampler: MinibatchSampler!
-    var stepsPerEpoch = 0
-    var start = 0.0
+    let train: ImageDataset
+    let test: ImageDataset
+    /// Each rank's sample indices into `train`.
+    let partitions: [[Int]]
+    let model: Model
+    let exchange: GradientExchange
+    let optimizer: SGD
+    let schedule: LearningRateSchedule
+    var sampler: MinibatchSampler
+    let stepsPerEpoch: Int
+    /// When the run began (set up included), less the time a resumed
+    /// checkpoint had already run.
+    var start: Double
     /// Rank 0: the last `config.targetWindow` test accuracies (the target's
     /// crossing rule; not checkpointed, so a resumed run refills it).
     var recentAccuracies = [Double]()
@@ -36,11 +38,37 @@ public final class DataParallelTrainer {
     /// process ran, at least ln(classes) (what an untrained model scores).
     var startingLoss: Double?
 
-    public init(config: TrainConfig, peers: PeerGroup) {
+    /// Loads and partitions the data, checks that a batch fits every
+    /// partition, and builds the model, exchange, schedule, optimizer and
+    /// sampler (collective: the checks are agreed, so every rank throws the
+    /// same error or none does).
+    public init(config: TrainConfig, peers: PeerGroup) throws {
+        start = monotonicSeconds()
         self.config = config
         self.peers = peers
         progress = ProgressPrinter(enabled: peers.rank == 0, toStandardError: config.json)
         metrics = MetricsLog(path: peers.rank == 0 ? config.metricsPath : nil)
+        peers.timeout = config.communicationTimeout
+        let ranks = peers.size
+        let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
+        partitions = try peers.agree {
+            let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
+            try checkBatchFits(config.batch, partitions: parts, firstRank: 0)
+            return parts
+        }
+        (self.train, self.test) = (train, test)
+        let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
+                              classes: train.classes, hidden: config.hidden, seed: config.seed)
+        self.model = model
+        exchange = config.compression.map {
+            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: peers)
+        } ?? DenseExchange(transport: peers)
+        stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
+        schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
+        optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
+                        momentum: Float(config.optimizerMomentum.momentum), nesterov: config.nesterov,
+                        weightDecay: Float(config.weightDecay))
+        sampler = MinibatchSampler(indices: partitions[peers.rank], batchSize: config.batch, seed: config.seed, stream: UInt64(peers.rank))
     }
 
     var rank: Int { peers.rank }
@@ -49,13 +77,10 @@ public final class DataParallelTrainer {
     /// Runs the whole training (collective) and returns the final record
     /// (identical keys on every rank; the evaluation figures come from rank 0).
     public func run() throws -> TrainFinalRecord {
-        start = monotonicSeconds()
-        peers.timeout = config.communicationTimeout
-        let parts = try setUp()
         try prepareDumpDirectory()
         if config.resume { try resume() }
         start -= state.elapsedBefore
-        printHeader(parts)
+        printHeader()
         var features = [Float](repeating: 0, count: config.batch * train.featureCount)
         var labels = [Int32](repeating: 0, count: config.batch)
         let trainStart = monotonicSeconds()
@@ -92,28 +117,7 @@ public final class DataParallelTrainer {
 
     /// Loads the data, partitions it, builds the model, exchange, optimizer,
     /// schedule and sampler. Every check that can fail on one rank is agreed.
-    func setUp() throws -> [[Int]] {
-        (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
-        let parts = try peers.agree {
-            let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
-            try checkBatchFits(config.batch, partitions: parts, firstRank: 0)
-            return parts
-        }
-        model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
-                          classes: train.classes, hidden: config.hidden, seed: config.seed)
-        exchange = config.compression.map {
-            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: peers)
-        } ?? DenseExchange(transport: peers)
-        stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
-        schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
-        optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
-                        momentum: Float(config.optimizerMomentum.momentum), nesterov: config.nesterov,
-                        weightDecay: Float(config.weightDecay))
-        sampler = MinibatchSampler(indices: parts[rank], batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
-        return parts
-    }
-
-    func printHeader(_ parts: [[Int]]) {
+    func printHeader() {
         progress.line("""
             edgetrain train: \(model.name) (\(model.parameterCount) parameters), \(ranks) rank(s), \
             batch \(config.batch)/rank (\(config.batch * ranks) global), \(config.epochs) epochs x \(stepsPerEpoch) steps, \
@@ -122,7 +126,7 @@ public final class DataParallelTrainer {
             lr: \(schedule.summary)\(scalingSummary); \(config.optimizerSummary)
             \(ComputeKernels.summary)
             """ + (state.step > 0 ? "\nresumed at step \(state.step) (epoch \(state.epoch))" : ""))
-        progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)))
+        progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes, partitions: partitions)))
     }
 
     /// How the linear rule set the peak, for the header.
@@ -184,7 +188,7 @@ public final class DataParallelTrainer {
         } else if badGradient == nil {
             place = "with finite weights and gradients (the activations overflowed)"
         }
-        throw NumericalError(description: "\(what) at step \(state.step + 1) on rank \(rank) \(place); lower --lr")
+        throw TrainingError.nonFinite("\(what) at step \(state.step + 1) on rank \(rank) \(place); lower --lr")
     }
 
     /// A loss that explodes while staying finite stops the run too: a step
@@ -200,7 +204,7 @@ public final class DataParallelTrainer {
             return
         }
         guard loss > TrainConfig.divergenceFactor * start else { return }
-        throw NumericalError(description: String(
+        throw TrainingError.nonFinite(String(
             format: "training diverged: loss %.4g at step %d on rank %d is more than %.0fx the starting loss %.4g "
                 + "(learning rate %.4g, peak %.4g); lower --lr or --max-lr-scale, or lengthen --warmup-epochs",
             loss, state.step + 1, rank, TrainConfig.divergenceFactor, start, schedule.rate(at: state.step - 1), schedule.peak))
@@ -332,27 +336,10 @@ public final class DataParallelTrainer {
         let hash = SHA256.hex(model.store.copyParameters())
         let all = try peers.allGather(Array(hash.utf8)).map { String(decoding: $0, as: UTF8.self) }
         if let r = all.firstIndex(where: { $0 != hash }) {
-            throw ModelDivergence(step: state.step, rank: r, hash: all[r], rankZeroHash: all[0])
+            throw TrainingError.modelDivergence(step: state.step, rank: r, hash: all[r], rankZeroHash: all[0])
         }
         return hash
     }
-}
-
-/// The ranks' models differ: a bug or a corrupted rank. Every rank sees the
-/// gathered hashes, so every rank throws the same error.
-public struct ModelDivergence: AgreedError {
-    public let step: Int
-    public let rank: Int
-    public let hash: String
-    public let rankZeroHash: String
-    public var description: String {
-        "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
-    }
-}
-
-/// A non-finite number in training (the job stops).
-public struct NumericalError: Error, CustomStringConvertible {
-    public let description: String
 }
 
 /// True when none of `count` floats at `p` is NaN or infinite: x * 0 is 0

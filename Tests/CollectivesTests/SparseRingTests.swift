@@ -145,9 +145,8 @@ final class SparseRingTests: XCTestCase {
                             bytes = [9, 9, 9]
                         }
                         var incoming = [UInt8]()
-                        _ = try bytes.withUnsafeBytes {
-                            try transport.exchangeVariable(sending: $0, to: (liar + 1) % ranks, receivingFrom: (liar + ranks - 1) % ranks, into: &incoming)
-                        }
+                        _ = try transport.exchangeVariable(sending: bytes.span.bytes, to: (liar + 1) % ranks,
+                                                           receivingFrom: (liar + ranks - 1) % ranks, into: &incoming)
                         return "liar"
                     }
                     var output = [Float](repeating: 0, count: layout.length)

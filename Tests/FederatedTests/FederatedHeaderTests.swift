@@ -49,7 +49,7 @@ final class FederatedHeaderTests: XCTestCase {
             other.replaceSubrange(0..<4, with: withUnsafeBytes(of: version.littleEndian) { Array($0) })
             XCTAssertThrowsError(try FederatedHeader.decode(other, from: "rank 4")) {
                 XCTAssertEqual($0 as? FederatedError,
-                               FederatedError("rank 4 sent a message of header version \(version); this build reads version 2"))
+                               FederatedError.failed("rank 4 sent a message of header version \(version); this build reads version 2"))
             }
         }
         // The unversioned header of 27 Float64 fields reads as version 0.

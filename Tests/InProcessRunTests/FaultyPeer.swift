@@ -32,22 +32,20 @@ final class FaultyPeer: PeerGroup, @unchecked Sendable {
         set { inner.timeout = newValue }
     }
 
-    func exchange(sending outgoing: UnsafeRawBufferPointer, to destination: Int,
-                  receiving incoming: UnsafeMutableRawBufferPointer, from source: Int) throws {
+    func exchange(sending outgoing: RawSpan, to destination: Int,
+                  receiving incoming: inout MutableRawSpan, from source: Int) throws {
         guard case .garbageInRing = fault else {
-            return try inner.exchange(sending: outgoing, to: destination, receiving: incoming, from: source)
+            return try inner.exchange(sending: outgoing, to: destination, receiving: &incoming, from: source)
         }
-        try Self.garbage.withUnsafeBytes { try inner.exchange(sending: $0, to: destination, receiving: incoming, from: source) }
+        try inner.exchange(sending: Self.garbage.span.bytes, to: destination, receiving: &incoming, from: source)
     }
 
-    func exchangeVariable(sending outgoing: UnsafeRawBufferPointer, to destination: Int,
+    func exchangeVariable(sending outgoing: RawSpan, to destination: Int,
                           receivingFrom source: Int, into incoming: inout [UInt8]) throws -> Int {
         guard case .garbageInRing = fault else {
             return try inner.exchangeVariable(sending: outgoing, to: destination, receivingFrom: source, into: &incoming)
         }
-        return try Self.garbage.withUnsafeBytes {
-            try inner.exchangeVariable(sending: $0, to: destination, receivingFrom: source, into: &incoming)
-        }
+        return try inner.exchangeVariable(sending: Self.garbage.span.bytes, to: destination, receivingFrom: source, into: &incoming)
     }
 
     func minMax(_ values: [Int]) throws -> [(min: Int, max: Int)] { try inner.minMax(values) }

@@ -111,7 +111,7 @@ final class TrainingRunTests: XCTestCase {
             config.communicationTimeout = 3
             let start = Date()
             XCTAssertThrowsError(try train(config, ranks: ranks)) { error in
-                guard case let PeerError.timeout(_, peer, seconds, _) = error else {
+                guard case let CollectiveError.timeout(_, peer, seconds, _) = error else {
                     return XCTFail("N \(ranks): not a timeout: \(error)")
                 }
                 XCTAssertEqual(peer, hung, "N \(ranks): \(error)")

@@ -2,7 +2,7 @@
 //
 //   mpi-selftest [all]          every check; rank 0 prints "selftest passed: ..."
 //   mpi-selftest fault R        rank R throws while the others wait on it
-//   mpi-selftest agreed         every rank throws the same AgreedError
+//   mpi-selftest agreed         every rank throws the same agreed JobError
 //   mpi-selftest bad-block R    rank R sends a dense block into a reselect sparse ring;
 //                               its right neighbour must stop the job naming rank R
 //
@@ -17,8 +17,9 @@ struct CheckFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-struct SameEverywhere: AgreedError {
+struct SameEverywhere: JobError {
     var description: String { "every rank raised this on purpose" }
+    var raisedOnEveryRank: Bool { true }
 }
 
 nonisolated(unsafe) var checks = 0  // MPI is funneled: one thread runs every check
@@ -224,10 +225,8 @@ func sendBadBlock(_ comm: Communicator, liar: Int) throws {
         var bytes = [UInt8]()
         let n = block.encode(into: &bytes)
         var incoming = [UInt8]()
-        _ = try bytes.withUnsafeBytes {
-            try transport.exchangeVariable(sending: UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: comm.right,
+        _ = try transport.exchangeVariable(sending: bytes.span.bytes.extracting(0..<n), to: comm.right,
                                            receivingFrom: comm.left, into: &incoming)
-        }
         // Wait for the abort the neighbour's error causes (bounded by mpirun --timeout).
         var sink = [UInt8](repeating: 0, count: 1)
         try sink.withUnsafeMutableBufferPointer { _ = try comm.receive(into: $0, from: comm.right, tag: 99) }
