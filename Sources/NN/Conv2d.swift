@@ -59,6 +59,11 @@ public final class Conv2d: Layer {
         bias.update(repeating: 0, count: outChannels)
     }
 
+    package func freshCopy() -> Layer {
+        Conv2d(name, height: geometry.height, width: geometry.width, inChannels: inChannels, outChannels: outChannels,
+               kernel: geometry.kernelHeight, stride: geometry.stride, padding: geometry.padding)
+    }
+
     private func plan(_ batch: Int) -> ConvPlan {
         plans.plan(PlanKey(batch: batch, fusedReLU: fusedReLU)) {
             ConvPlan(geometry, outChannels: outChannels, batch: batch, fusedReLU: fusedReLU)

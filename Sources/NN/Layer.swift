@@ -25,6 +25,9 @@ package protocol Layer: AnyObject {
     func backward(
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batch: Int)
+    /// A new layer of the same name and configuration: unbound, unfused,
+    /// with no primitives made yet (`Model.split` builds its halves of them).
+    func freshCopy() -> Layer
 }
 
 extension Layer {

@@ -45,6 +45,8 @@ public final class Linear: Layer {
         bias.update(repeating: 0, count: outFeatures)
     }
 
+    package func freshCopy() -> Layer { Linear(name, inFeatures: inFeatures, outFeatures: outFeatures) }
+
     private func plan(_ batch: Int) -> LinearPlan {
         plans.plan(PlanKey(batch: batch, fusedReLU: fusedReLU)) {
             LinearPlan(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch, fusedReLU: fusedReLU)

@@ -32,6 +32,7 @@ public final class MaxPool2d: Layer {
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
     package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
+    package func freshCopy() -> Layer { MaxPool2d(name, height: height, width: width, channels: channels, size: size) }
 
     package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let total = batch * outputCount

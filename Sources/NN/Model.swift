@@ -49,11 +49,9 @@ public final class Model {
         }
         self.name = name
         self.layers = layers
-        fused = layers.indices.map { i in
-            guard i > 0, layers[i] is ReLU, let producer = layers[i - 1] as? ReLUFusable else { return false }
-            producer.fusedReLU = true
-            return true
-        }
+        let fused = layers.indices.map { Self.isFusedReLU(layers, $0) }
+        for i in layers.indices where fused[i] { (layers[i - 1] as? ReLUFusable)?.fusedReLU = true }
+        self.fused = fused
         var poolMasks = [Int: ReLU]()
         for i in layers.indices where i >= 2 && layers[i] is MaxPool2d && layers[i - 1] is ReLU {
             poolMasks[i] = ReLU(layers[i - 1].name, shape: layers[i].outputShape)
@@ -73,6 +71,12 @@ public final class Model {
     }
 
     deinit { release() }
+
+    /// Whether `layers[i]` is a ReLU that a model of `layers` fuses into the
+    /// layer before it.
+    static func isFusedReLU(_ layers: [Layer], _ i: Int) -> Bool {
+        i > 0 && layers[i] is ReLU && layers[i - 1] is ReLUFusable
+    }
 
     private func release() {
         for (i, p) in outputs.enumerated() where !fused[i] { p.deallocate() }
@@ -117,39 +121,88 @@ public final class Model {
     }
 
     /// Forward, softmax cross-entropy and backward on one batch. Overwrites
-    /// `store.gradients` with the gradient of the mean loss. Returns the mean
-    /// loss and the number of correct predictions.
-    package func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (loss: Double, correct: Int) {
+    /// `store.gradients` with the gradient of the mean loss and, when
+    /// `inputGradient` is given (batch x inputCount), writes dL/d(features)
+    /// into it. Returns the mean loss and the number of correct predictions.
+    package func trainStep(
+        features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
+        inputGradient: UnsafeMutablePointer<Float>? = nil
+    ) -> (loss: Double, correct: Int) {
+        step(features: features, batch: batch, inputGradient: inputGradient) { logits, gradient in
+            SoftmaxCrossEntropy.apply(logits: logits, labels: labels, batch: batch, classes: classes, gradient: gradient)
+        }
+    }
+
+    /// `trainStep` with the distillation loss (`DistillationLoss`) against
+    /// `teacherLogits` (batch x classes) at `temperature` and weight `alpha`
+    /// on the soft targets. Returns the mean distillation loss and the number
+    /// of correct predictions.
+    package func distillationStep(
+        features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, teacherLogits: UnsafePointer<Float>,
+        temperature: Double, alpha: Double, batch: Int, inputGradient: UnsafeMutablePointer<Float>? = nil
+    ) -> (loss: Double, correct: Int) {
+        step(features: features, batch: batch, inputGradient: inputGradient) { logits, gradient in
+            DistillationLoss.apply(logits: logits, teacherLogits: teacherLogits, labels: labels, batch: batch,
+                                   classes: classes, temperature: temperature, alpha: alpha, gradient: gradient)
+        }
+    }
+
+    /// Forward, `loss` (summed loss and correct count; writes dL/dlogits of
+    /// the mean loss into its second argument), then backward.
+    private func step(
+        features: UnsafePointer<Float>, batch: Int, inputGradient: UnsafeMutablePointer<Float>?,
+        loss: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> (lossSum: Double, correct: Int)
+    ) -> (loss: Double, correct: Int) {
         let logits = forward(features: features, batch: batch)
-        var dy = gradientA!
-        var dx = gradientB!
         let t0 = profile?.now() ?? 0
-        let (lossSum, correct) = SoftmaxCrossEntropy.apply(
-            logits: logits, labels: labels, batch: batch, classes: classes, gradient: dy)
+        let (lossSum, correct) = loss(logits, gradientA!)
         profile?.add(layer: "loss", pass: "forward+backward", since: t0)
+        backward(features: features, outputGradient: gradientA!, inputGradient: inputGradient, batch: batch)
+        return (lossSum / Double(batch), correct)
+    }
+
+    /// Backward through every layer from dL/d(output) (`outputGradient`,
+    /// batch x outputCount), after a `forward` of the same `features` and
+    /// batch: overwrites `store.gradients` with dL/d(parameters) and, when
+    /// `inputGradient` is given (batch x inputCount), writes dL/d(features)
+    /// into it. `outputGradient` is only read; it may be the model's own
+    /// buffer (as `trainStep` passes it) or the caller's.
+    package func backward(
+        features: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, batch: Int
+    ) {
+        precondition(batch <= capacity, "backward of batch \(batch) without its forward")
+        var dy = outputGradient
+        // A work buffer that is not `other`.
+        func scratch(besides other: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+            other == UnsafePointer(gradientA!) ? gradientB! : gradientA!
+        }
         var i = layers.count - 1
         while i >= 0 {
             if let mask = poolMasks[i] {
                 // ReLU (i - 1) then max pooling (i): mask dy where the pooled
                 // output is not positive, at the pool's output size, then route.
+                let masked = scratch(besides: dy)
+                let routed = scratch(besides: UnsafePointer(masked))
                 let t0 = profile?.now() ?? 0
-                mask.backward(input: outputs[i], output: outputs[i], outputGradient: dy, inputGradient: dx, batch: batch)
+                mask.backward(input: outputs[i], output: outputs[i], outputGradient: dy, inputGradient: masked, batch: batch)
                 profile?.add(layer: layers[i - 1].name, pass: "backward", since: t0)
                 let t1 = profile?.now() ?? 0
-                layers[i].backward(input: outputs[i - 1], output: outputs[i], outputGradient: dx, inputGradient: dy, batch: batch)
+                layers[i].backward(input: outputs[i - 1], output: outputs[i], outputGradient: masked, inputGradient: routed,
+                                   batch: batch)
                 profile?.add(layer: layers[i].name, pass: "backward", since: t1)
+                dy = UnsafePointer(routed)
                 i -= 2
                 continue
             }
             let input = i == 0 ? features : UnsafePointer(outputs[i - 1])
+            let dx = i == 0 ? inputGradient : scratch(besides: dy)
             let t0 = profile?.now() ?? 0
-            layers[i].backward(input: input, output: outputs[i], outputGradient: dy,
-                               inputGradient: i == 0 ? nil : dx, batch: batch)
+            layers[i].backward(input: input, output: outputs[i], outputGradient: dy, inputGradient: dx, batch: batch)
             if !(layers[i] is BackwardPassesTimed) { profile?.add(layer: layers[i].name, pass: "backward", since: t0) }
-            swap(&dy, &dx)
+            if let dx { dy = UnsafePointer(dx) }
             i -= 1
         }
-        return (lossSum / Double(batch), correct)
     }
 
     /// Per layer run by oneDNN (fused ReLUs left out), the implementations

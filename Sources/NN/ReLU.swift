@@ -18,6 +18,7 @@ public final class ReLU: Layer {
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
     package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
+    package func freshCopy() -> Layer { ReLU(name, shape: inputShape) }
 
     private func plan(_ batch: Int) -> ReLUPlan {
         plans.plan(PlanKey(batch: batch)) { ReLUPlan(count: inputCount, batch: batch) }
@@ -86,6 +87,7 @@ public final class Flatten: Layer {
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
     package func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     public func initialize(_ rng: inout SeededGenerator) {}
+    package func freshCopy() -> Layer { Flatten(name, shape: inputShape) }
 
     package func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         output.update(from: input, count: batch * inputCount)

@@ -179,35 +179,82 @@ enum GradientCheck {
         let gradients = model.store.gradients.map(Double.init)
         var theta = model.store.parameters.map(Double.init)
         let x64 = x.map(Double.init)
-        func loss() -> Double { Reference.loss(model.layers, parameters: theta, features: x64, labels: y, batch: batch) }
-        let center = loss()
+        func loss(_ theta: [Double]) -> Double {
+            Reference.loss(model.layers, parameters: theta, features: x64, labels: y, batch: batch)
+        }
+        let center = loss(theta)
         var result = ModelResult()
         for span in model.store.spans {
-            let byMagnitude = span.range.sorted { abs(gradients[$0]) > abs(gradients[$1]) }
-            let largest = Array(byMagnitude.prefix(perTensor))
-            let picks = largest + sample(span.count, perTensor, &rng).map { $0 + span.offset }.filter { !largest.contains($0) }
-            let floor = max(modelFloor * abs(gradients[byMagnitude[0]]), 1e-12)
-            var worstInTensor = 0.0
-            for i in picks {
-                let saved = theta[i]
-                theta[i] = saved + step
-                let plus = loss()
-                theta[i] = saved - step
-                let minus = loss()
-                theta[i] = saved
-                let forward = (plus - center) / step
-                let backward = (center - minus) / step
-                if abs(forward - backward) > modelBound / 2 * max(abs(forward), abs(backward), floor) {
-                    result.skipped += 1
-                    continue
-                }
-                result.checked += 1
-                let e = relativeError(gradients[i], (plus - minus) / (2 * step), floor: floor)
-                worstInTensor = max(worstInTensor, e)
-                if e > result.error { (result.error, result.tensor) = (e, span.name) }
-            }
-            result.byTensor[span.name] = worstInTensor
+            checkEntries(span.name, span.range, of: &theta, analytic: gradients, center: center, loss: loss,
+                         perTensor: perTensor, step: step, rng: &rng, into: &result)
         }
         return result
+    }
+
+    /// Checks `inputGradient`, the analytic dL/d(features) of `model` on
+    /// `features`, where L is `loss` of the logits, against Float64 central
+    /// differences of `loss` of the reference's logits, by the rules of
+    /// `checkModel`: the input is one tensor, named "input", of which the
+    /// `count` largest entries and as many random ones are checked.
+    static func checkInputGradient(
+        _ model: Model, features: [Float], batch: Int, inputGradient: [Float], count: Int = 16, step: Double = 1e-6,
+        seed: UInt64 = 3, loss: ([Double]) -> Double
+    ) -> ModelResult {
+        var rng = SeededGenerator(seed: seed)
+        let theta = model.store.parameters.map(Double.init)
+        func lossAt(_ x: [Double]) -> Double { loss(Reference.logits(model.layers, parameters: theta, features: x, batch: batch)) }
+        var x = features.map(Double.init)
+        var result = ModelResult()
+        checkEntries("input", x.indices, of: &x, analytic: inputGradient.map(Double.init), center: lossAt(x), loss: lossAt,
+                     perTensor: count, step: step, rng: &rng, into: &result)
+        return result
+    }
+
+    /// Checks the entries of `range` (the tensor named `tensor`) of
+    /// `analytic`, the gradient of `loss` at `point` (where `loss` is
+    /// `center`): the `perTensor` largest and as many random ones, each
+    /// against a central difference, with `checkModel`'s floor and kink rule.
+    /// `point` is restored on return.
+    static func checkEntries(
+        _ tensor: String, _ range: Range<Int>, of point: inout [Double], analytic: [Double], center: Double,
+        loss: ([Double]) -> Double, perTensor: Int, step: Double, rng: inout SeededGenerator, into result: inout ModelResult
+    ) {
+        let byMagnitude = range.sorted { abs(analytic[$0]) > abs(analytic[$1]) }
+        let largest = Array(byMagnitude.prefix(perTensor))
+        let picks = largest + sample(range.count, perTensor, &rng).map { $0 + range.lowerBound }.filter { !largest.contains($0) }
+        let floor = max(modelFloor * abs(analytic[byMagnitude[0]]), 1e-12)
+        var worstInTensor = 0.0
+        for i in picks {
+            let saved = point[i]
+            point[i] = saved + step
+            let plus = loss(point)
+            point[i] = saved - step
+            let minus = loss(point)
+            point[i] = saved
+            let forward = (plus - center) / step
+            let backward = (center - minus) / step
+            if abs(forward - backward) > modelBound / 2 * max(abs(forward), abs(backward), floor) {
+                result.skipped += 1
+                continue
+            }
+            result.checked += 1
+            let e = relativeError(analytic[i], (plus - minus) / (2 * step), floor: floor)
+            worstInTensor = max(worstInTensor, e)
+            if e > result.error { (result.error, result.tensor) = (e, tensor) }
+        }
+        result.byTensor[tensor] = worstInTensor
+    }
+}
+
+extension XCTestCase {
+    /// A whole-model check passes when its worst checked entry is within
+    /// `GradientCheck.modelBound`, something was checked, and kinks skipped
+    /// at most a tenth as many entries as were checked.
+    func assertPasses(_ worst: GradientCheck.ModelResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        print("\(what): max relative error \(worst.error) (\(worst.tensor)), \(worst.checked) checked, "
+              + "\(worst.skipped) skipped at kinks")
+        XCTAssertLessThan(worst.error, GradientCheck.modelBound, what, file: file, line: line)
+        XCTAssertGreaterThan(worst.checked, 0, what, file: file, line: line)
+        XCTAssertLessThanOrEqual(worst.skipped * 10, worst.checked, "too many kinks: the check says little", file: file, line: line)
     }
 }

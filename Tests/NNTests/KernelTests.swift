@@ -41,17 +41,8 @@ final class KernelTests: XCTestCase {
     func testFusedModelMatchesTheLayersRunOneByOne() {
         for kind in ModelKind.allCases {
             let model = makeModel(kind, seed: 12)
-            let twin = makeModel(kind, seed: 12).layers.map { layer -> Layer in
-                // Fresh, unfused copies of the same shapes.
-                switch layer {
-                case let c as Conv2d:
-                    let g = c.geometry
-                    return Conv2d(c.name, height: g.height, width: g.width, inChannels: c.inChannels, outChannels: c.outChannels,
-                                  kernel: g.kernelHeight, stride: g.stride, padding: g.padding)
-                case let l as Linear: return Linear(l.name, inFeatures: l.inFeatures, outFeatures: l.outFeatures)
-                default: return layer
-                }
-            }
+            // Fresh, unfused copies of the same shapes.
+            let twin = model.layers.map { $0.freshCopy() }
             XCTAssertTrue(model.layers.contains { ($0 as? ReLUFusable)?.fusedReLU == true }, "\(kind): nothing fused")
             var offset = 0
             for layer in twin {

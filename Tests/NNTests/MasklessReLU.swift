@@ -15,6 +15,7 @@ final class MasklessReLU: Layer {
     var parameterShapes: [(name: String, shape: [Int])] { [] }
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
     func initialize(_ rng: inout SeededGenerator) {}
+    func freshCopy() -> Layer { MasklessReLU(name, shape: inputShape) }
     func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         for i in 0..<batch * inputCount { output[i] = max(input[i], 0) }
     }

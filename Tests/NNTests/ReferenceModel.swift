@@ -30,6 +30,12 @@ enum Reference {
     /// The mean softmax cross-entropy of the layers on `features`, with the
     /// parameters taken from `parameters` (the flat store's layout).
     static func loss(_ layers: [Layer], parameters: [Double], features: [Double], labels: [Int32], batch: Int) -> Double {
+        crossEntropy(logits(layers, parameters: parameters, features: features, batch: batch), labels: labels, batch: batch)
+    }
+
+    /// The layers' output on `features`, with the parameters taken from
+    /// `parameters` (the flat store's layout).
+    static func logits(_ layers: [Layer], parameters: [Double], features: [Double], batch: Int) -> [Double] {
         var x = features
         var offset = 0
         for layer in layers {
@@ -37,15 +43,42 @@ enum Reference {
             offset += layer.parameterCount
         }
         precondition(offset == parameters.count, "parameters do not match the layers")
-        let classes = x.count / batch
+        return x
+    }
+
+    /// The mean softmax cross-entropy of `logits` (batch x classes).
+    static func crossEntropy(_ logits: [Double], labels: [Int32], batch: Int) -> Double {
+        let classes = logits.count / batch
         var sum = 0.0
         for b in 0..<batch {
-            let z = x[b * classes..<(b + 1) * classes]
+            let z = logits[b * classes..<(b + 1) * classes]
             let m = z.max()!
             let logSum = z.reduce(0.0) { $0 + exp($1 - m) }
             sum += log(logSum) - (z[z.startIndex + Int(labels[b])] - m)
         }
         return sum / Double(batch)
+    }
+
+    /// The mean distillation loss, (1 - alpha) CE(z, y) + alpha T^2
+    /// KL(softmax(t / T) || softmax(z / T)), straight from the definition:
+    /// KL = sum p_t log(p_t / p_s) over the two probability vectors.
+    static func distillation(
+        student z: [Double], teacher t: [Double], labels: [Int32], batch: Int, temperature: Double, alpha: Double
+    ) -> Double {
+        let classes = z.count / batch
+        func softmax(_ row: ArraySlice<Double>) -> [Double] {
+            let m = row.max()!
+            let e = row.map { exp(($0 - m) / temperature) }
+            let sum = e.reduce(0, +)
+            return e.map { $0 / sum }
+        }
+        var kl = 0.0
+        for b in 0..<batch {
+            let rows = b * classes..<(b + 1) * classes
+            for (p, q) in zip(softmax(t[rows]), softmax(z[rows])) where p > 0 { kl += p * log(p / q) }
+        }
+        return (1 - alpha) * crossEntropy(z, labels: labels, batch: batch)
+            + alpha * temperature * temperature * kl / Double(batch)
     }
 
     /// y = x W^T + b with W [out, in].

@@ -1,0 +1,49 @@
+extension Model {
+    /// The names `split(at:)` takes, in layer order: every layer but the
+    /// last, less each Conv2d or Linear whose ReLU is fused into it.
+    public var cutLayerNames: [String] {
+        layers.indices.dropLast().filter { !Self.isFusedReLU(layers, $0 + 1) }.map { layers[$0].name }
+    }
+
+    /// Cuts the model after the layer named `cut` into a front half (the
+    /// layers up to and including `cut`) and a back half (the rest), for
+    /// split learning: the front's output is the back's input. Each half is a
+    /// new model with its own layers and store, holding this model's current
+    /// parameters bit for bit (the front's store is the first
+    /// `front.parameterCount` entries of this store, the back's the rest), so
+    /// a split run and an unsplit run from the same seed start identical.
+    ///
+    /// The halves compute what this model computes, to the bit: the front
+    /// keeps every ReLU fused into its Conv2d or Linear, so each layer runs
+    /// the same oneDNN primitive as here. A cut between a ReLU and the max
+    /// pooling after it (the CNN's `relu1`, `relu2`) moves that ReLU's
+    /// backward from the pool's output size (see `Model`) back to full size
+    /// in the front: the back's input gradient is the routed, unmasked one
+    /// and the front masks it. Both give the same values, since the element
+    /// that won a window holds the pooled value and every other element gets
+    /// 0 either way (a masked zero may differ in sign, which no later sum
+    /// turns into a nonzero difference).
+    ///
+    /// Refused, with an `NNError` naming `cut` and listing `cutLayerNames`:
+    /// a name that is no layer; the last layer (an empty back half); a Conv2d
+    /// or Linear whose ReLU is fused into it, since the front would then run
+    /// it without the post-op, another primitive whose sums may round
+    /// differently, and the device would send pre-activations: cut at the
+    /// ReLU instead.
+    public func split(at cut: String) throws -> (front: Model, back: Model) {
+        guard let k = layers.firstIndex(where: { $0.name == cut }) else {
+            throw NNError.unknownCutLayer(name: cut, model: name, valid: cutLayerNames)
+        }
+        guard k < layers.count - 1 else { throw NNError.cutAtLastLayer(name: cut, model: name, valid: cutLayerNames) }
+        guard !Self.isFusedReLU(layers, k + 1) else {
+            throw NNError.cutBeforeFusedReLU(name: cut, relu: layers[k + 1].name, model: name, valid: cutLayerNames)
+        }
+        // Any seed: the parameters are overwritten with this model's next.
+        let front = Model(name: "\(name)-front", layers: layers[...k].map { $0.freshCopy() }, seed: 0)
+        let back = Model(name: "\(name)-back", layers: layers[(k + 1)...].map { $0.freshCopy() }, seed: 0)
+        let parameters = store.copyParameters()
+        front.store.loadParameters(Array(parameters[..<front.parameterCount]))
+        back.store.loadParameters(Array(parameters[front.parameterCount...]))
+        return (front, back)
+    }
+}
