@@ -6,11 +6,12 @@
 //   edgetrain   -> Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
 //   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
+//   CloudEdge   -> Random      (a mode; for now only its pure clustering and matching)
 //   RunSupport  -> Collectives, NN, Data
 //   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
-// Training and Federated are siblings: neither imports the other; what both
-// need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
+// Training, Federated and CloudEdge are siblings: none imports another; what
+// the first two need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
 // evaluation, compression settings) sits in RunSupport below them.
 // Compression, NN and Data never import MPI; Random imports nothing. Only
 // RunSupport keeps a clock: the layers below take one from their caller.
@@ -46,7 +47,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
-        // Seeded, serializable random numbers: a leaf, under NN, Data, Compression, Collectives and Federated.
+        // Seeded, serializable random numbers: a leaf, under NN, Data, Compression, Collectives, Federated and CloudEdge.
         .target(name: "Random"),
 
         // Flat parameter store, layers, models, loss, SGD (never imports MPI).
@@ -75,6 +76,11 @@ let package = Package(
         // Training. Its uploads go by point-to-point messages through
         // Collectives' PeerGroup.
         .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Random"]),
+
+        // Cloud-edge-device split learning, a sibling of Training and Federated.
+        // For now its pure algorithms: KL clustering of clients by label
+        // histogram, the offload cost model and cluster-to-edge matching.
+        .target(name: "CloudEdge", dependencies: ["Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(
@@ -109,6 +115,7 @@ let package = Package(
         .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
+        .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
         .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives", "RunSupport"]),
         .testTarget(
