@@ -1,5 +1,4 @@
 import Foundation
-import MPI
 
 /// An in-process group of `size` ranks joined by mailboxes, one thread per
 /// rank, for single-process tests of the collectives and of whole runs.

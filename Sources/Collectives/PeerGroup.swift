@@ -1,5 +1,3 @@
-import MPI
-
 /// The ranks of a run as the modes (training, federated) see them: the ring
 /// moves of `Transport`, plus the few collectives and the tagged
 /// point-to-point messages the modes use. `MPITransport` implements it over
@@ -7,7 +5,11 @@ import MPI
 /// process, so that a whole run is testable without mpirun.
 ///
 /// Collectives are called by every rank in the same order. Every wait for
-/// another rank is bounded by `timeout` and throws when it passes.
+/// another rank is bounded by `timeout` and throws when it passes: in one
+/// process `CollectiveError.timeout` naming the peer, over MPI the MPI
+/// layer's `MPIError` of kind `.timeout` (the timed wait lives there and
+/// knows no peer); a wait cancelled by another rank's failure exists only in
+/// one process (over MPI the failing rank aborts the job).
 public protocol PeerGroup: Transport {
     /// Seconds any wait for another rank may take before it throws (nil:
     /// forever). Under MPI this is the communicator's collective deadline.

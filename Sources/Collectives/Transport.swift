@@ -83,7 +83,8 @@ public enum CollectiveError: JobError, Equatable {
     /// A message that broke the ring's or a group's protocol (for example a
     /// block of the wrong size, or a send to a rank outside the group).
     case brokenProtocol(String)
-    /// Nothing arrived from `peer` (nil: any rank) within `seconds`.
+    /// Nothing arrived from `peer` (nil: any rank) within `seconds`, in the
+    /// in-process group (`MPITransport`'s waits throw `MPIError.timeout`).
     case timeout(rank: Int, peer: Int?, seconds: Double, operation: String)
     /// Rank `failed` threw `message`, so this rank's wait was cancelled (in
     /// one process, where a failed rank cannot abort the others).

@@ -115,8 +115,6 @@ public final class DataParallelTrainer {
         return try finish()
     }
 
-    /// Loads the data, partitions it, builds the model, exchange, optimizer,
-    /// schedule and sampler. Every check that can fail on one rank is agreed.
     func printHeader() {
         progress.line("""
             edgetrain train: \(model.name) (\(model.parameterCount) parameters), \(ranks) rank(s), \
