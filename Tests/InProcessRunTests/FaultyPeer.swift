@@ -74,5 +74,8 @@ final class FaultyPeer: PeerGroup, @unchecked Sendable {
         try inner.receive(from: source, tag: tag, waiting: seconds)
     }
 
+    /// Sub-groups carry no fault.
+    func split(color: Int?, key: Int) throws -> PeerGroup? { try inner.split(color: color, key: key) }
+
     func stopResponding() throws -> Never { try inner.stopResponding() }
 }
