@@ -7,7 +7,7 @@
 //   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   CloudEdge   -> Random      (a mode; for now only its pure clustering and matching)
-//   RunSupport  -> Collectives, NN, Data
+//   RunSupport  -> Collectives, NN, Data, Random
 //   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
 // Training, Federated and CloudEdge are siblings: none imports another; what
@@ -67,7 +67,7 @@ let package = Package(
 
         // What every mode needs from a run: checkpoints, atomic files, the metrics
         // log, progress lines, SHA-256, the clock, evaluation, compression settings.
-        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data"]),
+        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data", "Random"]),
 
         // The data-parallel mode: the training loop, LR schedule, gradient exchange.
         .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport"]),
@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
         .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
         .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives", "RunSupport"]),
