@@ -118,10 +118,10 @@ let package = Package(
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
         .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
-        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives", "RunSupport"]),
+        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "RunSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "Collectives"]
+            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "CloudEdge", "Collectives"]
         ),
     ]
 )
