@@ -3,16 +3,16 @@
 //
 // Each target declares exactly the modules its sources import
 // (scripts/check-imports compares the two). Dependencies point one way:
-//   edgetrain   -> Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
+//   edgetrain   -> CloudEdge, Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
 //   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
-//   CloudEdge   -> Random      (a mode; for now only its pure clustering and matching)
-//   RunSupport  -> Collectives, NN, Data
+//   CloudEdge   -> RunSupport, Collectives, NN, Data, MPI, Random     (a mode)
+//   RunSupport  -> Collectives, NN, Data, Random
 //   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
 // Training, Federated and CloudEdge are siblings: none imports another; what
-// the first two need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
-// evaluation, compression settings) sits in RunSupport below them.
+// two of them need (checkpoints, atomic files, metrics, progress, SHA-256, the clock,
+// evaluation, client sampling, compression settings) sits in RunSupport below them.
 // Compression, NN and Data never import MPI; Random imports nothing. Only
 // RunSupport keeps a clock: the layers below take one from their caller.
 import PackageDescription
@@ -67,7 +67,7 @@ let package = Package(
 
         // What every mode needs from a run: checkpoints, atomic files, the metrics
         // log, progress lines, SHA-256, the clock, evaluation, compression settings.
-        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data"]),
+        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data", "Random"]),
 
         // The data-parallel mode: the training loop, LR schedule, gradient exchange.
         .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport"]),
@@ -77,16 +77,17 @@ let package = Package(
         // Collectives' PeerGroup.
         .target(name: "Federated", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Random"]),
 
-        // Cloud-edge-device split learning, a sibling of Training and Federated.
-        // For now its pure algorithms: KL clustering of clients by label
-        // histogram, the offload cost model and cluster-to-edge matching.
-        .target(name: "CloudEdge", dependencies: ["Random"]),
+        // Cloud-edge-device split learning, a sibling of Training and Federated:
+        // KL clustering of clients by label histogram, the offload cost model,
+        // cluster-to-edge matching, and the runtime (cloud, edge servers and
+        // devices over tier groups split from PeerGroup).
+        .target(name: "CloudEdge", dependencies: ["MPI", "Collectives", "NN", "Data", "RunSupport", "Random"]),
 
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Training", "Federated",
+                "MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Training", "Federated", "CloudEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -114,13 +115,13 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
         .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
-        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "Collectives", "RunSupport"]),
+        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "RunSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "Collectives"]
+            dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "CloudEdge", "Collectives"]
         ),
     ]
 )

@@ -1,7 +1,16 @@
+import MPI
+
 /// What clustering clients, building offload costs, matching clusters to
-/// edge servers or reading a topology file can refuse. `description` is one
-/// line naming the input and what is wrong with it, with the numbers involved.
-public enum CloudEdgeError: Error, CustomStringConvertible, Equatable, Sendable {
+/// edge servers, reading a topology file or running the mode can refuse.
+/// `description` is one line naming the input and what is wrong with it,
+/// with the numbers involved: the module's one error type.
+///
+/// As a `JobError`: the algorithms' refusals come from inputs every rank
+/// holds alike (every rank computes the same round plan, with no message),
+/// so every rank raises them together, as it does `setup`; a topology file
+/// is read inside `PeerGroup.agree`, since one host may lack it. `failed`
+/// is one rank's (a silent or malformed peer) and ends the job.
+public enum CloudEdgeError: JobError, Equatable, Sendable {
     /// A cluster count below 1.
     case tooFewClusters(count: Int)
     /// More clusters than clients.
@@ -31,8 +40,24 @@ public enum CloudEdgeError: Error, CustomStringConvertible, Equatable, Sendable 
     /// A topology file that cannot be read, parsed or used.
     case invalidTopology(file: String, reason: String)
 
+    /// A flag that cannot work with this run's ranks, model or data, found by
+    /// every rank before any collective call.
+    case setup(String)
+    /// A failure on one rank: a peer that sent nothing within the deadline,
+    /// a malformed message, a failed checkpoint.
+    case failed(String)
+
+    public var raisedOnEveryRank: Bool {
+        switch self {
+        case .failed, .invalidTopology: return false
+        default: return true
+        }
+    }
+
     public var description: String {
         switch self {
+        case let .setup(message), let .failed(message):
+            return message
         case let .tooFewClusters(count):
             return "cluster count \(count) is below 1"
         case let .moreClustersThanClients(count, clients):

@@ -5,17 +5,62 @@ import Foundation
 /// Messages are copied, as on a network. Waits are bounded by `timeout`,
 /// and when one rank's body throws, every wait of the others throws too
 /// (`CollectiveError.cancelled`), so no thread is left blocked.
+///
+/// `split` makes sub-groups over the same hub: a sub-group numbers its
+/// members 0..<size and translates to the hub's ranks, and its messages
+/// carry the sub-group's identity, so sibling sub-groups never see each
+/// other's messages. Failures and cancellation are the hub's: a rank that
+/// fails in any group wakes every wait in every group.
 public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     public var traffic = TrafficStats()
     public var timeout: Double?
     private let hub: LoopbackHub
+    /// The hub ranks of this group's members, in this group's rank order.
+    private let members: [Int]
+    /// The group's identity in the hub's mailbox keys: "" for the whole
+    /// group, then "/<split number>:<color>" per split.
+    private let group: String
+    /// Splits made from this group so far (every member makes the same ones).
+    private var splits = 0
 
     init(rank: Int, hub: LoopbackHub) {
         self.rank = rank
         self.size = hub.size
         self.hub = hub
+        members = Array(0..<hub.size)
+        group = ""
+    }
+
+    private init(rank: Int, members: [Int], group: String, hub: LoopbackHub, timeout: Double?) {
+        self.rank = rank
+        self.size = members.count
+        self.members = members
+        self.group = group
+        self.hub = hub
+        self.timeout = timeout
+    }
+
+    /// The collective split of `PeerGroup`: an all-gather of every member's
+    /// (color, key), then each color's members ordered by key, then by rank
+    /// here. The sub-group inherits `timeout`. A negative color is refused
+    /// on every rank (`CollectiveError.invalidArgument`).
+    public func split(color: Int?, key: Int) throws -> PeerGroup? {
+        let mine = [Int64(color ?? -1), color == nil ? 0 : 1, Int64(key)]
+        let all = try allGather(mine.withUnsafeBytes { Array($0) }).map {
+            $0.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        }
+        guard all.allSatisfy({ $0.count == 3 }) else { throw CollectiveError.brokenProtocol("split: malformed (color, key)") }
+        if let bad = all.firstIndex(where: { $0[1] == 1 && $0[0] < 0 }) {
+            throw CollectiveError.invalidArgument("split: rank \(bad) passed color \(all[bad][0]); colors must be >= 0 (nil leaves a rank out)")
+        }
+        splits += 1
+        guard let color else { return nil }
+        let same = (0..<size).filter { all[$0][1] == 1 && all[$0][0] == Int64(color) }
+            .sorted { (all[$0][2], $0) < (all[$1][2], $1) }
+        return LoopbackTransport(rank: same.firstIndex(of: rank)!, members: same.map { members[$0] },
+                                 group: "\(group)/\(splits):\(color)", hub: hub, timeout: timeout)
     }
 
     /// Runs `body` once per rank, each on its own thread with its own
@@ -50,8 +95,22 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
     /// The deadline of a wait starting now.
     private var deadline: Date? { timeout.map { Date(timeIntervalSinceNow: $0) } }
 
+    /// Posts to `destination` (a rank of this group) on `channel`.
+    private func post(_ bytes: [UInt8], to destination: Int, channel: Int) {
+        hub.post(bytes, group: group, from: members[rank], to: members[destination], channel: channel)
+    }
+
+    /// The next message from `source` (nil: any member) on `channel`, with
+    /// its source as a rank of this group, or nil once `deadline` passes.
+    private func take(from source: Int?, channel: Int, deadline: Date?) throws -> (source: Int, bytes: [UInt8])? {
+        let sources = source.map { [members[$0]] } ?? members
+        guard let (from, bytes) = try hub.take(group: group, from: sources, to: members[rank], channel: channel,
+                                               deadline: deadline, rank: rank) else { return nil }
+        return (members.firstIndex(of: from)!, bytes)
+    }
+
     private func take(from source: Int, channel: Int, _ operation: String) throws -> [UInt8] {
-        guard let message = try hub.take(from: source, to: rank, channel: channel, deadline: deadline) else {
+        guard let message = try take(from: source, channel: channel, deadline: deadline) else {
             throw CollectiveError.timeout(rank: rank, peer: source, seconds: timeout ?? 0, operation: operation)
         }
         return message.bytes
@@ -61,7 +120,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
         sending outgoing: RawSpan, to destination: Int,
         receiving incoming: inout MutableRawSpan, from source: Int
     ) throws {
-        hub.post(outgoing.withUnsafeBytes { Array($0) }, from: rank, to: destination, channel: LoopbackHub.ring)
+        post(outgoing.withUnsafeBytes { Array($0) }, to: destination, channel: LoopbackHub.ring)
         let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
         guard message.count == incoming.byteCount else {
             throw CollectiveError.brokenProtocol(
@@ -75,7 +134,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
         sending outgoing: RawSpan, to destination: Int,
         receivingFrom source: Int, into incoming: inout [UInt8]
     ) throws -> Int {
-        hub.post(outgoing.withUnsafeBytes { Array($0) }, from: rank, to: destination, channel: LoopbackHub.ring)
+        post(outgoing.withUnsafeBytes { Array($0) }, to: destination, channel: LoopbackHub.ring)
         let message = try take(from: source, channel: LoopbackHub.ring, "ring exchange")
         if incoming.count < message.count { incoming = [UInt8](repeating: 0, count: message.count) }
         incoming.withUnsafeMutableBytes { dst in
@@ -89,7 +148,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
 
     /// Every rank's `bytes` to every other rank, then theirs in rank order.
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
-        for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: LoopbackHub.collective) }
+        for peer in 0..<size where peer != rank { post(bytes, to: peer, channel: LoopbackHub.collective) }
         return try (0..<size).map { peer in
             peer == rank ? bytes : try take(from: peer, channel: LoopbackHub.collective, "all-gather")
         }
@@ -126,7 +185,7 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
 
     public func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] {
         guard root != rank else {
-            for peer in 0..<size where peer != rank { hub.post(bytes, from: rank, to: peer, channel: LoopbackHub.collective) }
+            for peer in 0..<size where peer != rank { post(bytes, to: peer, channel: LoopbackHub.collective) }
             return bytes
         }
         return try take(from: root, channel: LoopbackHub.collective, "broadcast")
@@ -141,11 +200,14 @@ public final class LoopbackTransport: PeerGroup, @unchecked Sendable {
         guard destination >= 0 && destination < size, tag >= 0 else {
             throw CollectiveError.brokenProtocol("rank \(rank): cannot send to rank \(destination) with tag \(tag) in a group of \(size)")
         }
-        hub.post(bytes, from: rank, to: destination, channel: tag)
+        post(bytes, to: destination, channel: tag)
     }
 
     public func receive(from source: Int?, tag: Int, waiting seconds: Double) throws -> (source: Int, bytes: [UInt8])? {
-        try hub.take(from: source, to: rank, channel: tag, deadline: Date(timeIntervalSinceNow: seconds))
+        if let source, !(0..<size).contains(source) {
+            throw CollectiveError.brokenProtocol("rank \(rank): cannot receive from rank \(source) in a group of \(size)")
+        }
+        return try take(from: source, channel: tag, deadline: Date(timeIntervalSinceNow: seconds))
     }
 
     /// Waits until another rank fails (the others' waits for this one time

@@ -48,6 +48,20 @@ extension MPITransport: PeerGroup {
         return (status.source, bytes)
     }
 
+    /// `MPI_Comm_split` into a transport with this one's tag and deadline.
+    /// `MPI_Comm_split` itself has no deadline: a `minMax` under the
+    /// deadline goes first, so a rank that never arrives fails the wait
+    /// there, and the colors are checked on every rank before the split.
+    public func split(color: Int?, key: Int) throws -> PeerGroup? {
+        let colors = try minMax([color ?? 0])[0]
+        if colors.min < 0 {
+            throw CollectiveError.invalidArgument("split: a rank passed color \(colors.min); colors must be >= 0 (nil leaves a rank out)")
+        }
+        guard let sub = try communicator.split(color: color, key: key) else { return nil }
+        sub.collectiveTimeout = communicator.collectiveTimeout
+        return MPITransport(communicator: sub, tag: tag)
+    }
+
     /// Sleeps forever: the others' deadlines, or mpirun's, end the job.
     public func stopResponding() throws -> Never {
         while true { sleep(3600) }

@@ -38,6 +38,15 @@ public protocol PeerGroup: Transport {
     /// when `seconds` pass without one.
     func receive(from source: Int?, tag: Int, waiting seconds: Double) throws -> (source: Int, bytes: [UInt8])?
 
+    /// Splits the group (collective: every rank calls it, in the same order
+    /// as the group's other collectives). Ranks passing the same `color`
+    /// (>= 0) form a new group, numbered by `key`, ties by their rank here;
+    /// a nil color takes no part and gets nil. The new group's messages
+    /// never mix with this group's or a sibling's, it inherits `timeout`,
+    /// and a rank failing anywhere still ends every wait. A negative color
+    /// is refused on every rank (`CollectiveError.invalidArgument`).
+    func split(color: Int?, key: Int) throws -> PeerGroup?
+
     /// Fault injection: this rank stops taking part without exiting. Under
     /// MPI it sleeps forever (the other ranks' deadlines must end the job);
     /// in one process it waits until another rank has failed, then throws.

@@ -47,3 +47,21 @@ extension Model {
         return (front, back)
     }
 }
+
+extension Model {
+    /// Multiply-adds of one sample's forward pass through the Linear and
+    /// Conv2d layers (in x out per Linear, output positions x output
+    /// channels x kernel patch per Conv2d; ReLU, pooling and flattening
+    /// count 0). A training step's backward costs about twice the forward
+    /// (the data and weight gradients), so a step is about 3x this; the
+    /// cloud-edge mode costs a back half's work with it.
+    public var multiplyAddsPerSample: Int {
+        layers.reduce(0) { total, layer in
+            switch layer {
+            case let l as Linear: return total + l.inFeatures * l.outFeatures
+            case let c as Conv2d: return total + c.outputCount * c.geometry.patch
+            default: return total
+            }
+        }
+    }
+}

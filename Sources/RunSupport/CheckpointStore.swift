@@ -5,7 +5,7 @@ import Foundation
 public struct CheckpointManifest: Codable, Equatable, Sendable {
     /// `CheckpointFile.formatVersion` of the files it completes.
     public var formatVersion: Int
-    /// "train" or "federated".
+    /// "train", "federated" or "cloud-edge".
     public var kind: String
     public var ranks: Int
     /// The run's configuration fingerprint (`TrainConfig.fingerprint`, `FederatedConfig.fingerprint`).
@@ -13,7 +13,7 @@ public struct CheckpointManifest: Codable, Equatable, Sendable {
     /// Train: the step and epoch it was written at.
     public var step: Int?
     public var epoch: Int?
-    /// Federated: the round it was written after.
+    /// Federated and cloud-edge: the round it was written after.
     public var round: Int?
 
     enum CodingKeys: String, CodingKey {

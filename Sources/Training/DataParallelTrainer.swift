@@ -321,9 +321,7 @@ public final class DataParallelTrainer {
     /// for the soak benchmark. Without, no keys.
     func memoryKeys() throws -> MemoryKeys {
         guard config.reportMemory else { return MemoryKeys() }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let all = try peers.allGather(withUnsafeBytes(of: Int64(usage.ru_maxrss)) { Array($0) }).map {
+        let all = try peers.allGather(withUnsafeBytes(of: Int64(peakResidentKilobytes())) { Array($0) }).map {
             $0.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
         }
         return MemoryKeys(peakKilobytesPerRank: all.map { Int($0) }, peakKilobytesMax: Int(all.max() ?? 0))

@@ -5,7 +5,7 @@ import Foundation
 import NN
 import RunSupport
 
-/// Options that pick the model; shared by `train` and `federated`.
+/// Options that pick the model; shared by `train`, `federated` and `cloud-edge`.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Model: mlp (784-256-128-10) or cnn (conv5x5x32, pool, conv5x5x64, pool, fc128, fc10).")
     var model: ModelKind = .mlp
@@ -21,12 +21,12 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Checkpoint and resume; shared by `train` (K in steps) and `federated` (K in rounds).
+/// Checkpoint and resume; shared by `train` (K in steps), `federated` and `cloud-edge` (K in rounds).
 struct CheckpointOptions: ParsableArguments {
     @Option(help: "Directory for checkpoints (every rank writes its own file; rank 0 marks each complete).")
     var checkpointDir: String?
 
-    @Option(help: "Write a checkpoint every K steps (train) or rounds (federated); needs --checkpoint-dir.")
+    @Option(help: "Write a checkpoint every K steps (train) or rounds (federated, cloud-edge); needs --checkpoint-dir.")
     var checkpointEvery: Int = 0
 
     @Flag(help: "Continue from the newest complete checkpoint in --checkpoint-dir.")

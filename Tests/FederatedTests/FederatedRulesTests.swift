@@ -1,5 +1,6 @@
 @testable import Federated
 import NN
+import RunSupport
 import XCTest
 
 final class FederatedRulesTests: XCTestCase {

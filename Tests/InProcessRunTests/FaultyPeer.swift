@@ -74,5 +74,10 @@ final class FaultyPeer: PeerGroup, @unchecked Sendable {
         try inner.receive(from: source, tag: tag, waiting: seconds)
     }
 
+    /// Sub-groups carry the same fault.
+    func split(color: Int?, key: Int) throws -> PeerGroup? {
+        try inner.split(color: color, key: key).map { FaultyPeer($0 as! LoopbackTransport, fault: fault) }
+    }
+
     func stopResponding() throws -> Never { try inner.stopResponding() }
 }

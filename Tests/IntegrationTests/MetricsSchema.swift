@@ -75,13 +75,13 @@ struct MetricsSchema {
         return pattern[pattern.index(after: open)..<close].split(separator: ",").map { String(prefix + $0 + suffix) }
     }
 
-    /// The schemas a record of `command` can match: `train`, `federated`
-    /// (by its `event`), or `bench train` etc.; nil command: a metrics file
-    /// of either mode.
+    /// The schemas a record of `command` can match: `train`, `federated`,
+    /// `cloud-edge` (by its `event`), or `bench train` etc.; nil command: a
+    /// metrics file of any mode.
     func candidates(for record: JSONValue, command: String?) -> [String] {
         if let command, command.hasPrefix("bench ") { return [command] }
         guard case let .object(fields) = record, case let .string(event)? = fields["event"] else { return [] }
-        let modes = command.map { [$0] } ?? ["train", "federated"]
+        let modes = command.map { [$0] } ?? ["train", "federated", "cloud-edge"]
         return modes.map { "\($0) \(event)" }.filter { schemas[$0] != nil }
     }
 

@@ -36,6 +36,7 @@ final class MetricsSchemaTests: XCTestCase {
     func testTheDocumentCoversEveryCommandsRecords() {
         XCTAssertEqual(Set(schema.schemas.keys), [
             "train eval", "train epoch", "train final", "federated round", "federated round client", "federated final",
+            "cloud-edge round", "cloud-edge final",
             "bench train", "bench train profile", "bench compress", "bench allreduce",
         ])
         XCTAssertEqual(schema.schemas["bench allreduce"]?.filter { $0.name.hasPrefix("exact_") }.count, 8)
@@ -82,6 +83,24 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertFalse(clients.isEmpty, name)
             XCTAssertEqual(clients.allSatisfy { $0["stopped_early"] != nil }, name == "autonomy", name)
             XCTAssertEqual(rounds.allSatisfy { $0["selected"] != nil }, name != "async", name)
+        }
+    }
+
+    /// Cloud-edge, with and without distillation: every round key, and the
+    /// distillation keys exactly when distilling.
+    func testCloudEdgeRecordsMatchTheSchema() throws {
+        for distill in ["--distill", "--no-distill"] {
+            let path = temporaryFilePath("schema-ce")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let outcome = try MPIJob.run(
+                "edgetrain", ["cloud-edge", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--hidden", "16",
+                              "--rounds", "2", "--local-steps", "2", "--batch", "8", "--edge-servers", "2", distill,
+                              "--json", "--metrics", path], ranks: 5, timeout: 120)
+            XCTAssertEqual(outcome.status, 0, "\(distill): \(outcome.stderr)")
+            XCTAssertEqual(outcome.jsonLines.count, 1, distill)
+            let rounds = try jsonRecords(path).filter { $0["event"] as? String == "round" }
+            XCTAssertEqual(rounds.count, 2, distill)
+            XCTAssertEqual(rounds.allSatisfy { $0["distill_cloud_loss"] != nil }, distill == "--distill", distill)
         }
     }
 

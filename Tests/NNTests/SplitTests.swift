@@ -148,4 +148,17 @@ final class SplitTests: XCTestCase {
         _ = model.distillationStep(features: x, labels: labels, teacherLogits: teacher, temperature: 2, alpha: 1, batch: batch)
         XCTAssertNotEqual(Array(model.store.gradients), gradients)
     }
+
+    /// The multiply-adds the cost model charges, counted by hand, and a
+    /// split's halves adding up to the whole.
+    func testMultiplyAddsPerSample() throws {
+        let mlp = makeModel(.mlp, seed: 1)
+        XCTAssertEqual(mlp.multiplyAddsPerSample, 784 * 256 + 256 * 128 + 128 * 10)
+        let cnn = makeModel(.cnn, seed: 1)
+        XCTAssertEqual(cnn.multiplyAddsPerSample, 28 * 28 * 32 * 25 + 14 * 14 * 64 * (25 * 32) + 7 * 7 * 64 * 128 + 128 * 10)
+        for (model, cut) in [(mlp, "relu1"), (cnn, "pool1"), (cnn, "relu2")] {
+            let (front, back) = try model.split(at: cut)
+            XCTAssertEqual(front.multiplyAddsPerSample + back.multiplyAddsPerSample, model.multiplyAddsPerSample, cut)
+        }
+    }
 }

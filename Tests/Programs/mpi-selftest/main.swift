@@ -209,6 +209,40 @@ func checkRing(_ comm: Communicator) throws {
     }
 }
 
+/// `PeerGroup.split` over MPI, as PeerGroupSplitTests checks it in one
+/// process: every third rank is left out, the others alternate between two
+/// colors, keys reverse the order. Messages go by any-source receives, so a
+/// message crossing into a sibling group, or from the parent, would be seen.
+func checkSplit(_ comm: Communicator) throws {
+    let world = MPITransport(communicator: comm)
+    world.timeout = 60
+    defer { world.timeout = nil }
+    func color(_ r: Int) -> Int? { r % 3 == 2 ? nil : (r % 2 == 0 ? 0 : 5) }
+    let r = comm.rank
+    // A parent message with the tag the sub-groups use, to itself.
+    try world.send([UInt8(r)], to: r, tag: 7)
+    let sub = try world.split(color: color(r), key: -r)
+    try expect((sub == nil) == (color(r) == nil), "split membership of rank \(r)")
+    if let sub, let c = color(r) {
+        let members = (0..<comm.size).filter { color($0) == c }
+        try expect(sub.size == members.count && sub.rank == members.reversed().firstIndex(of: r),
+                   "sub-group rank \(sub.rank) of \(sub.size) for world rank \(r)")
+        try expect(sub.timeout == 60, "sub-group deadline")
+        for peer in 0..<sub.size where peer != sub.rank { try sub.send([UInt8(r)], to: peer, tag: 7) }
+        var senders = [Int]()
+        for _ in 0..<(sub.size - 1) {
+            guard let (_, bytes) = try sub.receive(from: nil, tag: 7, waiting: 30) else { throw CheckFailure(description: "split: a message is missing") }
+            senders.append(Int(bytes[0]))
+        }
+        try expect(senders.sorted() == members.filter { $0 != r }, "split: rank \(r) heard \(senders.sorted())")
+        var v = [Double(r)]
+        try sub.sum(&v)
+        try expect(v == [Double(members.reduce(0, +))], "split: sub-group sum")
+    }
+    let own = try world.receive(from: r, tag: 7, waiting: 30)
+    try expect(own?.bytes == [UInt8(r)], "split: the parent's message stays in the parent")
+}
+
 /// Every rank but `liar` runs the reselect sparse ring; `liar` plays its
 /// first ring step with a dense block, which reselect cannot merge. Nobody
 /// reaches the end: the liar's right neighbour must throw naming it.
@@ -256,6 +290,7 @@ do {
         try checkPointToPoint(comm)
         try checkCollectives(comm)
         try checkRing(comm)
+        try checkSplit(comm)
         let total = try comm.allReduce(Int64(checks), op: .sum)
         if comm.rank == 0 { print("selftest passed: \(total) checks on \(comm.size) ranks") }
     case "fault":

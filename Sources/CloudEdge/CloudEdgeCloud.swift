@@ -1,0 +1,167 @@
+import Collectives
+import Data
+import NN
+import RunSupport
+
+/// What the cloud (rank 0) holds besides the global halves: the cloud
+/// model, the metrics and the run's bookkeeping.
+final class CloudState {
+    let model: Model
+    let metrics: MetricsLog
+    let progress: ProgressPrinter
+    var metricsRecords = 0
+    /// Wall seconds of the run before this process (resumed runs).
+    var elapsedBefore = 0.0
+    var lastEdge = (loss: Double.nan, accuracy: Double.nan)
+    var lastCloud = (loss: Double.nan, accuracy: Double.nan)
+    var totalBytes = LinkBytes()
+    var emulatedSeconds = 0.0
+    /// This round's figures, gathered as the messages arrive.
+    var roundBytes = LinkBytes()
+    var edges = EdgeFigures()
+    var devices = AggregateFigures()
+    var distillLosses: (back: Double, cloud: Double)?
+    var distillSamples = 0
+
+    init(config: CloudEdgeConfig, cutShape: [Int], progress: ProgressPrinter) {
+        // Its own seed stream: the cloud model's weights do not repeat the edge model's.
+        model = makeCloudModel(inputShape: cutShape, classes: 10, seed: config.seed &+ 0xC10D)
+        metrics = MetricsLog(path: config.metricsPath)
+        self.progress = progress
+    }
+}
+
+extension CloudEdgeRun {
+    /// The cloud's round: it takes each matched edge server's distillation
+    /// samples and figures (in cluster order) and the aggregator's averaged
+    /// model, then, with `--distill`, runs the mutual distillation on the
+    /// samples (`distil`) and evaluates both models.
+    func cloudRound(_ plan: RoundPlan) throws {
+        guard let tier = edgeCloud, let state = cloud else { return }
+        state.roundBytes = LinkBytes()
+        state.edges = EdgeFigures()
+        var samples = WireMessage()
+        for edge in plan.assignment {
+            let bytes = try receive(in: tier, from: edge + 1, tag: CloudEdgeTag.distill,
+                                    "distillation samples of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
+            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: EdgeFigures.count)
+            guard m.floats.count == m.labels.count * cutCount else {
+                throw CloudEdgeError.failed("malformed message from edge server \(edge): \(m.floats.count) activations for \(m.labels.count) labels")
+            }
+            samples.floats += m.floats
+            samples.labels += m.labels
+            let f = EdgeFigures(m.scalars)
+            state.edges.samples += f.samples
+            state.edges.lossSum += f.lossSum
+            state.roundBytes.deviceEdgeUp += Int(f.deviceEdgeUp)
+            state.roundBytes.deviceEdgeDown += Int(f.deviceEdgeDown)
+            state.roundBytes.edgeCloudUp += bytes.count
+        }
+        let bytes = try receive(in: tier, from: 1, tag: CloudEdgeTag.aggregate, "the averaged model from the aggregator (rank 1)")
+        let m = try WireMessage(decoding: bytes, from: "the aggregator", scalars: AggregateFigures.count,
+                                floats: front.parameterCount + back.parameterCount)
+        state.roundBytes.edgeCloudUp += bytes.count
+        state.devices = AggregateFigures(m.scalars)
+        state.roundBytes.frontUpload = Int(state.devices.frontUpload)
+        state.roundBytes.backUpload = Int(state.devices.backUpload)
+        front.store.loadParameters(Array(m.floats[..<front.parameterCount]))
+        back.store.loadParameters(Array(m.floats[front.parameterCount...]))
+        state.distillSamples = samples.labels.count
+        state.distillLosses = config.distill && !samples.labels.isEmpty ? distil(samples, cloud: state.model) : nil
+        full.store.loadParameters(globalParameters)
+        state.lastEdge = evaluate(full, on: test, batch: config.evalBatch)
+        state.lastCloud = evaluateChain(front, then: state.model, on: test, batch: config.evalBatch)
+    }
+
+    /// Mutual distillation on the round's samples (activations at the cut
+    /// and hard labels), `--distill-steps` times, each step on all samples
+    /// as one batch: the cloud model predicts, the averaged back half takes
+    /// one SGD step on the distillation loss against the cloud's logits;
+    /// then the updated back half predicts and the cloud model takes one
+    /// step against its logits. Returns the last step's mean losses.
+    func distil(_ samples: WireMessage, cloud model: Model) -> (back: Double, cloud: Double) {
+        let n = samples.labels.count
+        let classes = back.classes
+        let backSGD = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
+        let cloudSGD = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate))
+        var losses = (back: Double.nan, cloud: Double.nan)
+        samples.floats.withUnsafeBufferPointer { x in
+            samples.labels.withUnsafeBufferPointer { y in
+                for _ in 0..<config.distillSteps {
+                    let teacher = Array(UnsafeBufferPointer(start: model.forward(features: x.baseAddress!, batch: n), count: n * classes))
+                    losses.back = teacher.withUnsafeBufferPointer { t in
+                        back.distillationStep(features: x.baseAddress!, labels: y.baseAddress!, teacherLogits: t.baseAddress!,
+                                              temperature: config.temperature, alpha: config.distillAlpha, batch: n).loss
+                    }
+                    backSGD.step(parameters: back.store.parameters, gradients: back.store.gradients)
+                    let student = Array(UnsafeBufferPointer(start: back.forward(features: x.baseAddress!, batch: n), count: n * classes))
+                    losses.cloud = student.withUnsafeBufferPointer { s in
+                        model.distillationStep(features: x.baseAddress!, labels: y.baseAddress!, teacherLogits: s.baseAddress!,
+                                               temperature: config.temperature, alpha: config.distillAlpha, batch: n).loss
+                    }
+                    cloudSGD.step(parameters: model.store.parameters, gradients: model.store.gradients)
+                }
+            }
+        }
+        return losses
+    }
+
+    /// Writes the round record and the progress line (after the global
+    /// model went out, so that its bytes count).
+    func finishRound(_ plan: RoundPlan) throws {
+        guard let state = cloud else { return }
+        let wall = monotonicSeconds() - startTime + state.elapsedBefore
+        state.totalBytes = state.totalBytes + state.roundBytes
+        state.emulatedSeconds += plan.emulatedSeconds
+        let record = CloudEdgeRoundRecord(figures: .init(
+            round: plan.round, wallSeconds: wall, testAccuracy: state.lastEdge.accuracy, testLoss: state.lastEdge.loss,
+            cloudTestAccuracy: state.lastCloud.accuracy, cloudTestLoss: state.lastCloud.loss,
+            trainLoss: state.edges.samples > 0 ? state.edges.lossSum / state.edges.samples : .nan,
+            sampled: plan.sampled, clusters: plan.clusters, assignment: plan.assignment,
+            clusterKLMean: plan.meanDivergence, matchingCost: plan.cost, optimalMatchingCost: plan.optimalCost,
+            emulatedRoundSeconds: plan.emulatedSeconds, deviceComputeMax: state.devices.computeMax,
+            deviceComputeMean: state.devices.computeMean, deviceRSSPeakBytes: Int(state.devices.rssPeakKilobytes) * 1024,
+            distillBackLoss: state.distillLosses?.back, distillCloudLoss: state.distillLosses?.cloud,
+            distillSamples: config.distill ? state.distillSamples : nil), bytes: state.roundBytes)
+        try state.metrics.append(record)
+        state.metricsRecords += 1
+        state.progress.line(String(
+            format: "round %d/%d  edge acc %.4f loss %.4f  cloud acc %.4f  KL %.4f  cost %.3gs (optimal %.3gs)  %@  ETA %@",
+            plan.round, config.rounds, state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy,
+            plan.meanDivergence, plan.cost, plan.optimalCost, ProgressPrinter.duration(wall),
+            ProgressPrinter.duration(ProgressPrinter.eta(elapsed: monotonicSeconds() - startTime, done: plan.round - roundsAtStart,
+                                                         total: config.rounds - roundsAtStart))))
+    }
+
+    /// The final record, written to the metrics and summarized.
+    func finalRecord() throws -> CloudEdgeFinalRecord {
+        let state = cloud!
+        let wall = monotonicSeconds() - startTime + state.elapsedBefore
+        let final = CloudEdgeFinalRecord(summary: .init(
+            model: full.name, cutLayer: config.cut, frontParameters: front.parameterCount, backParameters: back.parameterCount,
+            cloudParameters: state.model.parameterCount, ranks: roles.ranks, edgeServers: roles.edges, devices: roles.devices,
+            clusters: config.clusterCount, rounds: config.rounds, clustering: config.clustering.rawValue,
+            matching: config.matching.rawValue, distill: config.distill, seed: config.seed, data: config.data.name,
+            testAccuracy: state.lastEdge.accuracy, testLoss: state.lastEdge.loss, cloudTestAccuracy: state.lastCloud.accuracy,
+            cloudTestLoss: state.lastCloud.loss, wallSeconds: wall, emulatedSeconds: state.emulatedSeconds,
+            modelSHA256: SHA256.hex(globalParameters)), bytes: state.totalBytes)
+        try state.metrics.append(final)
+        state.metricsRecords += 1
+        let b = state.totalBytes
+        state.progress.line(String(
+            format: "done: edge model test accuracy %.4f (loss %.4f), cloud model %.4f, %@; device-edge %@ up %@ down, "
+                + "edge-cloud %@ up, aggregation %@, broadcasts %@; emulated %@",
+            state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy, ProgressPrinter.duration(wall),
+            formatBytes(b.deviceEdgeUp), formatBytes(b.deviceEdgeDown), formatBytes(b.edgeCloudUp),
+            formatBytes(b.frontUpload + b.backUpload), formatBytes(b.modelBroadcast), ProgressPrinter.duration(state.emulatedSeconds)))
+        return final
+    }
+}
+
+/// Mean loss and accuracy of `head` on the outputs of `front` over all of
+/// `dataset`, in batches of `batch`: the cloud model's view of the test set.
+func evaluateChain(_ front: Model, then head: Model, on dataset: ImageDataset, batch: Int) -> (loss: Double, accuracy: Double) {
+    evaluate(on: dataset, batch: batch) { x, y, n in
+        head.evaluate(features: front.forward(features: x, batch: n), labels: y, batch: n)
+    }
+}

@@ -1,0 +1,101 @@
+import Data
+import NN
+import RunSupport
+
+/// How the round's sampled devices are grouped into clusters (`--clustering`).
+public enum ClusteringKind: String, CaseIterable, Sendable {
+    /// `klClusters`: the greedy KL rule of issue 16.
+    case kl
+    /// `randomClusters`, seeded by the round: the ablation.
+    case random
+    /// SplitFed-style: the sampled devices dealt to the clusters in order,
+    /// device i of the round to cluster i mod K.
+    case none
+}
+
+/// How clusters are matched to edge servers (`--matching`).
+public enum MatchingKind: String, CaseIterable, Sendable {
+    case optimal, greedy, random, nearest
+}
+
+/// Everything `edgetrain cloud-edge` needs; the flags are checked by the
+/// command line before MPI starts, and what needs the rank count by
+/// `runCloudEdge` before any collective call.
+public struct CloudEdgeConfig: Sendable {
+    public var model: ModelKind = .mlp
+    public var hidden = [256, 128]
+    /// The layer the model is cut after (nil: `defaultCutLayer`).
+    public var cutLayer: String?
+    /// Edge servers E: ranks 1...E.
+    public var edgeServers = 2
+    /// Clusters K per round (nil: E).
+    public var clusters: Int?
+    public var minClusterSize = 1
+    public var clustering: ClusteringKind = .kl
+    public var matching: MatchingKind = .optimal
+    public var rounds = 10
+    /// Devices per round (nil: `fraction`, or all).
+    public var clientsPerRound: Int?
+    public var fraction: Double?
+    /// Split-training steps per round; each sampled device runs one batch per step.
+    public var localSteps = 10
+    public var batch = 32
+    public var learningRate = 0.05
+    public var distill = true
+    public var temperature = 3.0
+    public var distillAlpha = 0.5
+    public var distillSteps = 1
+    /// Activations each edge server sends the cloud per round, at most.
+    public var distillSamples = 128
+    /// Edge speeds in GFLOP/s (one for all, or one per edge server; nil: 10).
+    public var edgeSpeed: [Double]?
+    /// Device link rates in Mbit/s (one for all, or one per device; nil: 10).
+    public var deviceBandwidth: [Double]?
+    /// A topology file instead of the two lists.
+    public var topologyPath: String?
+    public var partition: PartitionScheme = .iid
+    public var seed: UInt64 = 1
+    public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
+    public var evalBatch = 1000
+    /// Seconds any wait for a peer may take before the run fails.
+    public var communicationTimeout = 600.0
+    public var metricsPath: String?
+    public var json = false
+    public var checkpointDir: String?
+    public var checkpointEvery = 0
+    public var resume = false
+
+    public init() {}
+
+    /// The cut layer when none is given: after the first hidden layer's ReLU
+    /// (mlp) or the first pooling (cnn).
+    public static func defaultCutLayer(_ model: ModelKind) -> String {
+        model == .mlp ? "relu1" : "pool1"
+    }
+
+    public var cut: String { cutLayer ?? Self.defaultCutLayer(model) }
+
+    /// Clusters per round.
+    public var clusterCount: Int { clusters ?? edgeServers }
+
+    /// Devices sampled per round out of `devices`.
+    public func perRound(devices: Int) -> Int {
+        if let clientsPerRound { return min(max(clientsPerRound, 1), devices) }
+        if let fraction { return min(max(Int((fraction * Double(devices)).rounded()), 1), devices) }
+        return devices
+    }
+
+    /// SHA-256 of everything that decides the trained models (checkpoints
+    /// resume only a run with the same fingerprint). The network settings
+    /// count: they decide the matching.
+    public var fingerprint: String {
+        let fields: [String] = [
+            "cloud-edge", model.rawValue, hidden.map(String.init).joined(separator: ","), cut, "\(edgeServers)",
+            "\(clusterCount)", "\(minClusterSize)", clustering.rawValue, matching.rawValue, "\(rounds)",
+            "\(clientsPerRound ?? -1)", "\(fraction ?? -1)", "\(localSteps)", "\(batch)", "\(learningRate)",
+            "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(edgeSpeed ?? [])",
+            "\(deviceBandwidth ?? [])", topologyPath ?? "-", "\(partition)", "\(seed)", "\(data)",
+        ]
+        return SHA256.hex(Array(fields.joined(separator: "|").utf8))
+    }
+}

@@ -1,0 +1,249 @@
+import Collectives
+import Data
+import Foundation
+import NN
+import RunSupport
+
+/// `edgetrain cloud-edge`: split learning offloaded to edge servers, with
+/// KL-balanced clusters, cost-based matching and mutual distillation with a
+/// deeper cloud model (docs/cloud-edge.md, Runtime). Collective: every rank
+/// calls it. Roles go by rank (`CloudEdgeRoles`). Returns the final record
+/// on the cloud (rank 0), nil elsewhere.
+///
+/// Every setting that cannot work with this rank count, model or data is
+/// refused with one `CloudEdgeError.setup` line before any collective call,
+/// on every rank alike.
+public func runCloudEdge(config: CloudEdgeConfig, peers: PeerGroup) throws -> CloudEdgeFinalRecord? {
+    let start = monotonicSeconds()
+    peers.timeout = config.communicationTimeout
+    let run = try CloudEdgeRun(config: config, peers: peers, start: start)
+    return try run.run()
+}
+
+/// One rank's part of a cloud-edge run: what every role shares (the plan's
+/// inputs, the global front and back halves) and each role's own state.
+final class CloudEdgeRun {
+    let config: CloudEdgeConfig
+    let peers: PeerGroup
+    let roles: CloudEdgeRoles
+    let role: CloudEdgeRoles.Role
+    let startTime: Double
+    /// The edge-cloud tier (cloud and edge servers) and the device-edge tier
+    /// (edge servers and devices); nil on a rank outside it.
+    let edgeCloud: PeerGroup?
+    let deviceEdge: PeerGroup?
+    let train: ImageDataset
+    let test: ImageDataset
+    /// Each device's partition of `train` and label histogram.
+    let partitions: [[Int]]
+    let histograms: [[Int]]
+    let network: NetworkState
+    let workload: SplitWorkload
+    /// The whole edge model (on the cloud, for evaluation) and its halves
+    /// (on every rank: the global ones between rounds).
+    let full: Model
+    let front: Model
+    let back: Model
+    /// Floats at the cut per sample.
+    let cutCount: Int
+    var roundsDone = 0
+    /// The rounds done when this process started (for the ETA).
+    var roundsAtStart = 0
+    /// Role state: the device's sampler, the cloud's model and bookkeeping.
+    var sampler: MinibatchSampler?
+    var cloud: CloudState?
+
+    init(config: CloudEdgeConfig, peers: PeerGroup, start: Double) throws {
+        self.config = config
+        self.peers = peers
+        self.startTime = start
+        let roles = try CloudEdgeRoles(ranks: peers.size, edges: config.edgeServers)
+        self.roles = roles
+        role = roles.role(of: peers.rank)
+        try Self.checkSettings(config, roles: roles)
+        full = makeModel(config.model, imageShape: [28, 28, 1], classes: 10, hidden: config.hidden, seed: config.seed)
+        do {
+            (front, back) = try full.split(at: config.cut)
+        } catch let error as NNError {
+            throw CloudEdgeError.setup("--cut-layer \(config.cut): \(error)")
+        }
+        cutCount = back.inputCount
+
+        // Collective from here on.
+        let r = peers.rank, e = roles.edges
+        edgeCloud = try peers.split(color: r <= e ? 0 : nil, key: r)
+        deviceEdge = try peers.split(color: r >= 1 ? 0 : nil, key: r)
+        let (train, test) = try peers.agree {
+            let (train, test) = try loadData(config.data, seed: config.seed)
+            guard [train.height, train.width, train.channels, train.classes] == [28, 28, 1, 10] else {
+                throw CloudEdgeError.setup("cloud-edge mode takes 28x28x1 images of 10 classes; \(config.data.name) has "
+                                           + "\(train.height)x\(train.width)x\(train.channels) of \(train.classes)")
+            }
+            return (train, test)
+        }
+        (self.train, self.test) = (train, test)
+        let devices = roles.devices
+        let partitions = try peers.agree {
+            let parts = try partition(labels: train.labels, classes: train.classes, parts: devices, scheme: config.partition,
+                                      seed: config.seed)
+            try checkBatchFits(config.batch, partitions: parts, firstRank: e + 1)
+            return parts
+        }
+        self.partitions = partitions
+        histograms = labelHistogram(labels: train.labels, classes: train.classes, partitions: partitions)
+        network = try peers.agree { try Self.network(config, roles: roles) }
+        // Bytes: a float per activation up (and a label), a float per gradient down.
+        // Work: forward and the two backward passes, 2 FLOP per multiply-add.
+        workload = SplitWorkload(uploadBytesPerSample: Double(cutCount * 4 + 4), downloadBytesPerSample: Double(cutCount * 4),
+                                 workPerSample: 6 * Double(back.multiplyAddsPerSample))
+        switch role {
+        case .cloud:
+            cloud = CloudState(config: config, cutShape: back.inputShape, progress: ProgressPrinter(enabled: true, toStandardError: config.json))
+        case let .device(d):
+            sampler = MinibatchSampler(indices: partitions[d], batchSize: config.batch, seed: config.seed,
+                                       stream: UInt64(peers.rank))
+        case .edge:
+            break
+        }
+    }
+
+    /// Checks what needs the rank count, before any collective call.
+    static func checkSettings(_ config: CloudEdgeConfig, roles: CloudEdgeRoles) throws {
+        let (e, d, k) = (roles.edges, roles.devices, config.clusterCount)
+        guard k >= 1 else { throw CloudEdgeError.setup("--clusters must be at least 1, got \(k)") }
+        guard k <= e else {
+            throw CloudEdgeError.setup("--clusters \(k) exceeds --edge-servers \(e): each cluster trains on its own edge server")
+        }
+        if let c = config.clientsPerRound, c > d {
+            throw CloudEdgeError.setup("--clients-per-round \(c) is more than the \(d) device(s) (\(roles.deviceRanks))")
+        }
+        let m = config.perRound(devices: d)
+        guard m >= k * config.minClusterSize else {
+            throw CloudEdgeError.setup("""
+                --clusters \(k) x --min-cluster-size \(config.minClusterSize) needs \(k * config.minClusterSize) devices per \
+                round; this run samples \(m) of its \(d) device(s) (\(roles.deviceRanks), with \(e) edge server(s) on \
+                \(roles.ranks) ranks)
+                """)
+        }
+        if let s = config.edgeSpeed, s.count != 1 && s.count != e {
+            throw CloudEdgeError.setup("--edge-speed has \(s.count) values for \(e) edge servers (give 1 or \(e))")
+        }
+        if let b = config.deviceBandwidth, b.count != 1 && b.count != d {
+            throw CloudEdgeError.setup("--device-bandwidth has \(b.count) values for \(d) devices (give 1 or \(d))")
+        }
+    }
+
+    /// The network state from `--topology`, or from the two lists (edge
+    /// speeds in GFLOP/s, default 10; device links in Mbit/s, default 10).
+    static func network(_ config: CloudEdgeConfig, roles: CloudEdgeRoles) throws -> NetworkState {
+        let (e, d) = (roles.edges, roles.devices)
+        if let path = config.topologyPath {
+            let state = try NetworkState(topologyFile: path)
+            guard state.edgeCount == e, state.deviceCount == d else {
+                throw CloudEdgeError.setup("""
+                    --topology \(path) describes \(state.edgeCount) edge server(s) and \(state.deviceCount) device(s); this \
+                    run has \(e) and \(d)
+                    """)
+            }
+            return state
+        }
+        func expand(_ values: [Double]?, _ count: Int, _ fallback: Double) -> [Double] {
+            guard let values else { return [Double](repeating: fallback, count: count) }
+            return values.count == 1 ? [Double](repeating: values[0], count: count) : values
+        }
+        return try NetworkState(edgeSpeeds: expand(config.edgeSpeed, e, 10).map { $0 * 1e9 },
+                                deviceMbps: expand(config.deviceBandwidth, d, 10))
+    }
+
+    /// The plan of round `round`, the same on every rank.
+    func plan(_ round: Int) throws -> RoundPlan {
+        try planRound(round, config: config, histograms: histograms, network: network, workload: workload,
+                      samplesPerDevice: config.localSteps * config.batch)
+    }
+
+    /// Every round, then the final record (on the cloud).
+    func run() throws -> CloudEdgeFinalRecord? {
+        if config.resume { try resume() }
+        roundsAtStart = roundsDone
+        if role == .cloud { cloud!.progress.line(header()) }
+        if roundsDone < config.rounds {
+            for round in (roundsDone + 1)...config.rounds {
+                let plan = try plan(round)
+                switch role {
+                case .cloud: try cloudRound(plan)
+                case let .edge(e): try edgeRound(plan, edge: e)
+                case let .device(d): try deviceRound(plan, device: d)
+                }
+                try distributeGlobalModel()
+                if role == .cloud { try finishRound(plan) }
+                roundsDone = round
+                if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < config.rounds {
+                    try saveCheckpoint()
+                }
+            }
+        }
+        return role == .cloud ? try finalRecord() : nil
+    }
+
+    /// The global front then back, as the cloud holds them after a round.
+    var globalParameters: [Float] { front.store.copyParameters() + back.store.copyParameters() }
+
+    /// The cloud's global front and back to every rank (collective: one
+    /// broadcast); the others load them.
+    func distributeGlobalModel() throws {
+        let bytes = try peers.broadcast(role == .cloud ? globalParameters.withUnsafeBytes { Array($0) } : [], root: 0)
+        guard bytes.count == (front.parameterCount + back.parameterCount) * 4 else {
+            throw CloudEdgeError.failed("rank \(peers.rank): the global model from the cloud has \(bytes.count) bytes")
+        }
+        if role == .cloud {
+            cloud!.roundBytes.modelBroadcast = bytes.count * (peers.size - 1)
+            return
+        }
+        let all = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        front.store.loadParameters(Array(all[..<front.parameterCount]))
+        back.store.loadParameters(Array(all[front.parameterCount...]))
+    }
+
+    /// Sends `message` to `destination` of `group` without waiting; the
+    /// round waits for its sends at its end (`finishSends`), each under the
+    /// deadline. Returns the bytes sent.
+    @discardableResult
+    func post(_ message: WireMessage, in group: PeerGroup, to destination: Int, tag: Int,
+              pending: inout [PendingSend]) throws -> Int {
+        let bytes = message.encoded()
+        pending.append(try group.startSend(bytes, to: destination, tag: tag))
+        return bytes.count
+    }
+
+    func finishSends(_ pending: [PendingSend], in group: PeerGroup) throws {
+        try group.waitAll(pending, timeout: config.communicationTimeout)
+    }
+
+    /// Waits for one message; `what` names it and the peer in the error.
+    func receive(in group: PeerGroup, from source: Int, tag: Int, _ what: String) throws -> [UInt8] {
+        try receiveMessage(group, from: source, tag: tag, timeout: config.communicationTimeout,
+                           what: "rank \(peers.rank): \(what)")
+    }
+
+    func header() -> String {
+        let c = config
+        let m = c.perRound(devices: roles.devices)
+        let distill = c.distill
+            ? "on (T \(c.temperature), alpha \(c.distillAlpha), \(c.distillSteps) step(s), up to \(c.distillSamples) samples per edge server)"
+            : "off"
+        let speeds = network.edgeSpeeds.map { String(format: "%g", $0 / 1e9) }.joined(separator: ",")
+        let links = config.topologyPath.map { "from \($0)" }
+            ?? network.linkMbps.map { String(format: "%g", $0[0]) }.joined(separator: ",") + " Mbit/s"
+        return """
+            edgetrain cloud-edge: \(full.name) cut at \(c.cut) (front \(front.parameterCount), back \(back.parameterCount), \
+            cloud \(cloud?.model.parameterCount ?? 0) parameters), cloud + \(roles.edges) edge server(s) + \(roles.devices) device(s)
+            \(c.rounds) rounds, \(m) device(s) per round in \(c.clusterCount) cluster(s) (\(c.clustering.rawValue), min size \
+            \(c.minClusterSize)), matching \(c.matching.rawValue), \(c.localSteps) local steps, batch \(c.batch), lr \
+            \(c.learningRate), distillation \(distill), seed \(c.seed)
+            network: edge speeds \(speeds) GFLOP/s, device links \(links); per sample \(Int(workload.uploadBytesPerSample)) B up, \
+            \(Int(workload.downloadBytesPerSample)) B down, \(String(format: "%.3g", workload.workPerSample)) FLOP on the edge
+            data: \(c.data.name) (\(train.count) train over the devices, \(test.count) test on the cloud)
+            \(partitionSummary(histogram: histograms))\(roundsDone > 0 ? "\nresumed after round \(roundsDone)" : "")
+            """
+    }
+}

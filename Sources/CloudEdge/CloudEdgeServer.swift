@@ -1,0 +1,159 @@
+import Collectives
+import NN
+import RunSupport
+
+/// The figures an edge server sends the cloud with its distillation
+/// samples, as the scalars of a `CloudEdgeTag.distill` message.
+struct EdgeFigures {
+    var samples = 0.0
+    /// Back-half loss summed over steps, each step's mean times its batch.
+    var lossSum = 0.0
+    var deviceEdgeUp = 0.0
+    var deviceEdgeDown = 0.0
+
+    var scalars: [Double] { [samples, lossSum, deviceEdgeUp, deviceEdgeDown] }
+    init() {}
+    init(_ s: [Double]) { (samples, lossSum, deviceEdgeUp, deviceEdgeDown) = (s[0], s[1], s[2], s[3]) }
+    static let count = 4
+}
+
+/// The devices' figures the aggregator sends the cloud with the averaged
+/// model, as the scalars of a `CloudEdgeTag.aggregate` message.
+struct AggregateFigures {
+    var computeMax = 0.0
+    var computeMean = 0.0
+    var rssPeakKilobytes = 0.0
+    var frontUpload = 0.0
+    var backUpload = 0.0
+
+    var scalars: [Double] { [computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload] }
+    init() {}
+    init(_ s: [Double]) { (computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload) = (s[0], s[1], s[2], s[3], s[4]) }
+    static let count = 5
+}
+
+extension CloudEdgeRun {
+    /// An edge server's round. With a cluster: per local step it takes each
+    /// device's activations and labels (in the cluster's device order),
+    /// runs one SGD step of its back half on them all as one batch, and
+    /// returns each device its slice of dL/d(activations), scaled by
+    /// B / b_d (B the combined batch, b_d the device's): the back half's
+    /// loss is the mean over B samples, so a device's slice holds 1/B of
+    /// each sample's gradient, and times B / b_d it is the gradient of the
+    /// device's own mean loss, as if the device had trained alone. It keeps
+    /// the round's first `--distill-samples` activations for the cloud and
+    /// sends its back half to the aggregator. Edge server 0 (rank 1) then
+    /// aggregates.
+    func edgeRound(_ plan: RoundPlan, edge e: Int) throws {
+        guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
+        var pending = [PendingSend]()
+        var ownBack: (samples: Double, parameters: [Float])?
+        if let c = plan.cluster(ofEdge: e) {
+            let devices = plan.clusters[c]
+            let sgd = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
+            var figures = EdgeFigures()
+            let keep = config.distill ? config.distillSamples : 0
+            var kept = WireMessage()
+            for step in 1...config.localSteps {
+                var features = [Float](), labels = [Int32](), sizes = [Int]()
+                for d in devices {
+                    let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.activations,
+                                            "activations of step \(step) from device \(d) (rank \(roles.rank(ofDevice: d)))")
+                    let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 0)
+                    guard !m.labels.isEmpty, m.floats.count == m.labels.count * cutCount else {
+                        throw CloudEdgeError.failed("malformed message from device \(d): \(m.floats.count) activations for \(m.labels.count) labels")
+                    }
+                    features += m.floats
+                    labels += m.labels
+                    sizes.append(m.labels.count)
+                    figures.deviceEdgeUp += Double(bytes.count)
+                }
+                let total = labels.count
+                var gradient = [Float](repeating: 0, count: total * cutCount)
+                let loss = features.withUnsafeBufferPointer { x in
+                    labels.withUnsafeBufferPointer { y in
+                        gradient.withUnsafeMutableBufferPointer { g in
+                            back.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: total, inputGradient: g.baseAddress!).loss
+                        }
+                    }
+                }
+                sgd.step(parameters: back.store.parameters, gradients: back.store.gradients)
+                figures.lossSum += loss * Double(total)
+                figures.samples += Double(total)
+                var offset = 0
+                for (i, d) in devices.enumerated() {
+                    let scale = Float(total) / Float(sizes[i])
+                    let slice = gradient[offset..<offset + sizes[i] * cutCount].map { $0 * scale }
+                    offset += sizes[i] * cutCount
+                    figures.deviceEdgeDown += Double(try post(WireMessage(floats: slice), in: devicesTier,
+                                                              to: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.gradient, pending: &pending))
+                }
+                let take = min(keep - kept.labels.count, total)
+                if take > 0 {
+                    kept.floats += features[0..<take * cutCount]
+                    kept.labels += labels[0..<take]
+                }
+            }
+            if e == 0 {
+                ownBack = (figures.samples, back.store.copyParameters())
+            } else {
+                try post(WireMessage(scalars: [figures.samples], floats: back.store.copyParameters()), in: cloudTier, to: 1,
+                         tag: CloudEdgeTag.back, pending: &pending)
+            }
+            kept.scalars = figures.scalars
+            try post(kept, in: cloudTier, to: 0, tag: CloudEdgeTag.distill, pending: &pending)
+        }
+        if e == 0 { try aggregate(plan, ownBack: ownBack, pending: &pending) }
+        try finishSends(pending, in: devicesTier)
+    }
+
+    /// The aggregator (edge server 0, rank 1): the global front is the
+    /// average of the sampled devices' fronts weighted by their samples, the
+    /// global back the average of the clusters' back halves weighted by the
+    /// cluster's samples (each sum in Double, in device and cluster order,
+    /// rounded to Float once). Both go to the cloud with the devices' figures.
+    func aggregate(_ plan: RoundPlan, ownBack: (samples: Double, parameters: [Float])?, pending: inout [PendingSend]) throws {
+        guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
+        var figures = AggregateFigures()
+        var fronts = [(Double, [Float])]()
+        for d in plan.sampled {
+            let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.front,
+                                    "the trained front of device \(d) (rank \(roles.rank(ofDevice: d)))")
+            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: front.parameterCount)
+            fronts.append((m.scalars[0], m.floats))
+            figures.computeMax = max(figures.computeMax, m.scalars[1])
+            figures.computeMean += m.scalars[1] / Double(plan.sampled.count)
+            figures.rssPeakKilobytes = max(figures.rssPeakKilobytes, m.scalars[2])
+            figures.frontUpload += Double(bytes.count)
+        }
+        var backs = [(Double, [Float])]()
+        for edge in plan.assignment {
+            if edge == 0, let ownBack {
+                backs.append(ownBack)
+                continue
+            }
+            let bytes = try receive(in: cloudTier, from: edge + 1, tag: CloudEdgeTag.back,
+                                    "the back half of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
+            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: back.parameterCount)
+            backs.append((m.scalars[0], m.floats))
+            figures.backUpload += Double(bytes.count)
+        }
+        let model = weightedAverage(fronts) + weightedAverage(backs)
+        try post(WireMessage(scalars: figures.scalars, floats: model), in: cloudTier, to: 0, tag: CloudEdgeTag.aggregate,
+                 pending: &pending)
+        try finishSends(pending, in: cloudTier)
+        pending.removeAll()
+    }
+}
+
+/// sum_i w_i x_i / sum_i w_i, element-wise, summed in Double in the given
+/// order and rounded to Float once.
+func weightedAverage(_ parts: [(weight: Double, values: [Float])]) -> [Float] {
+    guard let first = parts.first else { return [] }
+    let total = parts.reduce(0) { $0 + $1.weight }
+    var sum = [Double](repeating: 0, count: first.values.count)
+    for (w, values) in parts {
+        for i in 0..<sum.count { sum[i] += w * Double(values[i]) }
+    }
+    return sum.map { Float($0 / total) }
+}

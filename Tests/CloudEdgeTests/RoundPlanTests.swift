@@ -1,0 +1,117 @@
+@testable import CloudEdge
+import Foundation
+import XCTest
+
+/// The runtime's pieces that need no peers: roles by rank, the round plan,
+/// the wire format and the weighted average.
+final class RoundPlanTests: XCTestCase {
+    func testRolesGoByRank() throws {
+        let roles = try CloudEdgeRoles(ranks: 8, edges: 2)
+        XCTAssertEqual(roles.devices, 5)
+        XCTAssertEqual((0..<8).map { roles.role(of: $0) },
+                       [.cloud, .edge(0), .edge(1), .device(0), .device(1), .device(2), .device(3), .device(4)])
+        XCTAssertEqual(roles.rank(ofDevice: 4), 7)
+        XCTAssertEqual(roles.tierRank(ofDevice: 0), 2)
+        XCTAssertThrowsError(try CloudEdgeRoles(ranks: 3, edges: 2)) {
+            XCTAssertEqual("\($0)", "--edge-servers 2 needs at least 4 ranks (the cloud, 2 edge server(s) and at least one device), got 3")
+        }
+        XCTAssertThrowsError(try CloudEdgeRoles(ranks: 5, edges: 0))
+    }
+
+    static let histograms = (0..<6).map { $0 < 3 ? [10, 0] : [0, 10] }
+
+    /// 6 devices, devices 0-2 hold only label 0 and 3-5 only label 1; two
+    /// edge servers, one much faster, every link alike.
+    func plans(_ configure: (inout CloudEdgeConfig) -> Void) throws -> [RoundPlan] {
+        var config = CloudEdgeConfig()
+        config.edgeServers = 2
+        configure(&config)
+        let histograms = Self.histograms
+        let network = try NetworkState(edgeSpeeds: [1e9, 4e9], deviceMbps: [Double](repeating: 10, count: 6))
+        let workload = SplitWorkload(uploadBytesPerSample: 100, downloadBytesPerSample: 100, workPerSample: 1e6)
+        return try (1...4).map {
+            try planRound($0, config: config, histograms: histograms, network: network, workload: workload, samplesPerDevice: 64)
+        }
+    }
+
+    /// The plan's clusters are `klClusters`' of the sampled devices (all six
+    /// here, so the indices agree) with their mean divergence; `none` deals
+    /// the devices in turn (and here mixes the labels better than the greedy
+    /// rule's walk in index order, which opens both clusters with label 0).
+    func testKLClustersAreTheAlgorithmsAndNoneDealsInTurn() throws {
+        let kl = try klClusters(histograms: Self.histograms, count: 2, minimumSize: 1)
+        let divergences = try clusterDivergences(histograms: Self.histograms, clusters: kl)
+        for plan in try plans({ $0.clustering = .kl }) {
+            XCTAssertEqual(plan.sampled, Array(0..<6))
+            XCTAssertEqual(plan.clusters, kl)
+            XCTAssertEqual(plan.meanDivergence, (divergences[0] + divergences[1]) / 2)
+        }
+        for plan in try plans({ $0.clustering = .none }) {
+            XCTAssertEqual(plan.clusters, [[0, 2, 4], [1, 3, 5]])
+            XCTAssertEqual(plan.meanDivergence, 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3), accuracy: 1e-12)
+        }
+        let random = try plans { $0.clustering = .random }
+        XCTAssertGreaterThan(Set(random.map(\.clusters)).count, 1, "random clusters change with the round")
+        // Four of the six sampled: the round decides which; none deals them in turn.
+        let sampled = try plans { $0.clustering = .none; $0.clientsPerRound = 4 }
+        XCTAssertGreaterThan(Set(sampled.map(\.sampled)).count, 1, "sampling changes with the round")
+        for plan in sampled {
+            XCTAssertEqual(plan.clusters, [[plan.sampled[0], plan.sampled[2]], [plan.sampled[1], plan.sampled[3]]])
+            XCTAssertNil(plan.placement(ofDevice: Set(0..<6).subtracting(plan.sampled).first!))
+        }
+    }
+
+    /// The bigger cluster goes to the faster edge server under the optimal
+    /// matching; every other matching costs at least as much; the emulated
+    /// round is the slowest matched cluster's cost.
+    func testTheMatchingCostsAndTheEmulatedRound() throws {
+        let optimal = try plans { $0.clustering = .none; $0.clientsPerRound = 5 }
+        for plan in optimal {
+            XCTAssertEqual(plan.clusters.map(\.count), [3, 2])
+            XCTAssertEqual(plan.assignment, [1, 0], "the 3-device cluster on the 4x faster server")
+            XCTAssertEqual(plan.cost, plan.optimalCost)
+            XCTAssertEqual(plan.emulatedSeconds, max(plan.costs[0][1], plan.costs[1][0]))
+            XCTAssertEqual(plan.cluster(ofEdge: 1), 0)
+            XCTAssertEqual(plan.placement(ofDevice: plan.sampled[1])?.edge, 0)
+        }
+        for matching in [MatchingKind.greedy, .random, .nearest] {
+            for plan in try plans({ $0.clustering = .none; $0.clientsPerRound = 5; $0.matching = matching }) {
+                XCTAssertGreaterThanOrEqual(plan.cost, plan.optimalCost, "\(matching)")
+            }
+        }
+        // Nearest ignores speeds: with equal links it takes server 0 first, the dearer choice here.
+        XCTAssertGreaterThan(try plans { $0.clustering = .none; $0.clientsPerRound = 5; $0.matching = .nearest }[0].cost,
+                             optimal[0].cost)
+    }
+
+    func testTooFewSampledDevicesForTheClustersAreRefused() {
+        XCTAssertThrowsError(try plans { $0.clustering = .none; $0.clientsPerRound = 3; $0.minClusterSize = 2 }) {
+            XCTAssertEqual($0 as? CloudEdgeError, .minimumSizeTooLarge(minimumSize: 2, count: 2, clients: 3))
+        }
+    }
+
+    func testWireMessagesRoundTripAndRefuseWhatDoesNotFit() throws {
+        let m = WireMessage(scalars: [1.5, -2], floats: [0.25, .infinity, -0], labels: [3, 9])
+        let bytes = m.encoded()
+        XCTAssertEqual(bytes.count, WireMessage.headerBytes + 2 * 8 + 3 * 4 + 2 * 4)
+        let back = try WireMessage(decoding: bytes, from: "rank 3", scalars: 2, floats: 3)
+        XCTAssertEqual(back.scalars, m.scalars)
+        XCTAssertEqual(back.floats.map(\.bitPattern), m.floats.map(\.bitPattern))
+        XCTAssertEqual(back.labels, m.labels)
+        func refused(_ bytes: [UInt8], scalars: Int = 2, floats: Int? = nil, _ message: String) {
+            XCTAssertThrowsError(try WireMessage(decoding: bytes, from: "rank 3", scalars: scalars, floats: floats)) {
+                XCTAssertEqual("\($0)", "malformed message from rank 3: \(message)")
+            }
+        }
+        refused([1, 2, 3], "3 bytes, shorter than the header")
+        refused(Array(bytes.dropLast()), "47 bytes do not hold 2 scalars, 3 floats and 2 labels")
+        refused(bytes, scalars: 1, "2 scalars, expected 1")
+        refused(bytes, floats: 4, "3 floats, expected 4")
+    }
+
+    func testTheWeightedAverage() {
+        XCTAssertEqual(weightedAverage([(1, [1, 2]), (3, [5, -2])]), [4, -1])
+        XCTAssertEqual(weightedAverage([(2, [0.1])]), [0.1])
+        XCTAssertEqual(weightedAverage([]), [])
+    }
+}

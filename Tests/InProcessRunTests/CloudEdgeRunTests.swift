@@ -1,0 +1,194 @@
+@testable import CloudEdge
+import Collectives
+import Foundation
+import RunSupport
+import XCTest
+
+/// Whole cloud-edge runs in one process: the cloud, the edge servers and
+/// the devices are threads joined by `LoopbackTransport`, their tiers
+/// sub-groups split from it.
+final class CloudEdgeRunTests: XCTestCase {
+    /// 1200 synthetic images over the devices, a 784-32-16-10 MLP cut at
+    /// relu1, 4 rounds of 8 split steps of batch 16.
+    func smallConfig(edges: Int) -> CloudEdgeConfig {
+        var c = CloudEdgeConfig()
+        c.data = .synthetic(trainCount: 1200, testCount: 200)
+        c.hidden = [32, 16]
+        c.edgeServers = edges
+        c.rounds = 4
+        c.localSteps = 8
+        c.batch = 16
+        c.distillSamples = 32
+        c.evalBatch = 200
+        c.json = true
+        c.communicationTimeout = 60
+        return c
+    }
+
+    /// The cloud's final record, after checking that every other rank returned nil.
+    func run(_ config: CloudEdgeConfig, ranks: Int, fault: (rank: Int, FaultyPeer.Fault)? = nil) throws -> CloudEdgeFinalRecord {
+        let finals = try LoopbackTransport.run(ranks: ranks) { peers -> CloudEdgeFinalRecord? in
+            var group: PeerGroup = peers
+            if let fault, fault.rank == peers.rank { group = FaultyPeer(peers, fault: fault.1) }
+            return try runCloudEdge(config: config, peers: group)
+        }
+        XCTAssertTrue(finals.dropFirst().allSatisfy { $0 == nil }, "only the cloud returns a record")
+        return try XCTUnwrap(finals[0], "the cloud returns the final record")
+    }
+
+    /// The metrics file's records, as JSON objects.
+    func records(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    /// From 3 ranks (one edge server, one device) to 8, with each
+    /// clustering and matching: the edge model ends well above chance (0.1)
+    /// and above its first round, every round's figures are consistent with
+    /// the plan, and each configuration trains its own model.
+    func testRunsLearnOnThreeToEightRanks() throws {
+        let dir = try temporaryDirectory("inprocess-ce")
+        var hashes = Set<String>()
+        let cases: [(ranks: Int, edges: Int, ClusteringKind, MatchingKind, Bool)] = [
+            (3, 1, .kl, .optimal, true), (4, 1, .none, .greedy, true), (5, 2, .random, .nearest, false),
+            (8, 2, .kl, .optimal, true), (8, 3, .kl, .random, true),
+        ]
+        for (ranks, edges, clustering, matching, distill) in cases {
+            let label = "N \(ranks) E \(edges) \(clustering) \(matching) distill \(distill)"
+            var config = smallConfig(edges: edges)
+            config.clustering = clustering
+            config.matching = matching
+            config.distill = distill
+            config.metricsPath = "\(dir)/\(ranks)-\(edges).jsonl"
+            let final = try run(config, ranks: ranks)
+            XCTAssertGreaterThan(final.testAccuracy, 0.5, label)
+            XCTAssertEqual(final.modelSHA256.count, 64, label)
+            hashes.insert(final.modelSHA256)
+            let devices = ranks - 1 - edges
+            let rounds = try records(config.metricsPath!)
+            XCTAssertEqual(rounds.map { $0["event"] as? String }, ["round", "round", "round", "round", "final"], label)
+            let first = try XCTUnwrap(rounds[0]["test_accuracy"] as? Double)
+            XCTAssertGreaterThan(final.testAccuracy, first, "\(label): learning goes on after round 1")
+            for r in rounds.dropLast() {
+                let clusters = try XCTUnwrap(r["clusters"] as? [[Int]], label)
+                XCTAssertEqual(clusters.count, edges, label)
+                XCTAssertEqual(clusters.flatMap { $0 }.sorted(), Array(0..<devices), "\(label): every device once")
+                XCTAssertEqual(Set(try XCTUnwrap(r["assignment"] as? [Int])).count, edges, label)
+                let cost = try XCTUnwrap(r["matching_cost_s"] as? Double), optimal = try XCTUnwrap(r["optimal_matching_cost_s"] as? Double)
+                XCTAssertGreaterThanOrEqual(cost, optimal, label)
+                if matching == .optimal { XCTAssertEqual(cost, optimal, label) }
+                // Per step each device sends batch x (32 activations + a label) plus a header; gradients come back.
+                let up = try XCTUnwrap(r["device_edge_up_bytes"] as? Int), down = try XCTUnwrap(r["device_edge_down_bytes"] as? Int)
+                XCTAssertEqual(up, devices * config.localSteps * (WireMessage.headerBytes + 16 * (32 * 4 + 4)), label)
+                XCTAssertEqual(down, devices * config.localSteps * (WireMessage.headerBytes + 16 * 32 * 4), label)
+                XCTAssertEqual(r["distill_samples"] as? Int, distill ? edges * 32 : nil, label)
+                XCTAssertGreaterThan(try XCTUnwrap(r["device_compute_max_s"] as? Double), 0, label)
+            }
+        }
+        XCTAssertEqual(hashes.count, cases.count)
+    }
+
+    /// The same configuration twice ends with the same bits.
+    func testARunIsDeterministic() throws {
+        let config = smallConfig(edges: 2)
+        XCTAssertEqual(try run(config, ranks: 6).modelSHA256, try run(config, ranks: 6).modelSHA256)
+    }
+
+    /// The CNN cut between its first ReLU and pooling: the device's front
+    /// ends in the pooling, the cloud model's convolutions run on 14x14x32.
+    func testACNNCutAtPoolingLearns() throws {
+        var config = smallConfig(edges: 1)
+        config.model = .cnn
+        config.learningRate = 0.01
+        config.data = .synthetic(trainCount: 600, testCount: 100)
+        config.rounds = 5
+        config.distillSamples = 8
+        let final = try run(config, ranks: 4)
+        XCTAssertEqual(final.summary.cutLayer, "pool1")
+        XCTAssertGreaterThan(final.testAccuracy, 0.5)
+    }
+
+    /// Checkpoints after rounds 2 and 4 of 6; resuming from round 4 ends
+    /// with the model and the cloud model of the run that never stopped, and
+    /// the metrics file holds rounds 1-6 once each.
+    func testAResumedRunEndsBitwiseLikeTheUninterruptedOne() throws {
+        for (ranks, edges) in [(4, 1), (8, 2)] {
+            let dir = try temporaryDirectory("inprocess-ce-resume")
+            var config = smallConfig(edges: edges)
+            config.rounds = 6
+            config.localSteps = 4
+            let reference = try run(config, ranks: ranks)
+            config.checkpointDir = dir + "/ckpt"
+            config.checkpointEvery = 2
+            config.metricsPath = dir + "/metrics.jsonl"
+            let checkpointed = try run(config, ranks: ranks)
+            XCTAssertEqual(checkpointed.modelSHA256, reference.modelSHA256, "N \(ranks): checkpointing changed the run")
+            config.resume = true
+            let resumed = try run(config, ranks: ranks)
+            XCTAssertEqual(resumed.modelSHA256, reference.modelSHA256, "N \(ranks)")
+            XCTAssertEqual(resumed.summary.cloudTestLoss, reference.summary.cloudTestLoss, "N \(ranks): the cloud model resumed too")
+            XCTAssertEqual(resumed.bytes, reference.bytes, "N \(ranks): byte counts carry over")
+            let events = try records(dir + "/metrics.jsonl").map { "\($0["event"] ?? "?") \($0["round"] ?? "")" }
+            XCTAssertEqual(events, (1...6).map { "round \($0)" } + ["final "], "N \(ranks)")
+            // Another rank count is refused, naming both.
+            XCTAssertThrowsError(try run(config, ranks: ranks + 1)) {
+                XCTAssertTrue("\($0)".contains("written by \(ranks) ranks; this run has \(ranks + 1)"), "\($0)")
+            }
+        }
+    }
+
+    /// Settings that cannot work with the rank count are refused on every
+    /// rank before any message, with one line naming the flag and numbers.
+    func testBadRoleCountsAndSettingsAreRefusedBeforeAnyMessage() {
+        var tooFew = smallConfig(edges: 2)
+        tooFew.edgeServers = 2
+        var clusters = smallConfig(edges: 2)
+        clusters.clusters = 3
+        var minimum = smallConfig(edges: 2)
+        minimum.minClusterSize = 2
+        var cut = smallConfig(edges: 1)
+        cut.cutLayer = "fc3"
+        var speeds = smallConfig(edges: 2)
+        speeds.edgeSpeed = [1, 2, 3]
+        let cases: [(CloudEdgeConfig, Int, String)] = [
+            (tooFew, 3, "--edge-servers 2 needs at least 4 ranks (the cloud, 2 edge server(s) and at least one device), got 3"),
+            (clusters, 6, "--clusters 3 exceeds --edge-servers 2: each cluster trains on its own edge server"),
+            (minimum, 6, "--clusters 2 x --min-cluster-size 2 needs 4 devices per round; this run samples 3 of its 3 device(s) (ranks 3...5, with 2 edge server(s) on 6 ranks)"),
+            (cut, 4, "--cut-layer fc3: cut layer 'fc3' is the last layer of model mlp and would leave the back half empty; valid cut layers: relu1, relu2"),
+            (speeds, 6, "--edge-speed has 3 values for 2 edge servers (give 1 or 2)"),
+        ]
+        for (config, ranks, message) in cases {
+            XCTAssertThrowsError(try run(config, ranks: ranks)) { error in
+                XCTAssertEqual("\(error)", message)
+                XCTAssertEqual((error as? CloudEdgeError)?.raisedOnEveryRank, true, message)
+            }
+        }
+    }
+
+    /// A device that never sends its activations: its edge server fails at
+    /// the deadline naming the device, and every thread ends. The cloud,
+    /// waiting from the same moment for that edge server's samples, may
+    /// reach its deadline first; under mpirun the same race holds.
+    func testAHangingDeviceMakesItsEdgeServerTimeOut() throws {
+        for (ranks, edges) in [(3, 1), (5, 2), (8, 2)] {
+            var config = smallConfig(edges: edges)
+            config.communicationTimeout = 3
+            let start = Date()
+            XCTAssertThrowsError(try run(config, ranks: ranks, fault: (ranks - 1, .hangBefore(tag: CloudEdgeTag.activations)))) {
+                let message = "\($0)"
+                XCTAssertTrue(message.contains("activations of step 1 from device \(ranks - 2 - edges) (rank \(ranks - 1)): nothing arrived within 3.0 s")
+                              || message.hasPrefix("rank 0: distillation samples of edge server "), "N \(ranks): \(message)")
+                XCTAssertTrue(message.hasSuffix("nothing arrived within 3.0 s; a peer is gone or stuck"), "N \(ranks): \(message)")
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, "N \(ranks)")
+        }
+    }
+
+    /// A device sending garbage is named by its edge server.
+    func testADeviceSendingGarbageIsNamed() {
+        XCTAssertThrowsError(try run(smallConfig(edges: 2), ranks: 6, fault: (4, .garbageMessage(tag: CloudEdgeTag.activations)))) {
+            XCTAssertEqual("\($0)", "malformed message from device 1: 3 bytes, shorter than the header")
+        }
+    }
+}
