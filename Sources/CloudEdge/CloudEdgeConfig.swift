@@ -53,6 +53,11 @@ public struct CloudEdgeConfig: Sendable {
     public var deviceBandwidth: [Double]?
     /// A topology file instead of the two lists.
     public var topologyPath: String?
+    /// Each edge server's back-half step lasts at least the time its speed
+    /// gives (work / speed; it sleeps the rest), so that heterogeneous edge
+    /// servers on one machine differ in wall time as the cost model says.
+    /// Timing only: the models are the same either way.
+    public var emulateEdgeSpeed = false
     public var partition: PartitionScheme = .iid
     public var seed: UInt64 = 1
     public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)

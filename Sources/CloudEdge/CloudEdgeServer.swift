@@ -69,6 +69,7 @@ extension CloudEdgeRun {
                     figures.deviceEdgeUp += Double(bytes.count)
                 }
                 let total = labels.count
+                let stepStart = monotonicSeconds()
                 var gradient = [Float](repeating: 0, count: total * cutCount)
                 let loss = features.withUnsafeBufferPointer { x in
                     labels.withUnsafeBufferPointer { y in
@@ -78,6 +79,9 @@ extension CloudEdgeRun {
                     }
                 }
                 sgd.step(parameters: back.store.parameters, gradients: back.store.gradients)
+                if config.emulateEdgeSpeed {
+                    pause(stepStart + workload.workPerSample * Double(total) / network.edgeSpeeds[e] - monotonicSeconds())
+                }
                 figures.lossSum += loss * Double(total)
                 figures.samples += Double(total)
                 var offset = 0

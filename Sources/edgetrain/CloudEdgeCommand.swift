@@ -84,6 +84,9 @@ struct CloudEdgeCommand: ParsableCommand {
     @Option(help: "Topology file (JSON: edge speeds in FLOP/s, link rates per device and edge server), instead of the two lists.")
     var topology: String?
 
+    @Flag(help: "Make each edge server's back-half step last at least work / its speed (sleeping the rest): heterogeneous edge servers on one machine.")
+    var emulateEdgeSpeed = false
+
     @Option(help: "Seconds any wait for another rank may take before the run fails.")
     var commTimeout: Double = 600
 
@@ -156,6 +159,7 @@ struct CloudEdgeCommand: ParsableCommand {
         c.edgeSpeed = edgeSpeed
         c.deviceBandwidth = deviceBandwidth
         c.topologyPath = topology
+        c.emulateEdgeSpeed = emulateEdgeSpeed
         c.partition = data.scheme()
         c.data = data.source()
         c.seed = seed

@@ -89,10 +89,19 @@ final class CloudEdgeRunTests: XCTestCase {
         XCTAssertEqual(hashes.count, cases.count)
     }
 
-    /// The same configuration twice ends with the same bits.
+    /// The same configuration twice ends with the same bits, and so does
+    /// a run whose edge servers emulate their speeds (timing only; the
+    /// speeds here make every back-half step sleep).
     func testARunIsDeterministic() throws {
-        let config = smallConfig(edges: 2)
-        XCTAssertEqual(try run(config, ranks: 6).modelSHA256, try run(config, ranks: 6).modelSHA256)
+        var config = smallConfig(edges: 2)
+        let hash = try run(config, ranks: 6).modelSHA256
+        XCTAssertEqual(try run(config, ranks: 6).modelSHA256, hash)
+        config.emulateEdgeSpeed = true
+        config.edgeSpeed = [0.5, 0.25]
+        config.rounds = 2
+        let emulated = try run(config, ranks: 6).modelSHA256
+        config.emulateEdgeSpeed = false
+        XCTAssertEqual(emulated, try run(config, ranks: 6).modelSHA256)
     }
 
     /// The CNN cut between its first ReLU and pooling: the device's front
