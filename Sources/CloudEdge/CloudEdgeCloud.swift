@@ -119,6 +119,8 @@ extension CloudEdgeRun {
             trainLoss: state.edges.samples > 0 ? state.edges.lossSum / state.edges.samples : .nan,
             sampled: plan.sampled, clusters: plan.clusters, assignment: plan.assignment,
             clusterKLMean: plan.meanDivergence, matchingCost: plan.cost, optimalMatchingCost: plan.optimalCost,
+            randomClusterKLMean: plan.randomClustersMeanDivergence, greedyMatchingCost: plan.greedyCost,
+            randomMatchingCost: plan.randomCost,
             emulatedRoundSeconds: plan.emulatedSeconds, deviceComputeMax: state.devices.computeMax,
             deviceComputeMean: state.devices.computeMean, deviceRSSPeakBytes: Int(state.devices.rssPeakKilobytes) * 1024,
             distillBackLoss: state.distillLosses?.back, distillCloudLoss: state.distillLosses?.cloud,

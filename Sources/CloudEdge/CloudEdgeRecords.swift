@@ -62,6 +62,9 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
         var clusterKLMean: Double
         var matchingCost: Double
         var optimalMatchingCost: Double
+        var randomClusterKLMean: Double
+        var greedyMatchingCost: Double
+        var randomMatchingCost: Double
         var emulatedRoundSeconds: Double
         var deviceComputeMax: Double
         var deviceComputeMean: Double
@@ -76,6 +79,8 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
                  cloudTestAccuracy = "cloud_test_accuracy", cloudTestLoss = "cloud_test_loss", trainLoss = "train_loss",
                  sampled = "sampled_devices", clusters, assignment, clusterKLMean = "cluster_kl_mean",
                  matchingCost = "matching_cost_s", optimalMatchingCost = "optimal_matching_cost_s",
+                 randomClusterKLMean = "random_cluster_kl_mean", greedyMatchingCost = "greedy_matching_cost_s",
+                 randomMatchingCost = "random_matching_cost_s",
                  emulatedRoundSeconds = "emulated_round_s", deviceComputeMax = "device_compute_max_s",
                  deviceComputeMean = "device_compute_mean_s", deviceRSSPeakBytes = "device_rss_peak_bytes",
                  distillBackLoss = "distill_back_loss", distillCloudLoss = "distill_cloud_loss",

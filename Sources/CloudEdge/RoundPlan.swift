@@ -22,6 +22,12 @@ public struct RoundPlan: Equatable, Sendable {
     public let emulatedSeconds: Double
     /// The mean over clusters of KL(cluster || sampled devices' pool), nats.
     public let meanDivergence: Double
+    /// Yardsticks, whatever the configured rules: the mean KL of seeded
+    /// random clusters of the same sampled devices, and what the greedy and
+    /// the seeded random matching would cost on this round's clusters.
+    public let randomClustersMeanDivergence: Double
+    public let greedyCost: Double
+    public let randomCost: Double
 
     /// The cluster edge server `e` trains this round, if any.
     public func cluster(ofEdge e: Int) -> Int? { assignment.firstIndex(of: e) }
@@ -67,9 +73,18 @@ public func planRound(
     case .nearest: assignment = try nearestMatching(clusters: clusters, network: network)
     }
     let divergences = try clusterDivergences(histograms: sampled.map { histograms[$0] }, clusters: local)
+    let randomLocal = try randomClusters(clients: sampled.count, count: k, minimumSize: config.minClusterSize,
+                                         seed: config.seed &+ UInt64(round))
+    let randomDivergences = try clusterDivergences(histograms: sampled.map { histograms[$0] }, clusters: randomLocal)
+    let random = try randomMatching(clusters: k, edges: network.edgeCount, seed: config.seed &+ UInt64(round))
     return RoundPlan(
         round: round, sampled: sampled, clusters: clusters, assignment: assignment, costs: costs,
         cost: matchingCost(costs: costs, assignment: assignment), optimalCost: matchingCost(costs: costs, assignment: optimal),
         emulatedSeconds: assignment.indices.map { costs[$0][assignment[$0]] }.max() ?? 0,
-        meanDivergence: divergences.reduce(0, +) / Double(max(divergences.count, 1)))
+        meanDivergence: mean(divergences), randomClustersMeanDivergence: mean(randomDivergences),
+        greedyCost: matchingCost(costs: costs, assignment: try greedyMatching(costs: costs)),
+        randomCost: matchingCost(costs: costs, assignment: random))
 }
+
+/// The mean of `values` (0 for none).
+private func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }

@@ -77,7 +77,20 @@ final class RoundPlanTests: XCTestCase {
         for matching in [MatchingKind.greedy, .random, .nearest] {
             for plan in try plans({ $0.clustering = .none; $0.clientsPerRound = 5; $0.matching = matching }) {
                 XCTAssertGreaterThanOrEqual(plan.cost, plan.optimalCost, "\(matching)")
+                // The yardsticks are the same whatever the configured rule.
+                XCTAssertEqual(plan.greedyCost, optimal[plan.round - 1].greedyCost)
+                XCTAssertEqual(plan.randomCost, optimal[plan.round - 1].randomCost)
+                if matching == .greedy { XCTAssertEqual(plan.cost, plan.greedyCost) }
+                if matching == .random { XCTAssertEqual(plan.cost, plan.randomCost) }
             }
+        }
+        for plan in optimal {
+            XCTAssertGreaterThanOrEqual(plan.greedyCost, plan.optimalCost)
+            XCTAssertGreaterThanOrEqual(plan.randomCost, plan.optimalCost)
+        }
+        // The random-clusters yardstick is what `--clustering random` uses.
+        for (kl, random) in zip(try plans { $0.clustering = .kl }, try plans { $0.clustering = .random }) {
+            XCTAssertEqual(kl.randomClustersMeanDivergence, random.meanDivergence)
         }
         // Nearest ignores speeds: with equal links it takes server 0 first, the dearer choice here.
         XCTAssertGreaterThan(try plans { $0.clustering = .none; $0.clientsPerRound = 5; $0.matching = .nearest }[0].cost,
