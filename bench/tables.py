@@ -3,7 +3,8 @@
 
     python3 bench/tables.py                 # rewrite every generated table in docs/benchmarks.md
     python3 bench/tables.py --print NAME    # print one results file's tables (allreduce, compress, train,
-                                            # topk-accuracy, edge, federated, robust, soak)
+                                            # topk-accuracy, edge, federated, robust, soak,
+                                            # lr-scaling, cloud-edge)
 
 In docs/benchmarks.md each generated block sits between `<!-- table NAME -->`
 and `<!-- /table NAME -->`; everything else is prose and stays as written.
@@ -26,6 +27,9 @@ DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 # at which the mean of the last WINDOW test accuracies is >= the target.
 WINDOW = 3
 FEDERATED_TARGET = 0.85
+# The cloud-edge benchmark's target (fixed before its runs): 12 rounds of
+# split training on Dirichlet-skewed Fashion-MNIST.
+CLOUD_EDGE_TARGET = 0.70
 
 
 def load(name):
@@ -81,6 +85,7 @@ def commands(records, key=lambda r: r["label"]):
     for r in records:
         command = re.sub(r"--seed \d+", "--seed S", r.get("command", "?"))
         command = re.sub(r"--metrics \S+", "--metrics FILE", command)
+        command = re.sub(r"peak-rss\.py \S+", "peak-rss.py FILE", command)
         entry = seen.setdefault(key(r), ({}, set()))
         entry[0][command] = True
         if r.get("seed") is not None:
@@ -482,6 +487,118 @@ def lr_scaling(records):
     return "\n\n".join([provenance("lr-scaling", records)] + blocks + [commands(records)])
 
 
+# Cloud-edge methods in table order; the first is the method of issue 16.
+CLOUD_EDGE_METHODS = ["ours", "fedavg", "splitfed", "random-clusters", "random-matching", "nearest-matching",
+                      "no-distill", "small-back", "small-back-no-distill"]
+
+
+def cloud_edge_runs(records):
+    """{(alpha, method): [(seed, rounds, final, peaks)]}, rounds in order; failed runs have final None."""
+    runs = {}
+    for r in records:
+        if r.get("bench") != "cloud-edge":
+            continue
+        alpha, method = r["label"].split(" ", 1)
+        run = runs.setdefault((alpha.split("=")[1], method), {}).setdefault(r["seed"], {"rounds": [], "final": None, "peaks": None})
+        if r["event"] == "round":
+            run["rounds"].append(r)
+        elif r["event"] == "final":
+            run["final"] = r
+        elif r["event"] == "peak_rss":
+            run["peaks"] = r["peak_rss_bytes_by_rank"]
+    return {k: [(seed, v["rounds"], v["final"], v["peaks"]) for seed, v in sorted(seeds.items())] for k, seeds in runs.items()}
+
+
+def cloud_edge(records):
+    runs = cloud_edge_runs(records)
+    if not runs:
+        return None
+    alphas = sorted({a for a, _ in runs})
+    blocks = []
+    for alpha in alphas:
+        rows = []
+        for method in CLOUD_EDGE_METHODS:
+            rs = [x for x in runs.get((alpha, method), []) if x[2] is not None]
+            if not rs:
+                continue
+            times, rounds_to = [], []
+            for _, rounds, _, _ in rs:
+                t, i = crossing([(r["wall_s"], r["round"], r["test_accuracy"]) for r in rounds], CLOUD_EDGE_TARGET)
+                if t is not None:
+                    times.append(t)
+                    rounds_to.append(i)
+            cloud = [f.get("cloud_test_accuracy") for _, _, f, _ in rs]
+            rows.append([method, spread([f["test_accuracy"] for _, _, f, _ in rs]),
+                         spread(cloud) if method not in ("fedavg", "splitfed", "no-distill", "small-back-no-distill") else "-",
+                         spread(times, "{:.1f}"), f"{len(times)}/{len(rs)}", spread(rounds_to, "{:.1f}"),
+                         spread([rounds[-1]["wall_s"] / len(rounds) for _, rounds, _, _ in rs], "{:.2f}")])
+        blocks.append(f"Dirichlet alpha {alpha}: accuracy and time to {CLOUD_EDGE_TARGET:.0%} test accuracy "
+                      f"(crossing rule: the first round at which the mean of the last {WINDOW} rounds' edge-model "
+                      "accuracy is >= the target; wall seconds on the emulated network, set-up included)\n\n"
+                      + table(["method", "edge model test accuracy", "cloud model test accuracy",
+                               f"wall s to {CLOUD_EDGE_TARGET:.0%}", "reached", "rounds to target", "wall s per round"],
+                              rows))
+    # Device side and bytes per round, over both alphas.
+    rows, links = [], []
+    for method in CLOUD_EDGE_METHODS:
+        rs = [x for a in alphas for x in runs.get((a, method), []) if x[2] is not None]
+        if not rs:
+            continue
+        if method == "fedavg":
+            compute = [mean([c["compute_s"] for c in r.get("clients", []) if c.get("compute_s") is not None])
+                       for _, rounds, _, _ in rs for r in rounds]
+            device_ranks = slice(1, None)
+            up = [mean([(b["bytes_up_total"] - a["bytes_up_total"]) for a, b in zip([{"bytes_up_total": 0}] + rounds, rounds)])
+                  for _, rounds, _, _ in rs]
+            down = [mean([(b["bytes_down_total"] - a["bytes_down_total"]) for a, b in zip([{"bytes_down_total": 0}] + rounds, rounds)])
+                    for _, rounds, _, _ in rs]
+            links.append([method, "-", "-", f"{mean(up) / 1e6:.2f} (model uploads)", "-", "-",
+                          f"{mean(down) / 1e6:.2f} (model downloads)"])
+        else:
+            compute = [r["device_compute_mean_s"] for _, rounds, _, _ in rs for r in rounds]
+            device_ranks = slice(3, None)
+            def per_round(key):
+                return mean([r[key] for _, rounds, _, _ in rs for r in rounds]) / 1e6
+            links.append([method, f"{per_round('device_edge_up_bytes'):.2f}", f"{per_round('device_edge_down_bytes'):.2f}",
+                          f"{per_round('front_upload_bytes'):.2f}", f"{per_round('back_upload_bytes'):.2f}",
+                          f"{per_round('edge_cloud_up_bytes'):.2f}", f"{per_round('model_broadcast_bytes'):.2f}"])
+        peaks = [max(p[device_ranks]) for _, _, _, p in rs if p]
+        params = rs[0][2].get("front_parameters", rs[0][2].get("parameters"))
+        rows.append([method, f"{params:,}", spread(compute, "{:.3f}"), spread(peaks, "{:.1f}", scale=1 / 2**20)])
+    blocks.append("Device side per round, both alphas (compute: a sampled device's forward, backward and steps, "
+                  "never waiting, mean over devices and rounds; peak memory: the largest device rank's peak resident "
+                  "set over the run, measured alike for both modes by bench/peak-rss.py)\n\n"
+                  + table(["method", "parameters on a device", "device compute s per round", "device peak RSS MiB"], rows))
+    blocks.append("Megabytes per round on each link, both alphas (cloud-edge: activations and labels up and "
+                  "gradients down between devices and edge servers, fronts to the aggregator, back halves to it, "
+                  "distillation samples to the cloud, the global model broadcast to every rank; fedavg: what the "
+                  "coordinator received and sent)\n\n"
+                  + table(["method", "device-edge up", "device-edge down", "fronts to aggregator",
+                           "backs to aggregator", "edge-cloud up", "model broadcast"], links))
+    # Clusters' KL and the matchings' costs, from every run's yardsticks.
+    rows = []
+    for alpha in alphas:
+        mine = [r for _, rounds, _, _ in runs.get((alpha, "ours"), []) for r in rounds]
+        dealt = [r for _, rounds, _, _ in runs.get((alpha, "splitfed"), []) for r in rounds]
+        nearest = [r for _, rounds, _, _ in runs.get((alpha, "nearest-matching"), []) for r in rounds]
+        if not mine:
+            continue
+        rows.append([alpha, f"{mean([r['cluster_kl_mean'] for r in mine]):.4f}",
+                     f"{mean([r['random_cluster_kl_mean'] for r in mine]):.4f}",
+                     f"{mean([r['cluster_kl_mean'] for r in dealt]):.4f}" if dealt else "-",
+                     f"{mean([r['optimal_matching_cost_s'] for r in mine]):.2f}",
+                     f"{mean([r['greedy_matching_cost_s'] for r in mine]):.2f}",
+                     f"{mean([r['random_matching_cost_s'] for r in mine]):.2f}",
+                     f"{mean([r['matching_cost_s'] for r in nearest]):.2f}" if nearest else "-"])
+    blocks.append("Clusters and matchings, mean over the rounds of the `ours` runs (KL in nats of each cluster's pooled "
+                  "labels against the sampled devices'; random clusters: the same devices, seeded by the round; "
+                  "dealt: the splitfed runs' clusters; matching cost: the cost model's seconds summed over clusters, "
+                  "greedy and random on the same clusters, nearest from the nearest-matching runs)\n\n"
+                  + table(["alpha", "KL clusters", "random clusters", "dealt in turn", "optimal matching s",
+                           "greedy s", "random s", "nearest s"], rows))
+    return "\n\n".join([provenance("cloud-edge", records)] + blocks + [commands(records)])
+
+
 TABLES = {
     "allreduce": lambda: allreduce(load("allreduce")),
     "compress": lambda: compress(load("compress")),
@@ -493,6 +610,7 @@ TABLES = {
     "robust": lambda: robust(load("robust")),
     "soak": lambda: soak(load("soak")),
     "lr-scaling": lambda: lr_scaling(load("lr-scaling")),
+    "cloud-edge": lambda: cloud_edge(load("cloud-edge")),
 }
 
 
