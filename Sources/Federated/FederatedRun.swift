@@ -10,14 +10,16 @@ import RunSupport
 /// nil on the clients.
 public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> FederatedFinalRecord? {
     let start = monotonicSeconds()
-    let clients = peers.size - 1
+    let executors = peers.size - 1
+    let clients = config.virtualClients ?? executors
     peers.timeout = config.communicationTimeout
     if config.asynchronous && config.aggregation.isRobust {
         throw FederatedError.setup("--aggregation \(config.aggregation.rawValue) combines a synchronous round's updates; drop --async")
     }
-    guard clients >= 1 else {
+    guard executors >= 1 else {
         throw FederatedError.setup("federated mode needs at least 2 ranks (a coordinator and a client), got \(peers.size)")
     }
+    if let problem = virtualClientsProblem(config, executors: executors) { throw FederatedError.setup(problem) }
     if let speed = config.clientSpeed, speed.count != clients {
         throw FederatedError.setup("--client-speed has \(speed.count) values for \(clients) clients")
     }
@@ -25,34 +27,104 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
         throw FederatedError.setup("--client-bandwidth has \(b.count) values for \(clients) clients (give 1 or \(clients))")
     }
     if let b = config.byzantine, let bad = b.ranks.first(where: { $0 < 1 || $0 > clients }) {
-        throw FederatedError.setup("--byzantine rank \(bad) is not a client (clients are ranks 1...\(clients))")
+        throw FederatedError.setup(config.virtualClients == nil
+            ? "--byzantine rank \(bad) is not a client (clients are ranks 1...\(clients))"
+            : "--byzantine client \(bad) is not a client (clients are 1...\(clients))")
     }
     if let c = config.clientsPerRound, c > clients {
         throw FederatedError.setup("--clients-per-round \(c) is more than the \(clients) clients")
     }
     let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
     let parts = try peers.agree {
+        if config.virtualClients != nil, case let .shards(k) = config.partition, train.count % (clients * k) != 0 {
+            throw FederatedError.setup("""
+                --partition shards: \(clients) clients x \(k) shards = \(clients * k) shards do not divide the \
+                \(train.count) training samples
+                """)
+        }
         let parts = try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
         try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
         return parts
     }
     let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels], classes: train.classes,
                           hidden: config.hidden, seed: config.seed)
+    // Executor index (rank - 1) of each client, by id (index 0 unused).
+    let executorOf = config.virtualClients == nil
+        ? Array(0...clients)
+        : [0] + placeClients(work: parts.map { config.defaultSteps(samples: $0.count) }, executors: executors).map { $0 + 1 }
     if peers.rank == 0 {
         let coordinator = FederatedCoordinator(config: config, peers: peers, test: test, model: model,
-                                               samples: [0] + parts.map(\.count), start: start)
+                                               samples: [0] + parts.map(\.count), executorOf: executorOf, start: start)
         if config.resume { try resumeFederated(config: config, peers: peers, restore: coordinator.restore) }
         coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test)
                                   + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
-        coordinator.progress.line(partitionSummary(histogram: labelHistogram(labels: train.labels, classes: train.classes,
-                                                                             partitions: parts)))
+        let histogram = labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)
+        coordinator.progress.line(clients <= 32 ? partitionSummary(histogram: histogram)
+                                                : compactPartitionSummary(histogram: histogram, executorOf: executorOf))
         return try coordinator.run()
     }
-    let client = FederatedClient(config: config, peers: peers, train: train, indices: parts[peers.rank - 1], model: model)
+    let client: FederatedClient
+    if config.virtualClients == nil {
+        client = FederatedClient(config: config, peers: peers, train: train,
+                                 states: [ClientState(id: peers.rank, indices: parts[peers.rank - 1], config: config)], model: model)
+    } else {
+        let (local, states) = executorData(train: train, parts: parts, executorOf: executorOf, rank: peers.rank, config: config)
+        client = FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
+    }
     if config.resume { try resumeFederated(config: config, peers: peers, restore: client.restore) }
     try client.run()
     return nil
+}
+
+/// `--clients`: the one-line problem with the virtual-client settings on
+/// `executors` executor ranks, or nil. Depends only on the configuration
+/// and the rank count, so every rank reaches it before any collective call.
+func virtualClientsProblem(_ config: FederatedConfig, executors: Int) -> String? {
+    guard let n = config.virtualClients else { return nil }
+    if n < 1 { return "--clients must be at least 1, got \(n)" }
+    if executors > n {
+        return "--clients \(n) is fewer than the \(executors) executor ranks (ranks 1...\(executors)); run at most \(n + 1) ranks"
+    }
+    if let refusal = config.virtualClientsRefusal { return refusal }
+    if let f = config.fraction, Int((f * Double(n)).rounded()) < 1 {
+        return "--fraction \(f) selects 0 of the \(n) clients (round(\(f) x \(n)) = 0); give at least \(1 / (2 * Double(n))) or --clients-per-round"
+    }
+    return nil
+}
+
+/// An executor's training samples and client states: only the samples its
+/// clients hold (in index order), each client's indices mapped into them.
+/// Since the mapping keeps the order, a client's sampler draws the same
+/// samples on any executor.
+func executorData(train: ImageDataset, parts: [[Int]], executorOf: [Int], rank: Int, config: FederatedConfig)
+    -> (ImageDataset, [ClientState])
+{
+    let mine = (1..<executorOf.count).filter { executorOf[$0] == rank }
+    let union = Array(Set(mine.flatMap { parts[$0 - 1] })).sorted()
+    var position = [Int: Int](minimumCapacity: union.count)
+    for (k, i) in union.enumerated() { position[i] = k }
+    let states = mine.map { ClientState(id: $0, indices: parts[$0 - 1].map { position[$0]! }, config: config) }
+    return (train.subset(union), states)
+}
+
+/// The partition summary of many clients: sizes and classes per client,
+/// and the clients and samples of each executor.
+func compactPartitionSummary(histogram: [[Int]], executorOf: [Int]) -> String {
+    let sizes = histogram.map { $0.reduce(0, +) }
+    let sorted = sizes.sorted()
+    let classes = histogram.map { $0.filter { $0 > 0 }.count }
+    var perExecutor = [Int: (clients: Int, samples: Int)]()
+    for (k, size) in sizes.enumerated() {
+        let e = executorOf[k + 1]
+        perExecutor[e, default: (0, 0)].clients += 1
+        perExecutor[e, default: (0, 0)].samples += size
+    }
+    let executors = perExecutor.keys.sorted().map { "rank \($0): \(perExecutor[$0]!.clients) clients, \(perExecutor[$0]!.samples) samples" }
+    return """
+        partition: \(sizes.count) clients, samples per client min \(sorted.first ?? 0) median \(sorted[sorted.count / 2]) \
+        max \(sorted.last ?? 0), classes per client mean \(String(format: "%.2f", Double(classes.reduce(0, +)) / Double(classes.count)))
+        """ + "\n" + executors.joined(separator: "\n")
 }
 
 func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDataset, test: ImageDataset) -> String {

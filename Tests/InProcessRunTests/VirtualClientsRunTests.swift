@@ -1,0 +1,167 @@
+import Collectives
+import Foundation
+@testable import Federated
+import RunSupport
+import XCTest
+
+/// `--clients N`: N virtual clients over the executor ranks 1..R-1, whole
+/// runs in one process over `LoopbackTransport`.
+final class VirtualClientsRunTests: XCTestCase {
+    /// 420 synthetic images over 7 clients (Dirichlet, so sizes differ), a
+    /// 784-16-10 MLP, 3 rounds of 4 local steps of batch 8, 4 clients a round.
+    func config(clients: Int = 7) -> FederatedConfig {
+        var c = FederatedConfig()
+        c.data = .synthetic(trainCount: 420, testCount: 60)
+        c.hidden = [16]
+        c.rounds = 3
+        c.batch = 8
+        c.learningRate = 0.05
+        c.localSteps = 4
+        c.partition = .dirichlet(alpha: 0.5, minSize: 8)
+        c.virtualClients = clients
+        c.clientsPerRound = 4
+        c.evalBatch = 60
+        c.json = true
+        return c
+    }
+
+    func federate(_ config: FederatedConfig, ranks: Int) throws -> FederatedFinalRecord {
+        let finals = try LoopbackTransport.run(ranks: ranks) { try runFederated(config: config, peers: $0) }
+        XCTAssertTrue(finals.dropFirst().allSatisfy { $0 == nil }, "executors return no record")
+        return try XCTUnwrap(finals[0], "the coordinator returns the final record")
+    }
+
+    /// The strategies `--clients` covers, each on 1, 2, 3 and 4 executors:
+    /// one model hash per strategy, and a different one for each strategy
+    /// (so the comparison is not between runs that ignore the setting).
+    func testTheModelIsBitwiseTheSameOnOneToFourExecutors() throws {
+        var fedprox = config()
+        fedprox.strategy = .fedprox
+        fedprox.mu = 0.1
+        var fednova = config()
+        fednova.aggregation = .fednova
+        fednova.localSteps = nil
+        fednova.localEpochs = 1
+        fednova.momentum = 0.5
+        var topk = config()
+        topk.compression = CompressionSettings()
+        topk.compression!.ratio = 0.05
+        topk.compression!.groupSize = 256
+        var heterogeneous = config()
+        heterogeneous.clientSpeed = [1, 1, 4, 1, 1, 2, 1]
+        heterogeneous.slowdownProbability = 0.3
+        heterogeneous.clientBandwidth = [50]
+        heterogeneous.aggregation = .trimmedMean
+        let variants: [(String, FederatedConfig)] = [
+            ("fedavg", config()), ("fedprox", fedprox), ("fednova", fednova), ("group-topk", topk),
+            ("heterogeneous, trimmed mean", heterogeneous),
+        ]
+        var perVariant = Set<String>()
+        for (name, c) in variants {
+            let hashes = try (2...5).map { try federate(c, ranks: $0).modelSHA256 }
+            XCTAssertEqual(Set(hashes).count, 1, "\(name): \(hashes)")
+            perVariant.insert(hashes[0])
+        }
+        XCTAssertEqual(perVariant.count, variants.count, "each strategy trains another model")
+    }
+
+    /// N clients on N executors train what one client per rank trains: the
+    /// client's randomness and data are the same, only the messages differ.
+    func testOneClientPerExecutorMatchesTheRankPerClientRun() throws {
+        var legacy = config(clients: 4)
+        legacy.virtualClients = nil
+        legacy.clientsPerRound = 3
+        var virtual = config(clients: 4)
+        virtual.clientsPerRound = 3
+        XCTAssertEqual(try federate(virtual, ranks: 5).modelSHA256, try federate(legacy, ranks: 5).modelSHA256)
+        XCTAssertEqual(try federate(virtual, ranks: 3).modelSHA256, try federate(legacy, ranks: 5).modelSHA256)
+    }
+
+    /// Round records name each client and its executor, and the emulated
+    /// times: a client 8x slower holds up its round's emulated time, not the
+    /// other clients of its executor.
+    func testRecordsAccountEmulatedTimePerClient() throws {
+        let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var c = config(clients: 6)
+        c.clientsPerRound = 6
+        c.clientSpeed = [1, 1, 1, 1, 1, 8]
+        c.metricsPath = path
+        let final = try federate(c, ranks: 3)
+        XCTAssertEqual(final.clients, 6)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let rounds = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            .filter { $0["event"] as? String == "round" }
+        XCTAssertEqual(rounds.count, 3)
+        for r in rounds {
+            let entries = try XCTUnwrap(r["clients"] as? [[String: Any]])
+            XCTAssertEqual(entries.compactMap { $0["client"] as? Int }, Array(1...6), "entries in client order")
+            XCTAssertTrue(entries.allSatisfy { [1, 2].contains($0["rank"] as? Int) }, "rank is the executor")
+            let emulated = entries.map { $0["emulated_s"] as! Double }
+            let waits = entries.map { $0["wait_s"] as! Double }
+            // Client 6 waits 7x its compute; the others wait nothing.
+            XCTAssertEqual(waits.prefix(5).max(), 0)
+            XCTAssertGreaterThan(waits[5], 0)
+            XCTAssertEqual(try XCTUnwrap(r["emulated_round_s"] as? Double), emulated.max()!)
+        }
+    }
+
+    /// 1,000 clients on 2 executors, 50 a round: the same model on 3 executors.
+    func testAThousandClientRun() throws {
+        var c = FederatedConfig()
+        c.data = .synthetic(trainCount: 3000, testCount: 100)
+        c.hidden = [8]
+        c.rounds = 3
+        c.batch = 3
+        c.localSteps = 1
+        c.virtualClients = 1000
+        c.fraction = 0.05
+        c.evalBatch = 100
+        c.json = true
+        let two = try federate(c, ranks: 3)
+        XCTAssertEqual(two.clients, 1000)
+        XCTAssertEqual(two.versions, 3)
+        XCTAssertEqual(two.modelSHA256, try federate(c, ranks: 4).modelSHA256)
+    }
+
+    func testBadCombinationsGetOneLineBeforeAnyMessage() {
+        func refusal(_ c: FederatedConfig, ranks: Int) -> String {
+            do {
+                _ = try LoopbackTransport.run(ranks: ranks) { try runFederated(config: c, peers: $0) }
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(refusal(config(clients: 3), ranks: 5),
+                       "--clients 3 is fewer than the 4 executor ranks (ranks 1...4); run at most 4 ranks")
+        var zero = config(clients: 7)
+        zero.clientsPerRound = nil
+        zero.fraction = 0.05
+        XCTAssertEqual(refusal(zero, ranks: 3),
+                       "--fraction 0.05 selects 0 of the 7 clients (round(0.05 x 7) = 0); give at least \(1 / 14.0) or --clients-per-round")
+        var shards = config(clients: 8)
+        shards.partition = .shards(perPartition: 2)
+        XCTAssertTrue(refusal(shards, ranks: 3).hasSuffix(
+            "--partition shards: 8 clients x 2 shards = 16 shards do not divide the 420 training samples"), refusal(shards, ranks: 3))
+        var dividing = config(clients: 7)
+        dividing.partition = .shards(perPartition: 2)
+        XCTAssertEqual(refusal(dividing, ranks: 3), "no error", "7 x 2 = 14 shards of 30 samples")
+        var async = config()
+        async.asynchronous = true
+        XCTAssertTrue(refusal(async, ranks: 3).hasPrefix("--clients does not combine with --async"))
+        var fedada = config()
+        fedada.strategy = .fedada
+        XCTAssertTrue(refusal(fedada, ranks: 3).hasPrefix("--clients does not combine with --strategy fedada"))
+        var speeds = config()
+        speeds.clientSpeed = [1, 2]
+        XCTAssertEqual(refusal(speeds, ranks: 3), "--client-speed has 2 values for 7 clients")
+    }
+
+    func testPlacementBalancesWorkLongestFirst() {
+        // 9 and 7 go to executors 0 and 1; 5 joins 7 (load 7 < 9); 4 joins 9; 3 then goes to 9+4=13 vs 7+5=12 -> 1.
+        XCTAssertEqual(placeClients(work: [5, 9, 3, 7, 4], executors: 2), [1, 0, 1, 1, 0])
+        XCTAssertEqual(placeClients(work: [2, 2, 2], executors: 3), [0, 1, 2])
+        XCTAssertEqual(placeClients(work: [1, 1, 1, 1], executors: 1), [0, 0, 0, 0])
+    }
+}
