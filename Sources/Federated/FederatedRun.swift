@@ -43,6 +43,10 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
                 """)
         }
         let parts = try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
+        if config.virtualClients != nil, let k = parts.indices.min(by: { parts[$0].count < parts[$1].count }),
+           parts[k].count < config.batch {
+            throw FederatedError.setup("--batch \(config.batch) is larger than client \(k + 1)'s partition of \(parts[k].count) samples")
+        }
         try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
         return parts
     }
