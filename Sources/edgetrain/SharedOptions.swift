@@ -65,15 +65,31 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Shards: shards per partition.")
     var shards: Int = 2
 
+    @Option(help: """
+        Unequal partition sizes (iid labels): lognormal:SIGMA or powerlaw:A, seeded; each partition keeps at least \
+        --min-partition-size samples. Replaces --partition iid.
+        """, transform: { text in
+            guard let skew = SizeSkew(argument: text) else {
+                throw ValidationError("--size-skew takes lognormal:SIGMA or powerlaw:A with a positive number, got \(text)")
+            }
+            return skew
+        })
+    var sizeSkew: SizeSkew?
+
     func validate() throws {
         guard alpha > 0 && alpha.isFinite else { throw ValidationError("--alpha must be > 0, got \(alpha)") }
         try requireAtLeast(0, minPartitionSize, "--min-partition-size")
         try requireAtLeast(1, shards, "--shards")
         try requireAtLeast(1, syntheticTrain, "--synthetic-train")
         try requireAtLeast(1, syntheticTest, "--synthetic-test")
+        if sizeSkew != nil && partition != .iid {
+            throw ValidationError("--size-skew skews an iid split; drop --partition \(partition.rawValue)")
+        }
+        if sizeSkew != nil { try requireAtLeast(1, minPartitionSize, "--min-partition-size") }
     }
 
     func scheme() -> PartitionScheme {
+        if let sizeSkew { return .skewed(sizeSkew, minSize: minPartitionSize) }
         switch partition {
         case .iid: return .iid
         case .dirichlet: return .dirichlet(alpha: alpha, minSize: minPartitionSize)

@@ -84,3 +84,33 @@ final class PartitionTests: XCTestCase {
         XCTAssertTrue(lines[0].contains("size"), summary)
     }
 }
+
+/// `--size-skew`: iid labels, unequal seeded sizes.
+final class SizeSkewPartitionTests: XCTestCase {
+    func testSkewedSizesCoverEverySampleOnceAndKeepTheMinimum() throws {
+        let labels = (0..<5003).map { UInt8($0 % 10) }
+        for skew in [SizeSkew.lognormal(sigma: 1.5), .powerLaw(exponent: 1.2)] {
+            let parts = try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 7)
+            XCTAssertEqual(parts.count, 97)
+            XCTAssertEqual(parts.flatMap { $0 }.sorted(), Array(0..<5003), "\(skew)")
+            XCTAssertGreaterThanOrEqual(parts.map(\.count).min()!, 3, "\(skew)")
+            // Skewed: the largest partition is several times the mean (about 52).
+            XCTAssertGreaterThan(parts.map(\.count).max()!, 150, "\(skew): \(parts.map(\.count).sorted())")
+            XCTAssertEqual(parts, try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 7))
+            XCTAssertNotEqual(parts, try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 8))
+        }
+    }
+
+    func testTooFewSamplesForTheMinimumAreRefused() {
+        XCTAssertThrowsError(try partition(labels: [UInt8](repeating: 0, count: 10), classes: 1, parts: 4,
+                                           scheme: .skewed(.lognormal(sigma: 1), minSize: 3), seed: 1)) {
+            XCTAssertEqual("\($0)".contains("4 partitions of at least 3 samples need more than the 10 samples"), true, "\($0)")
+        }
+    }
+
+    func testParsing() {
+        XCTAssertEqual(SizeSkew(argument: "lognormal:0.5"), .lognormal(sigma: 0.5))
+        XCTAssertEqual(SizeSkew(argument: "powerlaw:2"), .powerLaw(exponent: 2))
+        for bad in ["lognormal", "lognormal:0", "powerlaw:-1", "zipf:1", "powerlaw:nan"] { XCTAssertNil(SizeSkew(argument: bad), bad) }
+    }
+}

@@ -106,14 +106,15 @@ final class VirtualClientsRunTests: XCTestCase {
         }
     }
 
-    /// 1,000 clients on 2 executors, 50 a round: the same model on 3 executors.
+    /// 1,000 clients of log-normal sizes (at least 3 samples) on 2
+    /// executors, 50 a round, one epoch each: the same model on 3 executors.
     func testAThousandClientRun() throws {
         var c = FederatedConfig()
-        c.data = .synthetic(trainCount: 3000, testCount: 100)
+        c.data = .synthetic(trainCount: 6000, testCount: 100)
+        c.partition = .skewed(.lognormal(sigma: 1), minSize: 3)
         c.hidden = [8]
         c.rounds = 3
         c.batch = 3
-        c.localSteps = 1
         c.virtualClients = 1000
         c.fraction = 0.05
         c.evalBatch = 100
