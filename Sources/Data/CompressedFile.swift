@@ -22,6 +22,36 @@ public func readPossiblyCompressedFile(path: String) throws -> [UInt8] {
 }
 
 /// Reads every byte of a regular file.
+/// The contents of the file at `path`, decompressed when it is gzip, handed
+/// to `consume` piece by piece (each valid only during the call): a plain
+/// file is read 1 MiB at a time, a gzip file read whole (compressed) and
+/// inflated 256 KiB at a time. Throws as `readPossiblyCompressedFile`.
+func streamPossiblyCompressedFile(path: String, consume: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+        let code = errno
+        if code == ENOENT { throw DataError.missingFile(path: path, alsoTried: []) }
+        throw DataError.unreadableFile(path: path, reason: systemErrorMessage(code))
+    }
+    defer { close(fd) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    var first = true
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            throw DataError.unreadableFile(path: path, reason: systemErrorMessage(code))
+        }
+        if n == 0 { return }
+        if first && n >= 2 && chunk[0] == 0x1F && chunk[1] == 0x8B {
+            return try inflateGzip(try readWholeFile(path: path), name: path, consume: consume)
+        }
+        first = false
+        try chunk.withUnsafeBufferPointer { try consume(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+    }
+}
+
 func readWholeFile(path: String) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 {

@@ -56,6 +56,35 @@ public enum FashionMNIST {
             channels: 1, classes: classes, pixels: images.bytes, labels: labels.bytes, mean: mean, std: std)
     }
 
+    /// The training labels alone (what partitioning needs), checked as `load` checks them.
+    public static func labels(directory: String = defaultDirectory, split: Split) throws -> [UInt8] {
+        let labelsPath = try locate(directory: directory, name: "\(split.filePrefix)-labels-idx1-ubyte")
+        let labels = try IDX.read(path: labelsPath)
+        guard labels.dimensions.count == 1 else {
+            throw DataError.unexpectedShape(file: labelsPath, expected: "1 dimension (count)", found: labels.dimensions)
+        }
+        if let bad = labels.bytes.firstIndex(where: { Int($0) >= classes }) {
+            throw DataError.labelOutOfRange(file: labelsPath, index: bad, label: Int(labels.bytes[bad]), classes: classes)
+        }
+        return labels.bytes
+    }
+
+    /// The samples `indices` (strictly ascending) of one split, streamed
+    /// from the files: the other images are never held (`IDX.readRecords`).
+    /// Throws as `load`, and when an index is past the samples.
+    public static func load(directory: String = defaultDirectory, split: Split, indices: [Int]) throws -> ImageDataset {
+        let imagesPath = try locate(directory: directory, name: "\(split.filePrefix)-images-idx3-ubyte")
+        let all = try labels(directory: directory, split: split)
+        let images = try IDX.readRecords(path: imagesPath, indices: indices)
+        guard images.dimensions.count == 3, images.dimensions[1] > 0, images.dimensions[2] > 0 else {
+            throw DataError.unexpectedShape(
+                file: imagesPath, expected: "3 dimensions (count x height x width)", found: images.dimensions)
+        }
+        return ImageDataset(
+            count: indices.count, height: images.dimensions[1], width: images.dimensions[2], channels: 1, classes: classes,
+            pixels: images.bytes, labels: indices.map { all[$0] }, mean: mean, std: std)
+    }
+
     /// The path of `name` in `directory`, compressed or not.
     private static func locate(directory: String, name: String) throws -> String {
         let plain = directory.hasSuffix("/") ? directory + name : directory + "/" + name

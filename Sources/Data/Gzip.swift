@@ -10,12 +10,23 @@ import CZlib
 ///   wrong checksum) or when non-gzip bytes follow the last member.
 public func decompressGzip(_ compressed: [UInt8], name: String) throws -> [UInt8] {
     var output: [UInt8] = []
+    try inflateGzip(compressed, name: name, reserve: { output.reserveCapacity($0) }) { output.append(contentsOf: $0) }
+    return output
+}
+
+/// `decompressGzip` chunk by chunk: hands each piece of the output to
+/// `consume` (at most 256 KiB, valid only during the call), so that a
+/// caller keeping part of the data never holds all of it. `reserve` gets
+/// the size hint of the gzip trailer. Throws as `decompressGzip` does, and
+/// what `consume` throws.
+func inflateGzip(_ compressed: [UInt8], name: String, reserve: (Int) -> Void = { _ in },
+                 consume: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
     // The last four bytes hold the uncompressed size modulo 2^32: a hint only.
     if compressed.count >= 18 {
         let n = compressed.count
         let isize = Int(compressed[n - 4]) | Int(compressed[n - 3]) << 8
             | Int(compressed[n - 2]) << 16 | Int(compressed[n - 1]) << 24
-        output.reserveCapacity(min(max(isize, compressed.count), 1 << 30))
+        reserve(min(max(isize, compressed.count), 1 << 30))
     }
     let chunkSize = 1 << 18
     let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
@@ -44,7 +55,7 @@ public func decompressGzip(_ compressed: [UInt8], name: String) throws -> [UInt8
             let code = inflate(&stream, Z_NO_FLUSH)
             let produced = chunkSize - Int(stream.avail_out)
             if produced > 0 {
-                output.append(contentsOf: UnsafeBufferPointer(start: chunk, count: produced))
+                try consume(UnsafeBufferPointer(start: chunk, count: produced))
             }
             let inputLeft = total - handedOver + Int(stream.avail_in)
             switch code {
@@ -69,7 +80,6 @@ public func decompressGzip(_ compressed: [UInt8], name: String) throws -> [UInt8
             }
         }
     }
-    return output
 }
 
 private func zlibMessage(_ stream: z_stream, _ code: Int32) -> String {

@@ -34,48 +34,59 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     if let c = config.clientsPerRound, c > clients {
         throw FederatedError.setup("--clients-per-round \(c) is more than the \(clients) clients")
     }
-    let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
+    // Without --clients every rank loads both sets (as always); with it,
+    // every rank loads the training labels, then the coordinator the test
+    // set and each executor only its clients' samples.
+    let virtual = config.virtualClients != nil
+    let (full, labels) = try peers.agree { () -> (full: (train: ImageDataset, test: ImageDataset)?, labels: [UInt8]) in
+        if virtual { return (nil, try loadTrainingLabels(config.data, seed: config.seed)) }
+        let data = try loadData(config.data, seed: config.seed)
+        return (data, data.train.labels)
+    }
+    let classes = full?.train.classes ?? config.data.classes
     let parts = try peers.agree {
-        if config.virtualClients != nil, case let .shards(k) = config.partition, train.count % (clients * k) != 0 {
+        if virtual, case let .shards(k) = config.partition, labels.count % (clients * k) != 0 {
             throw FederatedError.setup("""
                 --partition shards: \(clients) clients x \(k) shards = \(clients * k) shards do not divide the \
-                \(train.count) training samples
+                \(labels.count) training samples
                 """)
         }
-        let parts = try partition(labels: train.labels, classes: train.classes, parts: clients, scheme: config.partition, seed: config.seed)
-        if config.virtualClients != nil, let k = parts.indices.min(by: { parts[$0].count < parts[$1].count }),
-           parts[k].count < config.batch {
+        let parts = try partition(labels: labels, classes: classes, parts: clients, scheme: config.partition, seed: config.seed)
+        if virtual, let k = parts.indices.min(by: { parts[$0].count < parts[$1].count }), parts[k].count < config.batch {
             throw FederatedError.setup("--batch \(config.batch) is larger than client \(k + 1)'s partition of \(parts[k].count) samples")
         }
         try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
         return parts
     }
-    let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels], classes: train.classes,
-                          hidden: config.hidden, seed: config.seed)
-    // Executor index (rank - 1) of each client, by id (index 0 unused).
-    let executorOf = config.virtualClients == nil
+    // Executor rank of each client, by id (index 0 unused).
+    let executorOf = !virtual
         ? Array(0...clients)
         : [0] + placeClients(work: parts.map { config.defaultSteps(samples: $0.count) }, executors: executors).map { $0 + 1 }
+    let mine = executorClients(parts: parts, executorOf: executorOf, rank: peers.rank)
+    let local = try peers.agree { () -> ImageDataset in
+        if let full { return peers.rank == 0 ? full.test : full.train }
+        return peers.rank == 0 ? try loadTestSet(config.data, seed: config.seed)
+                               : try loadTrainingSubset(config.data, seed: config.seed, indices: mine.samples)
+    }
+    let model = makeModel(config.model, imageShape: [local.height, local.width, local.channels], classes: classes,
+                          hidden: config.hidden, seed: config.seed)
     if peers.rank == 0 {
-        let coordinator = FederatedCoordinator(config: config, peers: peers, test: test, model: model,
+        let coordinator = FederatedCoordinator(config: config, peers: peers, test: local, model: model,
                                                samples: [0] + parts.map(\.count), executorOf: executorOf, start: start)
         if config.resume { try resumeFederated(config: config, peers: peers, restore: coordinator.restore) }
-        coordinator.progress.line(summary(config, model: model, clients: clients, train: train, test: test)
+        coordinator.progress.line(summary(config, model: model, clients: clients, executors: executors, trainCount: labels.count,
+                                          test: local)
                                   + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
-        let histogram = labelHistogram(labels: train.labels, classes: train.classes, partitions: parts)
+        let histogram = labelHistogram(labels: labels, classes: classes, partitions: parts)
         coordinator.progress.line(clients <= 32 ? partitionSummary(histogram: histogram)
                                                 : compactPartitionSummary(histogram: histogram, executorOf: executorOf))
         return try coordinator.run()
     }
-    let client: FederatedClient
-    if config.virtualClients == nil {
-        client = FederatedClient(config: config, peers: peers, train: train,
-                                 states: [ClientState(id: peers.rank, indices: parts[peers.rank - 1], config: config)], model: model)
-    } else {
-        let (local, states) = executorData(train: train, parts: parts, executorOf: executorOf, rank: peers.rank, config: config)
-        client = FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
-    }
+    let states = virtual
+        ? mine.clients.map { ClientState(id: $0.id, indices: $0.indices, config: config) }
+        : [ClientState(id: peers.rank, indices: parts[peers.rank - 1], config: config)]
+    let client = FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
     if config.resume { try resumeFederated(config: config, peers: peers, restore: client.restore) }
     try client.run()
     return nil
@@ -97,19 +108,16 @@ func virtualClientsProblem(_ config: FederatedConfig, executors: Int) -> String?
     return nil
 }
 
-/// An executor's training samples and client states: only the samples its
-/// clients hold (in index order), each client's indices mapped into them.
-/// Since the mapping keeps the order, a client's sampler draws the same
-/// samples on any executor.
-func executorData(train: ImageDataset, parts: [[Int]], executorOf: [Int], rank: Int, config: FederatedConfig)
-    -> (ImageDataset, [ClientState])
-{
-    let mine = (1..<executorOf.count).filter { executorOf[$0] == rank }
-    let union = Array(Set(mine.flatMap { parts[$0 - 1] })).sorted()
+/// An executor's clients and the samples they hold (ascending, what it
+/// loads), each client's indices mapped into those samples. The mapping
+/// keeps the order, so a client's sampler draws the same samples on any
+/// executor.
+func executorClients(parts: [[Int]], executorOf: [Int], rank: Int) -> (samples: [Int], clients: [(id: Int, indices: [Int])]) {
+    let ids = (1..<executorOf.count).filter { executorOf[$0] == rank }
+    let union = Array(Set(ids.flatMap { parts[$0 - 1] })).sorted()
     var position = [Int: Int](minimumCapacity: union.count)
     for (k, i) in union.enumerated() { position[i] = k }
-    let states = mine.map { ClientState(id: $0, indices: parts[$0 - 1].map { position[$0]! }, config: config) }
-    return (train.subset(union), states)
+    return (union, ids.map { ($0, parts[$0 - 1].map { position[$0]! }) })
 }
 
 /// The partition summary of many clients: sizes and classes per client,
@@ -131,7 +139,7 @@ func compactPartitionSummary(histogram: [[Int]], executorOf: [Int]) -> String {
         """ + "\n" + executors.joined(separator: "\n")
 }
 
-func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDataset, test: ImageDataset) -> String {
+func summary(_ c: FederatedConfig, model: Model, clients: Int, executors: Int, trainCount: Int, test: ImageDataset) -> String {
     let local = c.localSteps.map { "\($0) local steps" } ?? "\(c.localEpochs) local epoch(s)"
     let mode = c.asynchronous
         ? "async (max staleness \(c.maxStaleness), \(c.stalenessWeighting.rawValue) weight, buffer \(c.buffer), alpha \(c.asyncMixing))"
@@ -151,10 +159,11 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, train: ImageDatas
             + "re-send below cosine \(a.resendThreshold)"
         : ""
     return """
-        edgetrain federated: \(model.name) (\(model.parameterCount) parameters), coordinator + \(clients) client(s), \
+        edgetrain federated: \(model.name) (\(model.parameterCount) parameters), coordinator + \(clients) client(s)\
+        \(c.virtualClients == nil ? "" : " over \(executors) executor(s)"), \
         \(c.rounds) rounds, \(c.perRound(clients: clients)) per round, \(local), batch \(c.batch), lr \(c.learningRate)
         strategy \(c.strategy.rawValue)\(c.strategy == .fedprox ? " (mu \(c.mu))" : ""), aggregation \(aggregation), \
         \(mode), uploads: \(compression), seed \(c.seed)
-        data: \(c.data.name) (\(train.count) train over the clients, \(test.count) test on the coordinator)\(autonomy)\(byzantine)
+        data: \(c.data.name) (\(trainCount) train over the clients, \(test.count) test on the coordinator)\(autonomy)\(byzantine)
         """
 }

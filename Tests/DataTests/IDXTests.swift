@@ -139,3 +139,36 @@ final class IDXTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 0, "no mutation kept the file valid: the fuzz loop is not exercising success")
     }
 }
+
+/// `IDX.readRecords`: some records of a file, streamed.
+final class IDXRecordsTests: XCTestCase {
+    func testRecordsMatchTheWholeFileSelectionPlainAndGzip() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        // 7 records of 3 x 5 bytes (odd sizes), and a file larger than one 1 MiB read chunk.
+        for (count, shape) in [(7, [3, 5]), (5000, [15, 17])] {
+            let size = shape.reduce(1, *)
+            let array = IDXArray(dimensions: [count] + shape, bytes: pseudoRandomBytes(count: count * size, seed: UInt32(count)))
+            let plain = dir + "/plain-\(count)", gz = dir + "/gz-\(count)"
+            let encoded = IDX.encode(array)
+            try writeFile(plain, encoded)
+            try writeFile(gz, try gzipWithSystemTool(encoded, scratch: dir))
+            for indices in [[], [0], [count - 1], Array(stride(from: 1, to: count, by: 3)), Array(0..<count)] {
+                let expected = indices.flatMap { array.bytes[$0 * size..<($0 + 1) * size] }
+                for path in [plain, gz] {
+                    let got = try IDX.readRecords(path: path, indices: indices)
+                    XCTAssertEqual(got.dimensions, [indices.count] + shape, path)
+                    XCTAssertEqual(got.bytes, expected, "\(path) \(indices.prefix(5))")
+                }
+            }
+            XCTAssertThrowsError(try IDX.readRecords(path: plain, indices: [count])) {
+                XCTAssertTrue("\($0)".contains("record \(count) asked for, but the file holds \(count)"), "\($0)")
+            }
+            // Cut short: the same verdict as reading the whole file.
+            try writeFile(plain + "-cut", Array(encoded.dropLast(4)))
+            var streamed = "", whole = ""
+            XCTAssertThrowsError(try IDX.readRecords(path: plain + "-cut", indices: [0])) { streamed = "\($0)" }
+            XCTAssertThrowsError(try IDX.read(path: plain + "-cut")) { whole = "\($0)" }
+            XCTAssertEqual(streamed, whole)
+        }
+    }
+}
