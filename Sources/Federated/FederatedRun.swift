@@ -79,8 +79,8 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
                                   + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
         let histogram = labelHistogram(labels: labels, classes: classes, partitions: parts)
-        coordinator.progress.line(clients <= 32 ? partitionSummary(histogram: histogram)
-                                                : compactPartitionSummary(histogram: histogram, executorOf: executorOf))
+        coordinator.progress.line(virtual && clients > 32 ? compactPartitionSummary(histogram: histogram, executorOf: executorOf)
+                                                        : partitionSummary(histogram: histogram))
         return try coordinator.run()
     }
     let states = virtual
