@@ -26,7 +26,7 @@ extension FederatedCoordinator {
         var waiting = Set(clients)
         var failures = [String]()
         while !waiting.isEmpty {
-            guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            guard let (client, message, bytes, _) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .checkpointDone {
                 waiting.remove(client)
                 if message[int: .failed] != 0 { failures.append(String(decoding: message.payload, as: UTF8.self)) }

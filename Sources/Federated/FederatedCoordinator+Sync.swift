@@ -70,8 +70,9 @@ extension FederatedCoordinator {
     func collectUpdates(_ round: inout SyncRound) throws {
         let deadline = config.roundTimeout.map { round.start + $0 }
         while round.arrived.count < round.selected.count {
-            guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
+            guard let (client, message, bytes, refusal) = try nextMessage(deadline: deadline) else { break }
             bytesUp += bytes
+            if let refusal, round.isCurrent(client, message) { round.refused[client] = refusal }
             if message.kind == .layer {
                 guard round.isCurrent(client, message) else { late += 1; continue }
                 do {

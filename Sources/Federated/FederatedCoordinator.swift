@@ -29,6 +29,10 @@ final class FederatedCoordinator {
     var pending: [PendingSend] = []
     /// Clients holding a model they have not answered yet.
     var busy = Set<Int>()
+    /// `--clients`: per executor rank, the clients it holds a model for, in
+    /// the order sent. An executor trains them in that order, so its next
+    /// update is the first one's.
+    var awaiting = [Int: [Int]]()
     var version = 0
     var lastTest = (loss: Double.nan, accuracy: Double.nan)
     var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0, rejected = 0
@@ -104,27 +108,41 @@ final class FederatedCoordinator {
         pending.append(try peers.startSend(bytes, to: executorOf[client], tag: FederatedTag.model))
         pending.removeAll { (try? $0.test()) ?? false }
         busy.insert(client)
+        if isVirtual { awaiting[executorOf[client], default: []].append(client) }
         bytesDown += bytes.count
         return bytes.count
     }
 
-    /// The next message from any client (the client's id: the message's
-    /// `client` field, or the sending rank when it is 0), or nil once `deadline` (monotonic
+    /// The next message from any client, or nil once `deadline` (monotonic
     /// seconds) has passed. Waiting longer than the communication timeout
     /// is an error: a client is gone or stuck.
-    func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int)? {
-        let now = monotonicSeconds()
-        let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
-        guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
-            if let deadline, monotonicSeconds() >= deadline { return nil }
-            throw FederatedError.failed("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+    ///
+    /// The client is the sending rank; with `--clients`, an update or early
+    /// layer is the sending executor's oldest awaited client's, and
+    /// `refusal` says why it is refused when its `client` field names
+    /// another client. An update no client of its executor was awaiting is
+    /// counted as rejected and skipped. Without `--clients` the field is
+    /// ignored.
+    func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int, refusal: String?)? {
+        while true {
+            let now = monotonicSeconds()
+            let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
+            guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
+                if let deadline, monotonicSeconds() >= deadline { return nil }
+                throw FederatedError.failed("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+            }
+            let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
+            guard isVirtual, message.kind == .update || message.kind == .layer else { return (source, message, bytes.count, nil) }
+            let labelled = message[int: .client]
+            guard let client = awaiting[source]?.first else {
+                rejected += 1
+                progress.line("rejected an update from rank \(source) labelled client \(labelled): no client of that rank holds a model")
+                continue
+            }
+            if message.kind == .update { awaiting[source]!.removeFirst() }
+            let refusal = labelled == client ? nil : "rank \(source) labelled client \(client)'s \(message.kind == .update ? "update" : "layer") as client \(labelled)'s"
+            return (client, message, bytes.count, refusal)
         }
-        let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
-        let client = message[int: .client]
-        guard client == 0 || (client < executorOf.count && client >= 1 && executorOf[client] == source) else {
-            throw FederatedError.failed("rank \(source) sent a message for client \(client), which it does not serve")
-        }
-        return (client == 0 ? source : client, message, bytes.count)
     }
 
     /// The model change carried by an update, as dense floats.
@@ -195,7 +213,7 @@ final class FederatedCoordinator {
     /// Counts a refused upload and says so on the progress stream.
     func reject(_ client: Int, round: Int, _ reason: String) {
         rejected += 1
-        progress.line("round \(round): rejected rank \(client)'s update: \(reason)")
+        progress.line("round \(round): rejected \(isVirtual ? "client" : "rank") \(client)'s update: \(reason)")
     }
 
     /// The autonomy keys of a client entry.
@@ -276,7 +294,7 @@ final class FederatedCoordinator {
         }
         var remaining = Set(executors)
         while !remaining.isEmpty {
-            guard let (client, message, _) = try nextMessage(deadline: nil) else { continue }
+            guard let (client, message, _, _) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .bye { remaining.remove(client) } else { late += 1 }
         }
         try peers.waitAll(pending, timeout: config.communicationTimeout)

@@ -186,3 +186,26 @@ extension FederatedRunTests {
         XCTAssertFalse(text.contains("partition: 33 clients"), text)
     }
 }
+
+/// A fault that labels every update a client sends as client `id`'s
+/// (header word 4), leaving its other messages alone.
+func labellingUpdates(as id: Int) -> FaultyPeer.Fault {
+    .rewriteMessage(tag: FederatedTag.update) { bytes in
+        guard var m = try? FederatedMessage(decoding: bytes, from: "test"), m.kind == .update else { return bytes }
+        m[int: .client] = id
+        return m.encoded()
+    }
+}
+
+extension FederatedRunTests {
+    /// Without `--clients` a client's update is its rank's whatever header
+    /// word 4 holds: a nonzero word changes nothing.
+    func testWithoutVirtualClientsTheClientWordIsIgnored() throws {
+        for ranks in [2, 3, 5] {
+            let clean = try federate(smallConfig(), ranks: ranks)
+            let labelled = try federate(smallConfig(), ranks: ranks, fault: (ranks - 1, labellingUpdates(as: 7)))
+            XCTAssertEqual(labelled.hash, clean.hash, "N \(ranks)")
+            XCTAssertEqual(labelled.rejected, 0, "N \(ranks)")
+        }
+    }
+}

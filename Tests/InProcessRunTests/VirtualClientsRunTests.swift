@@ -159,6 +159,36 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(refusal(speeds, ranks: 3), "--client-speed has 2 values for 7 clients")
     }
 
+    /// An executor that labels its updates as another client's: each such
+    /// update is a rejected upload of the client it was training (counted,
+    /// noted in the round record), and the run goes on; the other
+    /// executors' updates are kept.
+    func testAnUpdateLabelledWithAnotherClientIsRejected() throws {
+        for ranks in [3, 4, 5] {
+            let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var settings = config()
+            settings.metricsPath = path
+            let c = settings
+            let liar = ranks - 1
+            let finals = try LoopbackTransport.run(ranks: ranks) { peers -> FederatedFinalRecord? in
+                let group: PeerGroup = peers.rank == liar ? FaultyPeer(peers, fault: labellingUpdates(as: 999)) : peers
+                return try runFederated(config: c, peers: group)
+            }
+            let final = try XCTUnwrap(finals[0])
+            XCTAssertEqual(final.versions, 3, "N \(ranks)")
+            let entries = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+                .filter { $0["event"] as? String == "round" }
+                .flatMap { $0["clients"] as! [[String: Any]] }
+            let fromLiar = entries.filter { $0["rank"] as? Int == liar }
+            XCTAssertFalse(fromLiar.isEmpty, "N \(ranks): the executor took part")
+            XCTAssertTrue(fromLiar.allSatisfy { ($0["rejected"] as? String)?.contains("as client 999") == true }, "N \(ranks)")
+            XCTAssertTrue(entries.filter { $0["rank"] as? Int != liar }.allSatisfy { $0["rejected"] == nil }, "N \(ranks)")
+            XCTAssertEqual(final.rejectedUpdates, fromLiar.count, "N \(ranks)")
+        }
+    }
+
     func testPlacementBalancesWorkLongestFirst() {
         // 9 and 7 go to executors 0 and 1; 5 joins 7 (load 7 < 9); 4 joins 9; 3 then goes to 9+4=13 vs 7+5=12 -> 1.
         XCTAssertEqual(placeClients(work: [5, 9, 3, 7, 4], executors: 2), [1, 0, 1, 1, 0])
