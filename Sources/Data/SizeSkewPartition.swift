@@ -30,10 +30,13 @@ public enum SizeSkew: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    func weight(_ rng: inout SeededGenerator) -> Double {
+    /// The natural log of one seeded weight: sigma x z, or -ln(u) / a. It
+    /// stays in range where the weight itself overflows (powerlaw:0.01 gives
+    /// u^-100); only absurd parameters (powerlaw:1e-300) make it infinite.
+    func logWeight(_ rng: inout SeededGenerator) -> Double {
         switch self {
-        case let .lognormal(sigma): return exp(sigma * rng.nextGaussian())
-        case let .powerLaw(a): return pow(1 - rng.nextUnit(), -1 / a)
+        case let .lognormal(sigma): return sigma * rng.nextGaussian()
+        case let .powerLaw(a): return -log(1 - rng.nextUnit()) / a
         }
     }
 }
@@ -43,7 +46,12 @@ public enum SizeSkew: Sendable, Equatable, CustomStringConvertible {
 /// the leftover samples, ties to the lower partition). Requires
 /// `parts * minSize <= count`.
 func skewedSizes(count: Int, parts: Int, minSize: Int, skew: SizeSkew, rng: inout SeededGenerator) -> [Int] {
-    let weights = (0..<parts).map { _ in skew.weight(&rng) }
+    // Weights relative to the largest (in [0, 1], the largest exactly 1):
+    // the total is finite and at least 1 however wide the spread, infinite
+    // logs included.
+    let logs = (0..<parts).map { _ in skew.logWeight(&rng) }
+    let largest = logs.max() ?? 0
+    let weights = logs.map { $0 == largest ? 1 : exp($0 - largest) }
     let total = weights.reduce(0, +)
     let free = count - parts * minSize
     let shares = weights.map { Double(free) * $0 / total }
