@@ -28,6 +28,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     /// Label `label` at sample `index` is not below the number of classes.
     case labelOutOfRange(file: String, index: Int, label: Int, classes: Int)
+    /// Sample `index` asked for, but `file` holds `count` samples.
+    case sampleOutOfRange(file: String, index: Int, count: Int)
     /// A partition request that cannot be carried out (bad counts, bad Dirichlet parameters).
     case invalidPartition(String)
     /// `--batch` `batch` exceeds the `samples` of rank `rank`'s partition.
@@ -63,6 +65,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(images): \(imageCount) images, but \(labels) has \(labelCount) labels"
         case let .labelOutOfRange(file, index, label, classes):
             return "\(file): label \(label) at index \(index) is outside 0..<\(classes)"
+        case let .sampleOutOfRange(file, index, count):
+            return "\(file): sample \(index) asked for, but the file holds \(count) samples"
         case let .invalidPartition(message):
             return "invalid partition request: \(message)"
         case let .batchTooLarge(batch, rank, samples):

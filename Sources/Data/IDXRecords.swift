@@ -6,11 +6,15 @@ extension IDX {
     /// first dimension) of the IDX file at `path`, plain or gzip, as an
     /// array of dimensions `[indices.count] + the file's other dimensions`.
     /// Holds at most the compressed file, one chunk and the kept records.
-    /// - Throws: the errors of `IDX.read` for the same file, and
-    ///   `DataError.invalidHeader` when an index is past the records.
-    public static func readRecords(path: String, indices: [Int]) throws -> IDXArray {
+    /// `checkHeader` sees the file's dimensions once its header is parsed,
+    /// before any record is read, and may throw to refuse them.
+    /// - Throws: the errors of `IDX.read` for the same file, what
+    ///   `checkHeader` throws, and `DataError.invalidHeader` when an index
+    ///   is past the records.
+    public static func readRecords(path: String, indices: [Int],
+                                   checkHeader: @escaping ([Int]) throws -> Void = { _ in }) throws -> IDXArray {
         precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }, "indices must be strictly ascending")
-        var filter = RecordFilter(name: path, indices: indices)
+        var filter = RecordFilter(name: path, indices: indices, checkHeader: checkHeader)
         try streamPossiblyCompressedFile(path: path) { try filter.take($0) }
         return try filter.finish()
     }
@@ -27,10 +31,12 @@ private struct RecordFilter {
     var position = 0
     var next = 0
     var kept = [UInt8]()
+    let checkHeader: ([Int]) throws -> Void
 
-    init(name: String, indices: [Int]) {
+    init(name: String, indices: [Int], checkHeader: @escaping ([Int]) throws -> Void) {
         self.name = name
         self.indices = indices
+        self.checkHeader = checkHeader
     }
 
     mutating func take(_ chunk: UnsafeBufferPointer<UInt8>) throws {
@@ -79,6 +85,7 @@ private struct RecordFilter {
         guard let size = IDX.elementCount(Array(dims.dropFirst())), IDX.elementCount(dims) != nil else {
             throw DataError.invalidHeader(file: name, reason: "\(dims.map(String.init).joined(separator: " x ")) elements overflow Int")
         }
+        try checkHeader(dims)
         if let last = indices.last, last >= dims[0] {
             throw DataError.invalidHeader(file: name, reason: "record \(last) asked for, but the file holds \(dims[0])")
         }

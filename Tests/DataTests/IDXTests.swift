@@ -171,4 +171,17 @@ final class IDXRecordsTests: XCTestCase {
             XCTAssertEqual(streamed, whole)
         }
     }
+
+    /// A gzip file cut short (in the data, in the trailer, after the magic):
+    /// the streamed reader gives the whole-file reader's one-line verdict.
+    func testTruncatedGzipIsRefusedAsByTheWholeFileReader() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let array = IDXArray(dimensions: [3000, 10, 10], bytes: pseudoRandomBytes(count: 300_000, seed: 11))
+        let compressed = try gzipWithSystemTool(IDX.encode(array), scratch: dir)
+        for cut in [compressed.count / 2, compressed.count - 1, compressed.count - 8, 2] {
+            let path = dir + "/cut-\(cut).gz"
+            try writeFile(path, Array(compressed.prefix(cut)))
+            assertThrows(.truncatedGzip(file: path, compressedBytes: cut)) { try IDX.readRecords(path: path, indices: [0, 2999]) }
+        }
+    }
 }
