@@ -1,11 +1,11 @@
 /// Reading some records of an IDX file without holding the rest: the file
-/// is streamed (a gzip file is inflated 256 KiB at a time) and only the
+/// is streamed (a gzip file read and inflated 256 KiB at a time) and only the
 /// wanted records along the first dimension are kept.
 extension IDX {
     /// The records `indices` (strictly ascending, each below the file's
     /// first dimension) of the IDX file at `path`, plain or gzip, as an
     /// array of dimensions `[indices.count] + the file's other dimensions`.
-    /// Holds at most the compressed file, one chunk and the kept records.
+    /// Holds only fixed buffers (1 MiB plain, 256 KiB in and out of zlib) and the kept records.
     /// `checkHeader` sees the file's dimensions once its header is parsed,
     /// before any record is read, and may throw to refuse them.
     /// - Throws: the errors of `IDX.read` for the same file, what
