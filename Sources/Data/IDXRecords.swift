@@ -24,14 +24,15 @@ extension IDX {
 private struct RecordFilter {
     let name: String
     let indices: [Int]
-    var header = [UInt8]()
-    var dimensions: [Int]?
-    var recordSize = 0
+    let checkHeader: ([Int]) throws -> Void
+    /// The header's bytes until it is complete, and the count needed so far.
+    var headerBytes = [UInt8]()
+    var needed = 4
+    var header: IDX.Header?
     /// Data bytes (after the header) seen so far.
     var position = 0
     var next = 0
     var kept = [UInt8]()
-    let checkHeader: ([Int]) throws -> Void
 
     init(name: String, indices: [Int], checkHeader: @escaping ([Int]) throws -> Void) {
         self.name = name
@@ -41,14 +42,13 @@ private struct RecordFilter {
 
     mutating func take(_ chunk: UnsafeBufferPointer<UInt8>) throws {
         var offset = 0
-        if dimensions == nil {
-            while offset < chunk.count && dimensions == nil {
-                header.append(chunk[offset])
-                offset += 1
-                if header.count >= 4 && header.count == 4 + 4 * Int(header[3]) { try parseHeader() }
-            }
+        while header == nil && offset < chunk.count {
+            let n = min(needed - headerBytes.count, chunk.count - offset)
+            headerBytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[offset..<offset + n]))
+            offset += n
+            if headerBytes.count == needed { try parseHeader() }
         }
-        guard dimensions != nil else { return }
+        guard let recordSize = header?.recordBytes else { return }
         while offset < chunk.count {
             let available = chunk.count - offset
             guard next < indices.count, recordSize > 0 else {
@@ -70,44 +70,30 @@ private struct RecordFilter {
         }
     }
 
+    /// IDX's own header checks and messages (`IDX.parseHeader`), then the
+    /// caller's, then the indices against the records.
     mutating func parseHeader() throws {
-        // Parsing the header alone gives IDX's own checks and messages; the
-        // data is then checked for its size at the end.
-        let rank = Int(header[3])
-        var dims = [Int]()
-        for d in 0..<rank {
-            let o = 4 + 4 * d
-            dims.append(Int(UInt32(header[o]) << 24 | UInt32(header[o + 1]) << 16 | UInt32(header[o + 2]) << 8 | UInt32(header[o + 3])))
+        switch try IDX.parseHeader(headerBytes, name: name) {
+        case let .needs(count):
+            needed = count
+        case let .complete(parsed):
+            try checkHeader(parsed.dimensions)
+            if let last = indices.last, last >= parsed.dimensions[0] {
+                throw DataError.invalidHeader(file: name, reason: "record \(last) asked for, but the file holds \(parsed.dimensions[0])")
+            }
+            header = parsed
         }
-        guard header[0] == 0, header[1] == 0 else { throw DataError.wrongMagic(file: name, found: Array(header[0..<4])) }
-        guard header[2] == IDX.unsignedByteType else { throw DataError.unsupportedDataType(file: name, code: header[2]) }
-        guard rank >= 1 else { throw DataError.invalidHeader(file: name, reason: "zero dimensions") }
-        guard let size = IDX.elementCount(Array(dims.dropFirst())), IDX.elementCount(dims) != nil else {
-            throw DataError.invalidHeader(file: name, reason: "\(dims.map(String.init).joined(separator: " x ")) elements overflow Int")
-        }
-        try checkHeader(dims)
-        if let last = indices.last, last >= dims[0] {
-            throw DataError.invalidHeader(file: name, reason: "record \(last) asked for, but the file holds \(dims[0])")
-        }
-        dimensions = dims
-        recordSize = size
     }
 
+    /// The kept records, once the whole file has been seen; its size is
+    /// checked as `IDX.parse` checks it.
     func finish() throws -> IDXArray {
-        guard let dimensions else {
-            if header.count >= 4 {
-                guard header[0] == 0, header[1] == 0 else { throw DataError.wrongMagic(file: name, found: Array(header[0..<4])) }
-                guard header[2] == IDX.unsignedByteType else { throw DataError.unsupportedDataType(file: name, code: header[2]) }
-                if header[3] == 0 { throw DataError.invalidHeader(file: name, reason: "zero dimensions") }
-            }
-            let expected = header.count >= 4 ? 4 + 4 * Int(header[3]) : 4
-            throw DataError.truncatedFile(file: name, expectedBytes: expected, actualBytes: header.count)
+        guard let header else {
+            throw DataError.truncatedFile(file: name, expectedBytes: needed, actualBytes: headerBytes.count)
         }
-        let headerSize = header.count
-        let expected = headerSize + dimensions[0] * recordSize
-        let actual = headerSize + position
-        if actual < expected { throw DataError.truncatedFile(file: name, expectedBytes: expected, actualBytes: actual) }
-        if actual > expected { throw DataError.trailingBytes(file: name, expectedBytes: expected, actualBytes: actual) }
-        return IDXArray(dimensions: [indices.count] + dimensions.dropFirst(), bytes: kept)
+        let actual = header.byteCount + position
+        if actual < header.fileBytes { throw DataError.truncatedFile(file: name, expectedBytes: header.fileBytes, actualBytes: actual) }
+        if actual > header.fileBytes { throw DataError.trailingBytes(file: name, expectedBytes: header.fileBytes, actualBytes: actual) }
+        return IDXArray(dimensions: [indices.count] + header.dimensions.dropFirst(), bytes: kept)
     }
 }

@@ -184,4 +184,38 @@ final class IDXRecordsTests: XCTestCase {
             assertThrows(.truncatedGzip(file: path, compressedBytes: cut)) { try IDX.readRecords(path: path, indices: [0, 2999]) }
         }
     }
+
+    /// The streamed reader parses the header as `IDX.parse` does: for every
+    /// cut of a valid file, header mutations (magic, type, zero dimensions,
+    /// sizes that overflow) and random bytes, the same array or error.
+    func testTheStreamedReaderParsesHeadersAsIDXParse() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let valid = IDX.encode(IDXArray(dimensions: [2, 3, 2], bytes: Array(1...12)))
+        var inputs = (0...valid.count).map { Array(valid.prefix($0)) }
+        inputs += [[1, 0, 8, 1, 0, 0, 0, 0], [0, 0, 9, 1, 0, 0, 0, 0], [0, 0, 8, 0], [0, 0, 8, 0, 7],
+                   [0, 0, 8, 3] + [UInt8](repeating: 0xFF, count: 12),
+                   [0, 0, 8, 3, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8),
+                   [0, 0, 8, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2, 1]]
+        var state: UInt64 = 99
+        for _ in 0..<300 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var bytes = valid
+            bytes[Int(state >> 33) % 16] = UInt8(truncatingIfNeeded: state >> 13)
+            inputs.append(bytes)
+        }
+        for (k, bytes) in inputs.enumerated() {
+            let path = dir + "/input-\(k)"
+            try writeFile(path, bytes)
+            let whole: String, streamed: String
+            do {
+                let array = try IDX.parse(bytes, name: path)
+                whole = "\(array)"
+            } catch { whole = "\(error)" }
+            do {
+                let count = (try? IDX.parse(bytes, name: path).dimensions[0]) ?? 0
+                streamed = "\(try IDX.readRecords(path: path, indices: Array(0..<count)))"
+            } catch { streamed = "\(error)" }
+            XCTAssertEqual(streamed, whole, "\(bytes.prefix(16))")
+        }
+    }
 }
