@@ -32,8 +32,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case sampleOutOfRange(file: String, index: Int, count: Int)
     /// A partition request that cannot be carried out (bad counts, bad Dirichlet parameters).
     case invalidPartition(String)
-    /// `--batch` `batch` exceeds the `samples` of rank `rank`'s partition.
-    case batchTooLarge(batch: Int, rank: Int, samples: Int)
+    /// `--batch` `batch` exceeds the `samples` of the partition of `holder`
+    /// (a rank, or a client) number `rank`.
+    case batchTooLarge(batch: Int, rank: Int, samples: Int, holder: String = "rank")
 
     public var description: String {
         switch self {
@@ -69,8 +70,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): sample \(index) asked for, but the file holds \(count) samples"
         case let .invalidPartition(message):
             return "invalid partition request: \(message)"
-        case let .batchTooLarge(batch, rank, samples):
-            return "--batch \(batch) is larger than rank \(rank)'s partition of \(samples) samples"
+        case let .batchTooLarge(batch, rank, samples, holder):
+            return "--batch \(batch) is larger than \(holder) \(rank)'s partition of \(samples) samples"
         }
     }
 

@@ -2,14 +2,14 @@
 public enum DataSource: Sendable, Equatable {
     /// Fashion-MNIST's four IDX files (plain or gzip) in `directory`.
     case fashionMNIST(directory: String)
-    /// Seeded synthetic 28x28 images of 10 classes, for fast tests.
+    /// Seeded synthetic 28x28 images of `SyntheticData.defaultClasses` classes, for fast tests.
     case synthetic(trainCount: Int, testCount: Int)
 
-    /// Classes of the labels (both sources have 10).
+    /// Classes of the labels.
     public var classes: Int {
         switch self {
         case .fashionMNIST: return FashionMNIST.classes
-        case .synthetic: return 10
+        case .synthetic: return SyntheticData.defaultClasses
         }
     }
 

@@ -1,5 +1,4 @@
 import Data
-import RunSupport
 
 /// What one federated client keeps between its rounds. A client rank keeps
 /// one (its own client, id = its rank); an executor of `--clients N` keeps

@@ -28,14 +28,17 @@ final class FederatedClient {
     var accountsEmulatedTime: Bool { config.virtualClients != nil }
 
     /// `states` holds the clients this rank serves (one without `--clients`).
-    init(config: FederatedConfig, peers: PeerGroup, train: ImageDataset, states: [ClientState], model: Model) {
-        precondition(!states.isEmpty, "a client rank serves at least one client")
+    /// - Throws: `FederatedError.setup` when it is empty.
+    init(config: FederatedConfig, peers: PeerGroup, train: ImageDataset, states: [ClientState], model: Model) throws {
+        guard let first = states.first else {
+            throw FederatedError.setup("rank \(peers.rank) serves no client; every executor needs at least one")
+        }
         self.config = config
         self.peers = peers
         self.train = train
         self.model = model
         layers = model.store.layers
-        current = states[0]
+        current = first
         for s in states.dropFirst() { others[s.id] = s }
         compressor = config.compression.map {
             GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio))

@@ -134,8 +134,14 @@ public struct FederatedConfig: Sendable {
     /// The number of clients to select each round, out of `clients`.
     public func perRound(clients: Int) -> Int {
         if let clientsPerRound { return min(max(clientsPerRound, 1), clients) }
-        if let fraction { return min(max(Int((fraction * Double(clients)).rounded()), 1), clients) }
+        if let share = fractionShare(clients: clients) { return min(max(share, 1), clients) }
         return clients
+    }
+
+    /// `--fraction` of `clients`, rounded to the nearest whole client
+    /// (possibly 0; `perRound` takes at least 1); nil without `--fraction`.
+    public func fractionShare(clients: Int) -> Int? {
+        fraction.map { Int(($0 * Double(clients)).rounded()) }
     }
 
     /// The default local steps of a client holding `samples` samples.

@@ -45,6 +45,9 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     }
     let classes = full?.train.classes ?? config.data.classes
     let parts = try peers.agree {
+        if virtual, let problem = virtualClientsDataProblem(clients: clients, batch: config.batch, samples: labels.count) {
+            throw FederatedError.setup(problem)
+        }
         if virtual, case let .shards(k) = config.partition, labels.count % (clients * k) != 0 {
             throw FederatedError.setup("""
                 --partition shards: \(clients) clients x \(k) shards = \(clients * k) shards do not divide the \
@@ -52,10 +55,7 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
                 """)
         }
         let parts = try partition(labels: labels, classes: classes, parts: clients, scheme: config.partition, seed: config.seed)
-        if virtual, let k = parts.indices.min(by: { parts[$0].count < parts[$1].count }), parts[k].count < config.batch {
-            throw FederatedError.setup("--batch \(config.batch) is larger than client \(k + 1)'s partition of \(parts[k].count) samples")
-        }
-        try checkBatchFits(config.batch, partitions: parts, firstRank: 1)
+        try checkBatchFits(config.batch, partitions: parts, firstRank: 1, holder: virtual ? "client" : "rank")
         return parts
     }
     // Executor rank of each client, by id (index 0 unused).
@@ -86,57 +86,10 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     let states = virtual
         ? mine.clients.map { ClientState(id: $0.id, indices: $0.indices, config: config) }
         : [ClientState(id: peers.rank, indices: parts[peers.rank - 1], config: config)]
-    let client = FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
+    let client = try FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
     if config.resume { try resumeFederated(config: config, peers: peers, restore: client.restore) }
     try client.run()
     return nil
-}
-
-/// `--clients`: the one-line problem with the virtual-client settings on
-/// `executors` executor ranks, or nil. Depends only on the configuration
-/// and the rank count, so every rank reaches it before any collective call.
-func virtualClientsProblem(_ config: FederatedConfig, executors: Int) -> String? {
-    guard let n = config.virtualClients else { return nil }
-    if n < 1 { return "--clients must be at least 1, got \(n)" }
-    if executors > n {
-        return "--clients \(n) is fewer than the \(executors) executor ranks (ranks 1...\(executors)); run at most \(n + 1) ranks"
-    }
-    if let refusal = config.virtualClientsRefusal { return refusal }
-    if let f = config.fraction, Int((f * Double(n)).rounded()) < 1 {
-        return "--fraction \(f) selects 0 of the \(n) clients (round(\(f) x \(n)) = 0); give at least \(1 / (2 * Double(n))) or --clients-per-round"
-    }
-    return nil
-}
-
-/// An executor's clients and the samples they hold (ascending, what it
-/// loads), each client's indices mapped into those samples. The mapping
-/// keeps the order, so a client's sampler draws the same samples on any
-/// executor.
-func executorClients(parts: [[Int]], executorOf: [Int], rank: Int) -> (samples: [Int], clients: [(id: Int, indices: [Int])]) {
-    let ids = (1..<executorOf.count).filter { executorOf[$0] == rank }
-    let union = Array(Set(ids.flatMap { parts[$0 - 1] })).sorted()
-    var position = [Int: Int](minimumCapacity: union.count)
-    for (k, i) in union.enumerated() { position[i] = k }
-    return (union, ids.map { ($0, parts[$0 - 1].map { position[$0]! }) })
-}
-
-/// The partition summary of many clients: sizes and classes per client,
-/// and the clients and samples of each executor.
-func compactPartitionSummary(histogram: [[Int]], executorOf: [Int]) -> String {
-    let sizes = histogram.map { $0.reduce(0, +) }
-    let sorted = sizes.sorted()
-    let classes = histogram.map { $0.filter { $0 > 0 }.count }
-    var perExecutor = [Int: (clients: Int, samples: Int)]()
-    for (k, size) in sizes.enumerated() {
-        let e = executorOf[k + 1]
-        perExecutor[e, default: (0, 0)].clients += 1
-        perExecutor[e, default: (0, 0)].samples += size
-    }
-    let executors = perExecutor.keys.sorted().map { "rank \($0): \(perExecutor[$0]!.clients) clients, \(perExecutor[$0]!.samples) samples" }
-    return """
-        partition: \(sizes.count) clients, samples per client min \(sorted.first ?? 0) median \(sorted[sorted.count / 2]) \
-        max \(sorted.last ?? 0), classes per client mean \(String(format: "%.2f", Double(classes.reduce(0, +)) / Double(classes.count)))
-        """ + "\n" + executors.joined(separator: "\n")
 }
 
 func summary(_ c: FederatedConfig, model: Model, clients: Int, executors: Int, trainCount: Int, test: ImageDataset) -> String {

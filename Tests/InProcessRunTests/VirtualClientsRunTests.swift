@@ -154,6 +154,19 @@ final class VirtualClientsRunTests: XCTestCase {
         var fedada = config()
         fedada.strategy = .fedada
         XCTAssertTrue(refusal(fedada, ranks: 3).hasPrefix("--clients does not combine with --strategy fedada"))
+        // 420 samples make 52 batches of 8: 53 clients cannot each hold one,
+        // refused before partitioning (else the partition's own error came first).
+        var many = config(clients: 53)
+        many.partition = .iid
+        XCTAssertEqual(refusal(many, ranks: 3),
+                       "--clients 53 cannot each hold a batch of 8: the 420 training samples make at most 52 batches")
+        var enough = config(clients: 52)
+        enough.partition = .iid
+        XCTAssertEqual(refusal(enough, ranks: 3), "no error")
+        var small = config(clients: 7)
+        small.partition = .skewed(.lognormal(sigma: 3), minSize: 2)
+        small.batch = 10
+        XCTAssertTrue(refusal(small, ranks: 3).hasPrefix("--batch 10 is larger than client "), refusal(small, ranks: 3))
         var speeds = config()
         speeds.clientSpeed = [1, 2]
         XCTAssertEqual(refusal(speeds, ranks: 3), "--client-speed has 2 values for 7 clients")
@@ -194,5 +207,8 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(placeClients(work: [5, 9, 3, 7, 4], executors: 2), [1, 0, 1, 1, 0])
         XCTAssertEqual(placeClients(work: [2, 2, 2], executors: 3), [0, 1, 2])
         XCTAssertEqual(placeClients(work: [1, 1, 1, 1], executors: 1), [0, 0, 0, 0])
+        // Clients of no work still spread: ties in work go to the executor with fewer clients.
+        XCTAssertEqual(placeClients(work: [0, 0, 0, 0, 0], executors: 3), [0, 1, 2, 0, 1])
+        XCTAssertEqual(placeClients(work: [3, 0, 0], executors: 2), [0, 1, 1])
     }
 }

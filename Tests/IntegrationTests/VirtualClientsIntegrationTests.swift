@@ -36,7 +36,9 @@ final class VirtualClientsIntegrationTests: XCTestCase {
             (arguments(perRound: ["--fraction", "0.05"]), 3, "edgetrain: --fraction 0.05 selects 0 of the 7 clients"),
             (arguments(clients: 8, partition: ["--partition", "shards"]), 3,
              "edgetrain: --partition shards: 8 clients x 2 shards = 16 shards do not divide the 420 training samples"),
-            (arguments(batch: 100), 4, "edgetrain: --batch 100 is larger than client"),
+            (arguments(batch: 100), 4,
+             "edgetrain: --clients 7 cannot each hold a batch of 100: the 420 training samples make at most 4 batches"),
+            (arguments(batch: 50), 4, "edgetrain: --batch 50 is larger than client"),
         ]
         for c in cases {
             let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)
