@@ -25,6 +25,18 @@ final class VirtualClientsRunTests: XCTestCase {
         return c
     }
 
+    /// The round records a run writes to its metrics file.
+    func roundRecords(_ config: FederatedConfig, ranks: Int) throws -> [[String: Any]] {
+        var c = config
+        let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        c.metricsPath = path
+        _ = try federate(c, ranks: ranks)
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            .filter { $0["event"] as? String == "round" }
+    }
+
     func federate(_ config: FederatedConfig, ranks: Int) throws -> FederatedFinalRecord {
         let finals = try LoopbackTransport.run(ranks: ranks) { try runFederated(config: config, peers: $0) }
         XCTAssertTrue(finals.dropFirst().allSatisfy { $0 == nil }, "executors return no record")
@@ -52,9 +64,12 @@ final class VirtualClientsRunTests: XCTestCase {
         heterogeneous.slowdownProbability = 0.3
         heterogeneous.clientBandwidth = [50]
         heterogeneous.aggregation = .trimmedMean
+        var noise = config()
+        noise.byzantine = ByzantineSettings(ranks: [2, 5], attack: .noise, scale: 5)
+        noise.aggregation = .median
         let variants: [(String, FederatedConfig)] = [
             ("fedavg", config()), ("fedprox", fedprox), ("fednova", fednova), ("group-topk", topk),
-            ("heterogeneous, trimmed mean", heterogeneous),
+            ("heterogeneous, trimmed mean", heterogeneous), ("noise attack, median", noise),
         ]
         var perVariant = Set<String>()
         for (name, c) in variants {
@@ -63,6 +78,31 @@ final class VirtualClientsRunTests: XCTestCase {
             perVariant.insert(hashes[0])
         }
         XCTAssertEqual(perVariant.count, variants.count, "each strategy trains another model")
+    }
+
+    /// Emulated slowness is drawn per client and round: which (round,
+    /// client) pairs waited is the same on 2 and 3 executors, and some did
+    /// and some did not.
+    func testEmulatedSlowdownsAreTheSameOnTwoAndThreeExecutors() throws {
+        var c = config()
+        c.clientsPerRound = 7
+        c.clientSpeed = [1, 1, 4, 1, 1, 2, 1]
+        c.slowdownProbability = 0.3
+        c.clientBandwidth = [50]
+        func waited(_ rounds: [[String: Any]]) -> [String: Bool] {
+            var pattern = [String: Bool]()
+            for r in rounds {
+                for e in r["clients"] as! [[String: Any]] {
+                    pattern["\(r["round"] as! Int)/\(e["client"] as! Int)"] = (e["wait_s"] as! Double) > 0
+                }
+            }
+            return pattern
+        }
+        let two = waited(try roundRecords(c, ranks: 3))
+        let three = waited(try roundRecords(c, ranks: 4))
+        XCTAssertEqual(two.count, 3 * 7)
+        XCTAssertEqual(two, three)
+        XCTAssertEqual(Set(two.values), [true, false], "the pattern has both")
     }
 
     /// N clients on N executors train what one client per rank trains: the
@@ -86,6 +126,7 @@ final class VirtualClientsRunTests: XCTestCase {
         var c = config(clients: 6)
         c.clientsPerRound = 6
         c.clientSpeed = [1, 1, 1, 1, 1, 8]
+        c.clientBandwidth = [40, 40, 40, 40, 40, 4]
         c.metricsPath = path
         let final = try federate(c, ranks: 3)
         XCTAssertEqual(final.clients, 6)
@@ -103,6 +144,17 @@ final class VirtualClientsRunTests: XCTestCase {
             XCTAssertEqual(waits.prefix(5).max(), 0)
             XCTAssertGreaterThan(waits[5], 0)
             XCTAssertEqual(try XCTUnwrap(r["emulated_round_s"] as? Double), emulated.max()!)
+            // emulated_s is the model's download on the client's link, its
+            // compute, its wait and its upload, each from the record: four
+            // additions, so within 4 roundings of the sum.
+            for (e, bandwidth) in zip(entries, c.clientBandwidth!) {
+                let download = Double(e["bytes_down"] as! Int) * 8 / (bandwidth * 1e6)
+                let parts = [download, e["compute_s"] as! Double, e["wait_s"] as! Double, e["upload_s"] as! Double]
+                XCTAssertGreaterThan(download, 0)
+                XCTAssertGreaterThan(parts[3], 0, "the upload is accounted on the link")
+                let total = e["emulated_s"] as! Double
+                XCTAssertEqual(total, parts.reduce(0, +), accuracy: 4 * total.ulp, "client \(e["client"]!)")
+            }
         }
     }
 

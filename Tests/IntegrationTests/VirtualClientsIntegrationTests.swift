@@ -46,6 +46,9 @@ final class VirtualClientsIntegrationTests: XCTestCase {
             let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("edgetrain:") }
             XCTAssertEqual(lines.count, 1, "\(c.args): \(outcome.stderr)")
             XCTAssertTrue(lines.first?.hasPrefix(c.message) ?? false, "\(c.args): \(outcome.stderr)")
+            // Ended by the refusal, not by mpirun's time limit.
+            XCTAssertFalse(outcome.stderr.contains(MPIJob.timeLimitNotice), "\(c.args): \(outcome.stderr)")
+            XCTAssertLessThan(outcome.seconds, 60, "\(c.args)")
         }
     }
 }
