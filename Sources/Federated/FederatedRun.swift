@@ -5,7 +5,9 @@ import Foundation
 import NN
 import RunSupport
 
-/// `edgetrain federated`: rank 0 coordinates, ranks 1..N-1 are clients.
+/// `edgetrain federated`: rank 0 coordinates, ranks 1..R-1 are clients
+/// (one each), or with `--clients N` executors of N virtual clients placed
+/// on them (`VirtualClients.swift`).
 /// Collective: every rank calls it. Returns the final record on rank 0,
 /// nil on the clients.
 public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> FederatedFinalRecord? {

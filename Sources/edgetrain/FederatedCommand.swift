@@ -63,7 +63,7 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Reject uploads whose change has a larger L2 norm.")
     var maxUpdateNorm: Double?
 
-    @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).",
+    @Option(help: "Testing: these clients send poisoned updates: client ranks, or client ids 1...N with --clients (comma-separated, e.g. 3 or 2,5).",
             transform: CommaSeparated.parser(of: Int.self))
     var byzantine: [Int]?
 

@@ -59,7 +59,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Dirichlet concentration (smaller: more skewed labels per rank).")
     var alpha: Double = 0.5
 
-    @Option(help: "Dirichlet: the smallest partition allowed.")
+    @Option(help: "The smallest partition allowed: Dirichlet redraws below it, --size-skew gives every partition at least it.")
     var minPartitionSize: Int = 10
 
     @Option(help: "Shards: shards per partition.")
