@@ -107,7 +107,7 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, executors: Int, t
     let aggregation = c.aggregation.rawValue + (c.aggregation == .trimmedMean
         ? " (trims \(trimCount(clients: c.perRound(clients: clients), fraction: c.trimFraction)) per end)" : "")
         + (c.maxUpdateNorm.map { ", max update norm \($0)" } ?? "")
-    let byzantine = c.byzantine.map { "\nbyzantine: rank(s) \($0.ranks.map(String.init).joined(separator: ",")) send \($0.attack.rawValue) (S = \($0.scale))" } ?? ""
+    let byzantine = c.byzantine.map { "\nbyzantine: \(c.virtualClients == nil ? "rank(s)" : "client(s)") \($0.ranks.map(String.init).joined(separator: ",")) send \($0.attack.rawValue) (S = \($0.scale))" } ?? ""
     let autonomy = a.enabled
         ? "\nautonomy: early stop \(a.earlyStop ? "on" : "off"), early transmit \(a.earlyTransmit ? "on" : "off"), "
             + "sampling every \(a.sampleEvery) rounds, benefit weight \(a.benefitWeight), converge at \(a.convergeThreshold), "
