@@ -28,10 +28,13 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     /// Label `label` at sample `index` is not below the number of classes.
     case labelOutOfRange(file: String, index: Int, label: Int, classes: Int)
+    /// Sample `index` asked for, but `file` holds `count` samples.
+    case sampleOutOfRange(file: String, index: Int, count: Int)
     /// A partition request that cannot be carried out (bad counts, bad Dirichlet parameters).
     case invalidPartition(String)
-    /// `--batch` `batch` exceeds the `samples` of rank `rank`'s partition.
-    case batchTooLarge(batch: Int, rank: Int, samples: Int)
+    /// `--batch` `batch` exceeds the `samples` of the partition of `holder`
+    /// (a rank, or a client) number `rank`.
+    case batchTooLarge(batch: Int, rank: Int, samples: Int, holder: String = "rank")
 
     public var description: String {
         switch self {
@@ -63,10 +66,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(images): \(imageCount) images, but \(labels) has \(labelCount) labels"
         case let .labelOutOfRange(file, index, label, classes):
             return "\(file): label \(label) at index \(index) is outside 0..<\(classes)"
+        case let .sampleOutOfRange(file, index, count):
+            return "\(file): sample \(index) asked for, but the file holds \(count) samples"
         case let .invalidPartition(message):
             return "invalid partition request: \(message)"
-        case let .batchTooLarge(batch, rank, samples):
-            return "--batch \(batch) is larger than rank \(rank)'s partition of \(samples) samples"
+        case let .batchTooLarge(batch, rank, samples, holder):
+            return "--batch \(batch) is larger than \(holder) \(rank)'s partition of \(samples) samples"
         }
     }
 

@@ -34,26 +34,64 @@ public enum FashionMNIST {
         let imagesPath = try locate(directory: directory, name: "\(split.filePrefix)-images-idx3-ubyte")
         let labelsPath = try locate(directory: directory, name: "\(split.filePrefix)-labels-idx1-ubyte")
         let images = try IDX.read(path: imagesPath)
-        guard images.dimensions.count == 3, images.dimensions[1] > 0, images.dimensions[2] > 0 else {
-            throw DataError.unexpectedShape(
-                file: imagesPath, expected: "3 dimensions (count x height x width)", found: images.dimensions)
-        }
-        let labels = try IDX.read(path: labelsPath)
-        guard labels.dimensions.count == 1 else {
-            throw DataError.unexpectedShape(file: labelsPath, expected: "1 dimension (count)", found: labels.dimensions)
-        }
-        guard images.dimensions[0] == labels.dimensions[0] else {
-            throw DataError.countMismatch(
-                images: imagesPath, imageCount: images.dimensions[0],
-                labels: labelsPath, labelCount: labels.dimensions[0])
-        }
-        if let bad = labels.bytes.firstIndex(where: { Int($0) >= classes }) {
-            throw DataError.labelOutOfRange(
-                file: labelsPath, index: bad, label: Int(labels.bytes[bad]), classes: classes)
-        }
+        try checkImageShape(images.dimensions, file: imagesPath)
+        let labels = try readLabels(path: labelsPath)
+        try checkCounts(images: imagesPath, imageCount: images.dimensions[0], labels: labelsPath, labelCount: labels.count)
         return ImageDataset(
             count: images.dimensions[0], height: images.dimensions[1], width: images.dimensions[2],
-            channels: 1, classes: classes, pixels: images.bytes, labels: labels.bytes, mean: mean, std: std)
+            channels: 1, classes: classes, pixels: images.bytes, labels: labels, mean: mean, std: std)
+    }
+
+    /// The training labels alone (what partitioning needs), checked as `load` checks them.
+    public static func labels(directory: String = defaultDirectory, split: Split) throws -> [UInt8] {
+        try readLabels(path: try locate(directory: directory, name: "\(split.filePrefix)-labels-idx1-ubyte"))
+    }
+
+    /// The samples `indices` (strictly ascending) of one split, streamed
+    /// from the files: the other images are never held (`IDX.readRecords`).
+    /// Equals `load(directory:split:).subset(indices)`.
+    /// - Throws: as `load` (the shape and count checks come from the images
+    ///   file's header, before its records are read), and
+    ///   `DataError.sampleOutOfRange` for an index outside the samples.
+    public static func load(directory: String = defaultDirectory, split: Split, indices: [Int]) throws -> ImageDataset {
+        let imagesPath = try locate(directory: directory, name: "\(split.filePrefix)-images-idx3-ubyte")
+        let labelsPath = try locate(directory: directory, name: "\(split.filePrefix)-labels-idx1-ubyte")
+        let all = try readLabels(path: labelsPath)
+        if let bad = indices.first(where: { $0 < 0 || $0 >= all.count }) {
+            throw DataError.sampleOutOfRange(file: labelsPath, index: bad, count: all.count)
+        }
+        let images = try IDX.readRecords(path: imagesPath, indices: indices) { dimensions in
+            try checkImageShape(dimensions, file: imagesPath)
+            try checkCounts(images: imagesPath, imageCount: dimensions[0], labels: labelsPath, labelCount: all.count)
+        }
+        return ImageDataset(
+            count: indices.count, height: images.dimensions[1], width: images.dimensions[2], channels: 1, classes: classes,
+            pixels: images.bytes, labels: indices.map { all[$0] }, mean: mean, std: std)
+    }
+
+    /// The labels file at `path`: 1-D, every label below `classes`.
+    private static func readLabels(path: String) throws -> [UInt8] {
+        let labels = try IDX.read(path: path)
+        guard labels.dimensions.count == 1 else {
+            throw DataError.unexpectedShape(file: path, expected: "1 dimension (count)", found: labels.dimensions)
+        }
+        if let bad = labels.bytes.firstIndex(where: { Int($0) >= classes }) {
+            throw DataError.labelOutOfRange(file: path, index: bad, label: Int(labels.bytes[bad]), classes: classes)
+        }
+        return labels.bytes
+    }
+
+    /// Images are count x height x width, each image at least one pixel.
+    private static func checkImageShape(_ dimensions: [Int], file: String) throws {
+        guard dimensions.count == 3, dimensions[1] > 0, dimensions[2] > 0 else {
+            throw DataError.unexpectedShape(file: file, expected: "3 dimensions (count x height x width)", found: dimensions)
+        }
+    }
+
+    private static func checkCounts(images: String, imageCount: Int, labels: String, labelCount: Int) throws {
+        guard imageCount == labelCount else {
+            throw DataError.countMismatch(images: images, imageCount: imageCount, labels: labels, labelCount: labelCount)
+        }
     }
 
     /// The path of `name` in `directory`, compressed or not.

@@ -17,9 +17,33 @@ public func decompressGzip(_ compressed: [UInt8], name: String) throws -> [UInt8
             | Int(compressed[n - 2]) << 16 | Int(compressed[n - 1]) << 24
         output.reserveCapacity(min(max(isize, compressed.count), 1 << 30))
     }
-    let chunkSize = 1 << 18
-    let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
-    defer { chunk.deallocate() }
+    var offset = 0
+    try inflateGzip(name: name, read: { buffer in
+        let n = min(buffer.count, compressed.count - offset)
+        compressed.withUnsafeBufferPointer { _ = buffer.initialize(from: $0[offset..<offset + n]) }
+        offset += n
+        return n
+    }, consume: { output.append(contentsOf: $0) })
+    return output
+}
+
+/// Bytes of the input buffer `inflateGzip` refills, and of its output pieces.
+let gzipBufferBytes = 1 << 18
+
+/// `decompressGzip` with the input and the output in pieces: `read` fills
+/// the start of the buffer it gets (at most `gzipBufferBytes`) with the
+/// next compressed bytes and returns how many (0 only at the end of the
+/// input); each piece of the output goes to `consume` (at most
+/// `gzipBufferBytes`, valid only during the call). Only these two fixed
+/// buffers and zlib's window are held, whatever the sizes. Throws as
+/// `decompressGzip` does (the counts in its errors are of the whole input),
+/// and what `read` and `consume` throw.
+func inflateGzip(name: String, read: (UnsafeMutableBufferPointer<UInt8>) throws -> Int,
+                 consume: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    let input = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: gzipBufferBytes)
+    defer { input.deallocate() }
+    let output = UnsafeMutablePointer<UInt8>.allocate(capacity: gzipBufferBytes)
+    defer { output.deallocate() }
 
     var stream = z_stream()
     // windowBits 15 + 32: the largest window, with gzip/zlib header detection.
@@ -29,47 +53,63 @@ public func decompressGzip(_ compressed: [UInt8], name: String) throws -> [UInt8
     }
     defer { inflateEnd(&stream) }
 
-    try compressed.withUnsafeBufferPointer { input in
-        let total = input.count
-        var handedOver = 0  // input bytes given to zlib so far
-        while true {
-            if stream.avail_in == 0 && handedOver < total {
-                let piece = min(total - handedOver, Int(UInt32.max))
-                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + handedOver)
-                stream.avail_in = UInt32(piece)
-                handedOver += piece
-            }
-            stream.next_out = chunk
-            stream.avail_out = UInt32(chunkSize)
-            let code = inflate(&stream, Z_NO_FLUSH)
-            let produced = chunkSize - Int(stream.avail_out)
-            if produced > 0 {
-                output.append(contentsOf: UnsafeBufferPointer(start: chunk, count: produced))
-            }
-            let inputLeft = total - handedOver + Int(stream.avail_in)
-            switch code {
-            case Z_OK:
-                continue
-            case Z_STREAM_END:
-                if inputLeft == 0 { return }
-                let next = total - inputLeft
-                guard inputLeft >= 2, input[next] == 0x1F, input[next + 1] == 0x8B else {
-                    throw DataError.corruptGzip(
-                        file: name, reason: "\(inputLeft) bytes of non-gzip data after the stream")
+    var total = 0  // input bytes read so far
+    var ended = false  // `read` returned 0
+    // Moves the unread input to the buffer's start and reads until it holds
+    // at least `count` bytes or the input ends.
+    func refill(atLeast count: Int) throws {
+        let left = Int(stream.avail_in)
+        guard left < count, !ended else { return }
+        if left > 0, let next = stream.next_in { input.baseAddress!.update(from: next, count: left) }
+        var filled = left
+        while filled < count && !ended {
+            let n = try read(UnsafeMutableBufferPointer(rebasing: input[filled...]))
+            precondition(n >= 0 && n <= input.count - filled, "read returned \(n)")
+            if n == 0 { ended = true }
+            filled += n
+            total += n
+        }
+        stream.next_in = input.baseAddress
+        stream.avail_in = UInt32(filled)
+    }
+
+    while true {
+        try refill(atLeast: 1)
+        stream.next_out = output
+        stream.avail_out = UInt32(gzipBufferBytes)
+        let code = inflate(&stream, Z_NO_FLUSH)
+        let produced = gzipBufferBytes - Int(stream.avail_out)
+        if produced > 0 {
+            try consume(UnsafeBufferPointer(start: output, count: produced))
+        }
+        switch code {
+        case Z_OK:
+            continue
+        case Z_STREAM_END:
+            // Another member may follow: it starts with the gzip magic.
+            try refill(atLeast: 2)
+            let left = Int(stream.avail_in)
+            if left == 0 { return }
+            guard left >= 2, stream.next_in[0] == 0x1F, stream.next_in[1] == 0x8B else {
+                var after = left
+                while !ended {
+                    let n = try read(input)
+                    if n == 0 { ended = true }
+                    after += n
                 }
-                inflateReset(&stream)  // another member follows
-            case Z_BUF_ERROR where inputLeft == 0:
-                throw DataError.truncatedGzip(file: name, compressedBytes: total)
-            case Z_DATA_ERROR:
-                throw DataError.corruptGzip(file: name, reason: zlibMessage(stream, code))
-            case Z_NEED_DICT:
-                throw DataError.corruptGzip(file: name, reason: "stream needs a preset dictionary")
-            default:
-                throw DataError.corruptGzip(file: name, reason: zlibMessage(stream, code))
+                throw DataError.corruptGzip(file: name, reason: "\(after) bytes of non-gzip data after the stream")
             }
+            inflateReset(&stream)
+        case Z_BUF_ERROR where stream.avail_in == 0 && ended:
+            throw DataError.truncatedGzip(file: name, compressedBytes: total)
+        case Z_DATA_ERROR:
+            throw DataError.corruptGzip(file: name, reason: zlibMessage(stream, code))
+        case Z_NEED_DICT:
+            throw DataError.corruptGzip(file: name, reason: "stream needs a preset dictionary")
+        default:
+            throw DataError.corruptGzip(file: name, reason: zlibMessage(stream, code))
         }
     }
-    return output
 }
 
 private func zlibMessage(_ stream: z_stream, _ code: Int32) -> String {

@@ -38,29 +38,56 @@ public enum IDX {
     ///   `.truncatedFile` (header or data cut short; counts are whole-file
     ///   bytes) or `.trailingBytes` (more bytes than the header accounts for).
     public static func parse(_ bytes: [UInt8], name: String) throws -> IDXArray {
-        guard bytes.count >= 4 else {
-            throw DataError.truncatedFile(file: name, expectedBytes: 4, actualBytes: bytes.count)
+        let header: Header
+        switch try parseHeader(bytes, name: name) {
+        case let .needs(count): throw DataError.truncatedFile(file: name, expectedBytes: count, actualBytes: bytes.count)
+        case let .complete(h): header = h
         }
-        guard bytes[0] == 0, bytes[1] == 0 else {
-            throw DataError.wrongMagic(file: name, found: Array(bytes[0..<4]))
+        if bytes.count < header.fileBytes {
+            throw DataError.truncatedFile(file: name, expectedBytes: header.fileBytes, actualBytes: bytes.count)
         }
-        guard bytes[2] == unsignedByteType else {
-            throw DataError.unsupportedDataType(file: name, code: bytes[2])
+        if bytes.count > header.fileBytes {
+            throw DataError.trailingBytes(file: name, expectedBytes: header.fileBytes, actualBytes: bytes.count)
         }
-        let rank = Int(bytes[3])
+        return IDXArray(dimensions: header.dimensions, bytes: Array(bytes[header.byteCount...]))
+    }
+
+    /// An IDX header's content.
+    struct Header {
+        var dimensions: [Int]
+        /// Bytes of the header: 4 + 4 x the number of dimensions.
+        var byteCount: Int
+        /// Bytes of one record along the first dimension (0 when there are none).
+        var recordBytes: Int
+        /// Bytes of the whole file the header describes.
+        var fileBytes: Int
+    }
+
+    /// What the first bytes of an IDX file say: `.needs(n)` when the header
+    /// is longer than `prefix` (n bytes in all are needed to go on), else
+    /// the header. Checks the magic and type as soon as 4 bytes are there.
+    /// - Throws: `DataError.wrongMagic`, `.unsupportedDataType`, and
+    ///   `.invalidHeader` for zero dimensions or sizes that overflow `Int`.
+    static func parseHeader(_ prefix: [UInt8], name: String) throws -> HeaderProgress {
+        guard prefix.count >= 4 else { return .needs(4) }
+        guard prefix[0] == 0, prefix[1] == 0 else {
+            throw DataError.wrongMagic(file: name, found: Array(prefix[0..<4]))
+        }
+        guard prefix[2] == unsignedByteType else {
+            throw DataError.unsupportedDataType(file: name, code: prefix[2])
+        }
+        let rank = Int(prefix[3])
         guard rank >= 1 else {
             throw DataError.invalidHeader(file: name, reason: "zero dimensions")
         }
         let headerSize = 4 + 4 * rank
-        guard bytes.count >= headerSize else {
-            throw DataError.truncatedFile(file: name, expectedBytes: headerSize, actualBytes: bytes.count)
-        }
+        guard prefix.count >= headerSize else { return .needs(headerSize) }
         var dimensions: [Int] = []
         dimensions.reserveCapacity(rank)
         for d in 0..<rank {
             let o = 4 + 4 * d
-            let value = UInt32(bytes[o]) << 24 | UInt32(bytes[o + 1]) << 16
-                | UInt32(bytes[o + 2]) << 8 | UInt32(bytes[o + 3])
+            let value = UInt32(prefix[o]) << 24 | UInt32(prefix[o + 1]) << 16
+                | UInt32(prefix[o + 2]) << 8 | UInt32(prefix[o + 3])
             guard let dimension = Int(exactly: value) else {
                 throw DataError.invalidHeader(file: name, reason: "dimension \(value) does not fit Int")
             }
@@ -70,17 +97,17 @@ public enum IDX {
             let shown = dimensions.map(String.init).joined(separator: " x ")
             throw DataError.invalidHeader(file: name, reason: "\(shown) elements overflow Int")
         }
-        let (expected, overflow) = headerSize.addingReportingOverflow(elements)
+        let (fileBytes, overflow) = headerSize.addingReportingOverflow(elements)
         guard !overflow else {
             throw DataError.invalidHeader(file: name, reason: "file size \(headerSize) + \(elements) overflows Int")
         }
-        if bytes.count < expected {
-            throw DataError.truncatedFile(file: name, expectedBytes: expected, actualBytes: bytes.count)
-        }
-        if bytes.count > expected {
-            throw DataError.trailingBytes(file: name, expectedBytes: expected, actualBytes: bytes.count)
-        }
-        return IDXArray(dimensions: dimensions, bytes: Array(bytes[headerSize...]))
+        return .complete(Header(dimensions: dimensions, byteCount: headerSize,
+                                recordBytes: dimensions[0] == 0 ? 0 : elements / dimensions[0], fileBytes: fileBytes))
+    }
+
+    enum HeaderProgress {
+        case needs(Int)
+        case complete(Header)
     }
 
     /// Reads and parses the IDX file at `path`, plain or gzip-compressed.

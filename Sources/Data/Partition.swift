@@ -12,6 +12,9 @@ public enum PartitionScheme: Sendable, Equatable {
     /// The pathological split of McMahan et al. 2017: samples sorted by label,
     /// cut into `parts * perPartition` shards, `perPartition` random shards each.
     case shards(perPartition: Int)
+    /// An iid split whose sizes follow `skew` (LEAF's and FedScale's unequal
+    /// clients), every partition holding at least `minSize` samples.
+    case skewed(SizeSkew, minSize: Int)
 }
 
 /// Splits the samples `0..<labels.count` between `parts` partitions.
@@ -23,6 +26,7 @@ public enum PartitionScheme: Sendable, Equatable {
 /// - `.iid`: partition sizes differ by at most one (the first
 ///   `labels.count % parts` partitions get one more).
 /// - `.dirichlet`: see `PartitionScheme.dirichlet`; gives up after 1000 draws.
+/// - `.skewed`: see `skewedSizes`; a seeded shuffle cut at those sizes.
 /// - `.shards(perPartition: k)`: with `s = labels.count / (parts * k)`, every
 ///   shard has `s` samples except the last `labels.count % (parts * k)` shards
 ///   in label order, which have `s + 1`, so every partition gets between
@@ -56,6 +60,8 @@ public func partition(
             labels: labels, classes: classes, parts: parts, alpha: alpha, minSize: minSize, rng: &rng)
     case let .shards(perPartition):
         return try shardPartition(labels: labels, parts: parts, perPartition: perPartition, rng: &rng)
+    case let .skewed(skew, minSize):
+        return try skewedPartition(count: labels.count, parts: parts, minSize: minSize, skew: skew, rng: &rng)
     }
 }
 

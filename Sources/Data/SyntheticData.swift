@@ -17,6 +17,8 @@ public enum SyntheticData {
     /// SGD (batch 32) on 5000 samples is at about 30 % (learning rate 0.01) to
     /// 75 % (0.05) test accuracy after 20 steps, and above 90 % within 2 epochs.
     public static let defaultNoise: Double = 128
+    /// Classes of `make` when none are given (those of `DataSource.synthetic`).
+    public static let defaultClasses = 10
 
     /// `count` samples of `height x width` one-channel images in `classes`
     /// classes. The same arguments give bitwise-identical data on every run
@@ -27,7 +29,7 @@ public enum SyntheticData {
     /// - Parameter noise: standard deviation of the per-pixel noise in pixel
     ///   levels; 0 gives every sample its prototype, rounded.
     public static func make(
-        count: Int, classes: Int = 10, height: Int = 28, width: Int = 28,
+        count: Int, classes: Int = defaultClasses, height: Int = 28, width: Int = 28,
         seed: UInt64, noise: Double = defaultNoise
     ) -> ImageDataset {
         precondition(count >= 0, "count must not be negative")

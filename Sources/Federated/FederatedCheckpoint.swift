@@ -26,7 +26,7 @@ extension FederatedCoordinator {
         var waiting = Set(clients)
         var failures = [String]()
         while !waiting.isEmpty {
-            guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            guard let (client, message, bytes, _) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .checkpointDone {
                 waiting.remove(client)
                 if message[int: .failed] != 0 { failures.append(String(decoding: message.payload, as: UTF8.self)) }
@@ -120,13 +120,13 @@ extension FederatedClient {
         var file = CheckpointFile()
         file.set("kind", string: "federated-client")
         file.set("config_sha256", string: config.fingerprint)
-        file.set(sampler: sampler.state)
-        let g = speed.rng.state
+        file.set(sampler: current.sampler.state)
+        let g = current.speed.rng.state
         file["speed.generator"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) })
-        file.set("speed.slow_steps_left", integer: speed.slowStepsLeft)
-        file["residual"] = .floats(residual)
-        file["curves.count"] = .integers([Int64(curves.count)])
-        for (k, c) in curves.enumerated() {
+        file.set("speed.slow_steps_left", integer: current.speed.slowStepsLeft)
+        file["residual"] = .floats(current.residual)
+        file["curves.count"] = .integers([Int64(current.curves.count)])
+        for (k, c) in current.curves.enumerated() {
             file["curves.\(k).overall"] = .doubles(c.overall)
             file["curves.\(k).layers"] = .doubles(c.layers.flatMap { $0 })
         }
@@ -141,7 +141,7 @@ extension FederatedClient {
         let slowStepsLeft = try file.integer("speed.slow_steps_left", file: name)
         let savedResidual = try file.floats("residual", file: name)
         let curveCount = try file.integer("curves.count", file: name)
-        guard generator.count == 4, slowStepsLeft >= 0, savedResidual.count == residual.count, (0...2).contains(curveCount)
+        guard generator.count == 4, slowStepsLeft >= 0, savedResidual.isEmpty || (config.compression?.errorFeedback == true && savedResidual.count == model.parameterCount), (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }
         var restoredCurves = [ProgressCurve]()
         for k in 0..<curveCount {
@@ -152,11 +152,11 @@ extension FederatedClient {
                 Array(flat[$0 * overall.count..<($0 + 1) * overall.count])
             }))
         }
-        sampler = restoredSampler
+        current.sampler = restoredSampler
         let words = generator.map { UInt64(bitPattern: $0) }
-        speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
-        residual = savedResidual
-        curves = restoredCurves
+        current.speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
+        current.residual = savedResidual
+        current.curves = restoredCurves
     }
 }
 

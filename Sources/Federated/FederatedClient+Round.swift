@@ -61,10 +61,12 @@ extension FederatedClient {
     func loadGlobalModel(_ message: FederatedMessage, downloadBytes: Int) throws -> [Float] {
         let global = message.floats()
         guard global.count == model.parameterCount else {
-            throw FederatedError.failed("client \(peers.rank): model of \(global.count) floats, expected \(model.parameterCount)")
+            throw FederatedError.failed("client \(current.id): model of \(global.count) floats, expected \(model.parameterCount)")
         }
         model.store.loadParameters(global)
-        pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: peers.rank)))
+        if !accountsEmulatedTime {
+            pause(linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: current.id)))
+        }
         return global
     }
 
@@ -77,7 +79,7 @@ extension FederatedClient {
         var sendAt = [Int: [Int]]()
         if autonomy.earlyTransmit && !sampling {
             for l in layers.indices {
-                if let i = convergedIteration(curves, layer: l, threshold: autonomy.convergeThreshold), i < planned {
+                if let i = convergedIteration(current.curves, layer: l, threshold: autonomy.convergeThreshold), i < planned {
                     sendAt[i, default: []].append(l)
                 }
             }
@@ -116,9 +118,9 @@ extension FederatedClient {
 
     /// One SGD step on the next minibatch, then the emulated slowness.
     func localStep(_ sgd: SGD, _ features: inout [Float], _ labels: inout [Int32], into work: inout LocalWork) {
-        let slow = speed.beginStep()
+        let slow = current.speed.beginStep()
         let t0 = monotonicSeconds()
-        let batch = sampler.next()
+        let batch = current.sampler.next()
         let loss = features.withUnsafeMutableBufferPointer { x in
             labels.withUnsafeMutableBufferPointer { y in
                 train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
@@ -128,8 +130,8 @@ extension FederatedClient {
         sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
         let seconds = monotonicSeconds() - t0
         work.compute += seconds
-        let wait = speed.extraWait(computeSeconds: seconds, slow: slow)
-        pause(wait)
+        let wait = current.speed.extraWait(computeSeconds: seconds, slow: slow)
+        if !accountsEmulatedTime { pause(wait) }
         work.waited += wait
         work.losses.append(loss)
         work.recent.append(seconds + wait)
@@ -142,7 +144,7 @@ extension FederatedClient {
         let autonomy = config.autonomy
         if autonomy.earlyStop && !plan.sampling {
             let rule = EarlyStopRule(benefitWeight: autonomy.benefitWeight, freeFraction: autonomy.freeFraction)
-            let curve = curves.last ?? .straightLine(iterations: plan.planned)
+            let curve = current.curves.last ?? .straightLine(iterations: plan.planned)
             if rule.shouldStop(curve: curve, iteration: i, iterationSeconds: work.recent.sorted()[work.recent.count / 2],
                                elapsed: elapsed, reference: plan.reference) { return true }
         }
@@ -151,8 +153,8 @@ extension FederatedClient {
 
     /// Keeps a sampling round's progress curve (the last two).
     func recordCurve(_ work: LocalWork) {
-        curves.append(ProgressCurve(snapshots: work.snapshots, at: work.snapshotIterations, layers: layers.map(\.range)))
-        if curves.count > 2 { curves.removeFirst() }
+        current.curves.append(ProgressCurve(snapshots: work.snapshots, at: work.snapshotIterations, layers: layers.map(\.range)))
+        if current.curves.count > 2 { current.curves.removeFirst() }
     }
 
     /// The update's header: the round, the work done and its timing.
@@ -180,8 +182,8 @@ extension FederatedClient {
     func attachChange(to update: inout FederatedMessage, global: [Float], plan: RoundPlan, early: [EarlySend]) throws {
         var delta = [Float](repeating: 0, count: model.parameterCount)
         for k in 0..<delta.count { delta[k] = model.store.parameters[k] - global[k] }
-        if let b = config.byzantine, b.ranks.contains(peers.rank) {
-            b.poison(&delta, seed: config.seed, rank: peers.rank, round: plan.round)
+        if let b = config.byzantine, b.ranks.contains(current.id) {
+            b.poison(&delta, seed: config.seed, rank: current.id, round: plan.round)
         }
         guard !early.isEmpty else { return try encodeDelta(&delta, into: &update) }
         let masks = earlyCopyMasks(early.map { ($0.layer, $0.snapshot) }, threshold: config.autonomy.resendThreshold) {
@@ -219,7 +221,7 @@ extension FederatedClient {
         message[int: .iteration] = iteration
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
-        _ = link.send(bytes: bytes.count, at: monotonicSeconds())
+        _ = current.link.send(bytes: bytes.count, at: monotonicSeconds())
         let request = try peers.startSend(bytes, to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }

@@ -11,41 +11,51 @@ import RunSupport
 final class FederatedClient {
     let config: FederatedConfig
     let peers: PeerGroup
+    /// The samples of the clients this rank serves (all of them, or with
+    /// `--clients` only its clients' samples).
     let train: ImageDataset
-    let indices: [Int]
     let model: Model
-    var sampler: MinibatchSampler
-    var speed: ClientSpeedModel
-    /// Group-TopK state: the compressor and this client's residual.
+    /// Group-TopK's compressor (the residual is per client).
     let compressor: GroupTopK?
-    var residual: [Float]
-    /// Autonomy: the last two sampling rounds' progress curves.
-    var curves: [ProgressCurve] = []
     /// The model's layers with parameters, in order.
     let layers: [(name: String, range: Range<Int>)]
-    /// The emulated upload link (`--client-bandwidth`), on the monotonic clock.
-    var link: UploadLink
+    /// The client being trained now; with `--clients`, `others` holds the
+    /// rest of this executor's clients, by id.
+    var current: ClientState
+    var others = [Int: ClientState]()
+    /// `--clients`: emulated times are accounted, not waited for (a slow
+    /// client must not hold up its executor's other clients).
+    var accountsEmulatedTime: Bool { config.virtualClients != nil }
 
-    init(config: FederatedConfig, peers: PeerGroup, train: ImageDataset, indices: [Int], model: Model) {
+    /// `states` holds the clients this rank serves (one without `--clients`).
+    /// - Throws: `FederatedError.setup` when it is empty.
+    init(config: FederatedConfig, peers: PeerGroup, train: ImageDataset, states: [ClientState], model: Model) throws {
+        guard let first = states.first else {
+            throw FederatedError.setup("rank \(peers.rank) serves no client; every executor needs at least one")
+        }
         self.config = config
         self.peers = peers
         self.train = train
-        self.indices = indices
         self.model = model
-        let rank = peers.rank
-        sampler = MinibatchSampler(indices: indices, batchSize: config.batch, seed: config.seed, stream: UInt64(rank))
-        speed = ClientSpeedModel(
-            factor: config.speed(ofClient: rank), slowdownProbability: config.slowdownProbability,
-            slowdownFactor: config.slowdownFactor, slowdownSteps: config.slowdownSteps, seed: config.seed, rank: rank)
         layers = model.store.layers
-        link = UploadLink(megabitsPerSecond: config.bandwidth(ofClient: rank))
-        if let c = config.compression {
-            compressor = GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio))
-            residual = [Float](repeating: 0, count: c.errorFeedback ? model.parameterCount : 0)
-        } else {
-            compressor = nil
-            residual = []
+        current = first
+        for s in states.dropFirst() { others[s.id] = s }
+        compressor = config.compression.map {
+            GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio))
         }
+    }
+
+    /// The samples of the client being trained.
+    var indices: [Int] { current.indices }
+
+    /// Makes client `id` (0: this rank's own client) the current one.
+    func switchTo(client id: Int) throws {
+        guard id != 0, id != current.id else { return }
+        guard let next = others.removeValue(forKey: id) else {
+            throw FederatedError.failed("rank \(peers.rank): the coordinator sent a model for client \(id), which this rank does not serve")
+        }
+        others[current.id] = current
+        current = next
     }
 
     /// The client's loop (collective with the coordinator's).
@@ -62,6 +72,7 @@ final class FederatedClient {
             case .checkpoint?:
                 try answerCheckpoint(message)
             case .model?:
+                try switchTo(client: message[int: .client])
                 var update = try trainRound(message, downloadBytes: bytes.count)
                 try upload(&update)
             default:
@@ -77,12 +88,20 @@ final class FederatedClient {
     /// upload time of the whole model as one final update, minus the time
     /// from the end of training to the end of this upload (negative when
     /// re-sent layers cost more than the kept ones saved).
+    /// With `--clients` the link is accounted, not waited for: `upload_s`
+    /// is the emulated transfer time and the update goes at once.
     func upload(_ update: inout FederatedMessage) throws {
         let now = monotonicSeconds()
-        let end = link.send(bytes: FederatedMessage.headerBytes + update.payload.count, at: now)
+        if accountsEmulatedTime {
+            update[.uploadSeconds] = current.link.seconds(bytes: FederatedMessage.headerBytes + update.payload.count)
+            update[int: .client] = current.id
+            try peers.send(update.encoded(), to: 0, tag: FederatedTag.update)
+            return
+        }
+        let end = current.link.send(bytes: FederatedMessage.headerBytes + update.payload.count, at: now)
         update[.uploadSeconds] = end - now
         if update[int: .earlyLayers] != 0 {
-            let whole = link.seconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4)
+            let whole = current.link.seconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4)
             update[.overlapSeconds] = whole - (end - now)
         }
         pause(end - monotonicSeconds())
@@ -101,7 +120,8 @@ final class FederatedClient {
         var sparse = SparseGradient(layout: compressor.layout)
         try delta.withUnsafeBufferPointer { d in
             if settings.errorFeedback {
-                try residual.withUnsafeMutableBufferPointer { try compressor.compress(gradient: d, residual: $0, into: &sparse) }
+                if current.residual.isEmpty { current.residual = [Float](repeating: 0, count: model.parameterCount) }
+                try current.residual.withUnsafeMutableBufferPointer { try compressor.compress(gradient: d, residual: $0, into: &sparse) }
             } else {
                 try compressor.compress(d, into: &sparse)
             }

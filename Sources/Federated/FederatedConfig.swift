@@ -71,6 +71,9 @@ public struct FederatedConfig: Sendable {
     /// Server step size on the aggregated change (1: FedAvg).
     public var serverLearningRate = 1.0
     public var partition: PartitionScheme = .iid
+    /// `--clients N`: N virtual clients (ids 1...N) over the executor ranks
+    /// 1..R-1; nil: one client per rank (id = rank).
+    public var virtualClients: Int?
     public var seed: UInt64 = 1
     public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
     /// Group-TopK on the uploads (nil: dense).
@@ -123,14 +126,22 @@ public struct FederatedConfig: Sendable {
             "\(a.convergeThreshold)/\(a.resendThreshold)", "\(trimFraction)/\(maxUpdateNorm ?? -1)",
             byzantine.map { "\($0.ranks)/\($0.attack.rawValue)/\($0.scale)" } ?? "honest",
         ]
-        return SHA256.hex(Array(fields.joined(separator: "|").utf8))
+        // Appended only when set, so that runs without them keep their fingerprint.
+        let virtual = virtualClients.map { ["clients \($0)"] } ?? []
+        return SHA256.hex(Array((fields + virtual).joined(separator: "|").utf8))
     }
 
     /// The number of clients to select each round, out of `clients`.
     public func perRound(clients: Int) -> Int {
         if let clientsPerRound { return min(max(clientsPerRound, 1), clients) }
-        if let fraction { return min(max(Int((fraction * Double(clients)).rounded()), 1), clients) }
+        if let share = fractionShare(clients: clients) { return min(max(share, 1), clients) }
         return clients
+    }
+
+    /// `--fraction` of `clients`, rounded to the nearest whole client
+    /// (possibly 0; `perRound` takes at least 1); nil without `--fraction`.
+    public func fractionShare(clients: Int) -> Int? {
+        fraction.map { Int(($0 * Double(clients)).rounded()) }
     }
 
     /// The default local steps of a client holding `samples` samples.

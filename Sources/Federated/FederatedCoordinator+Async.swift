@@ -41,7 +41,7 @@ extension FederatedCoordinator {
         var entries = [FederatedClientEntry]()
         var roundStart = monotonicSeconds()
         while version < config.rounds {
-            guard let (client, message, bytes) = try nextMessage(deadline: nil) else { continue }
+            guard let (client, message, bytes, _) = try nextMessage(deadline: nil) else { continue }
             busy.remove(client)
             bytesUp += bytes
             let staleness = version - message[int: .version]

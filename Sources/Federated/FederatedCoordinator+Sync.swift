@@ -31,7 +31,7 @@ struct SyncRound {
 
 extension FederatedCoordinator {
     /// Synchronous rounds: select, send, wait for every selected client (or
-    /// the round deadline), aggregate in rank order, evaluate.
+    /// the round deadline), aggregate in client order, evaluate.
     ///
     /// With `--round-timeout`, updates that miss the deadline are left out
     /// (FedAvg's drop-the-stragglers baseline); a late update arrives during
@@ -70,8 +70,9 @@ extension FederatedCoordinator {
     func collectUpdates(_ round: inout SyncRound) throws {
         let deadline = config.roundTimeout.map { round.start + $0 }
         while round.arrived.count < round.selected.count {
-            guard let (client, message, bytes) = try nextMessage(deadline: deadline) else { break }
+            guard let (client, message, bytes, refusal) = try nextMessage(deadline: deadline) else { break }
             bytesUp += bytes
+            if let refusal, round.isCurrent(client, message) { round.refused[client] = refusal }
             if message.kind == .layer {
                 guard round.isCurrent(client, message) else { late += 1; continue }
                 do {
@@ -143,13 +144,17 @@ extension FederatedCoordinator {
             if let reason = round.refused[client] { e.rejected = reason }
             return e
         }
-        entries += round.missing.map { FederatedClientEntry(.init(rank: $0, dropped: true, staleness: 0)) }
-        return FederatedRoundFigures(
+        entries += round.missing.map(missingEntry)
+        var figures = FederatedRoundFigures(
             roundSeconds: monotonicSeconds() - round.start, idleSeconds: times.reduce(0) { $0 + (slowest - $1) },
             clients: entries, participants: round.arrived.count - round.refused.count, dropped: round.missing.count,
             selected: round.selected, rejected: round.refused.count,
             samplingRound: config.autonomy.enabled && config.autonomy.isSampling(round: round.number),
             referenceSeconds: config.roundTimeout ?? reference,
             assignedSteps: assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }))
+        if isVirtual {
+            figures.emulatedRoundSeconds = round.arrivals.map { emulatedSeconds($0.client, $0.arrival.message) }.max() ?? 0
+        }
+        return figures
     }
 }

@@ -14,8 +14,11 @@ final class FederatedCoordinator {
     let peers: PeerGroup
     let test: ImageDataset
     let model: Model
-    /// Training samples per client rank (index 0 unused).
+    /// Training samples per client, by id (index 0 unused).
     let samples: [Int]
+    /// The rank serving each client, by id (index 0 unused): the client's
+    /// own rank, or its executor with `--clients`.
+    let executorOf: [Int]
     let metrics: MetricsLog
     let progress: ProgressPrinter
     let startTime: Double
@@ -26,6 +29,10 @@ final class FederatedCoordinator {
     var pending: [PendingSend] = []
     /// Clients holding a model they have not answered yet.
     var busy = Set<Int>()
+    /// `--clients`: per executor rank, the clients it holds a model for, in
+    /// the order sent. An executor trains them in that order, so its next
+    /// update is the first one's.
+    var awaiting = [Int: [Int]]()
     var version = 0
     var lastTest = (loss: Double.nan, accuracy: Double.nan)
     var bytesUp = 0, bytesDown = 0, dropped = 0, late = 0, rejected = 0
@@ -39,19 +46,24 @@ final class FederatedCoordinator {
     var elapsedBefore = 0.0
     var metricsRecords = 0
 
-    init(config: FederatedConfig, peers: PeerGroup, test: ImageDataset, model: Model, samples: [Int], start: Double) {
+    init(config: FederatedConfig, peers: PeerGroup, test: ImageDataset, model: Model, samples: [Int], executorOf: [Int], start: Double) {
         self.config = config
         self.peers = peers
         self.test = test
         self.model = model
         self.samples = samples
+        self.executorOf = executorOf
         self.startTime = start
         metrics = MetricsLog(path: config.metricsPath)
         progress = ProgressPrinter(enabled: true, toStandardError: config.json)
         layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
     }
 
-    var clients: [Int] { Array(1..<peers.size) }
+    /// The client ids: the client ranks, or 1...N with `--clients`.
+    var clients: [Int] { Array(1..<executorOf.count) }
+    /// The ranks that train clients (1..R-1).
+    var executors: [Int] { Array(1..<peers.size) }
+    var isVirtual: Bool { config.virtualClients != nil }
 
     /// Runs every round, stops the clients, and returns the final record.
     func run() throws -> FederatedFinalRecord {
@@ -61,7 +73,7 @@ final class FederatedCoordinator {
         let wall = monotonicSeconds() - start
         var final = FederatedFinalRecord(
             mode: config.asynchronous ? "async" : "sync", model: model.name,
-            parameters: model.parameterCount, ranks: peers.size, clients: peers.size - 1,
+            parameters: model.parameterCount, ranks: peers.size, clients: clients.count,
             rounds: config.rounds, versions: version, strategy: config.strategy.rawValue,
             aggregation: config.aggregation.rawValue, seed: config.seed, data: config.data.name,
             testAccuracy: lastTest.accuracy, testLoss: lastTest.loss, wallSeconds: wall,
@@ -90,11 +102,13 @@ final class FederatedCoordinator {
         message[int: .version] = version
         message[int: .steps] = steps
         message[.referenceTime] = reference
+        message[int: .client] = isVirtual ? client : 0
         message.setFloats(UnsafeBufferPointer(model.store.parameters))
         let bytes = message.encoded()
-        pending.append(try peers.startSend(bytes, to: client, tag: FederatedTag.model))
+        pending.append(try peers.startSend(bytes, to: executorOf[client], tag: FederatedTag.model))
         pending.removeAll { (try? $0.test()) ?? false }
         busy.insert(client)
+        if isVirtual { awaiting[executorOf[client], default: []].append(client) }
         bytesDown += bytes.count
         return bytes.count
     }
@@ -102,15 +116,33 @@ final class FederatedCoordinator {
     /// The next message from any client, or nil once `deadline` (monotonic
     /// seconds) has passed. Waiting longer than the communication timeout
     /// is an error: a client is gone or stuck.
-    func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int)? {
-        let now = monotonicSeconds()
-        let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
-        guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
-            if let deadline, monotonicSeconds() >= deadline { return nil }
-            throw FederatedError.failed("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+    ///
+    /// The client is the sending rank; with `--clients`, an update or early
+    /// layer is the sending executor's oldest awaited client's, and
+    /// `refusal` says why it is refused when its `client` field names
+    /// another client. An update no client of its executor was awaiting is
+    /// counted as rejected and skipped. Without `--clients` the field is
+    /// ignored.
+    func nextMessage(deadline: Double?) throws -> (client: Int, message: FederatedMessage, bytes: Int, refusal: String?)? {
+        while true {
+            let now = monotonicSeconds()
+            let limit = deadline.map { min(max($0 - now, 0), config.communicationTimeout) } ?? config.communicationTimeout
+            guard let (source, bytes) = try peers.receive(from: nil, tag: FederatedTag.update, waiting: limit) else {
+                if let deadline, monotonicSeconds() >= deadline { return nil }
+                throw FederatedError.failed("coordinator: no client answered for \(Int(config.communicationTimeout)) s")
+            }
+            let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
+            guard isVirtual, message.kind == .update || message.kind == .layer else { return (source, message, bytes.count, nil) }
+            let labelled = message[int: .client]
+            guard let client = awaiting[source]?.first else {
+                rejected += 1
+                progress.line("rejected an update from rank \(source) labelled client \(labelled): no client of that rank holds a model")
+                continue
+            }
+            if message.kind == .update { awaiting[source]!.removeFirst() }
+            let refusal = labelled == client ? nil : "rank \(source) labelled client \(client)'s \(message.kind == .update ? "update" : "layer") as client \(labelled)'s"
+            return (client, message, bytes.count, refusal)
         }
-        let message = try FederatedMessage(decoding: bytes, from: "rank \(source)")
-        return (source, message, bytes.count)
     }
 
     /// The model change carried by an update, as dense floats.
@@ -181,7 +213,7 @@ final class FederatedCoordinator {
     /// Counts a refused upload and says so on the progress stream.
     func reject(_ client: Int, round: Int, _ reason: String) {
         rejected += 1
-        progress.line("round \(round): rejected rank \(client)'s update: \(reason)")
+        progress.line("round \(round): rejected \(isVirtual ? "client" : "rank") \(client)'s update: \(reason)")
     }
 
     /// The autonomy keys of a client entry.
@@ -212,10 +244,30 @@ final class FederatedCoordinator {
 
     /// The per-client entry of a round record.
     func clientEntry(_ client: Int, _ m: FederatedMessage, bytesUp up: Int, roundSeconds: Double, staleness: Int, dropped: Bool) -> FederatedClientEntry {
-        FederatedClientEntry(.init(
-            rank: client, dropped: dropped, staleness: staleness, steps: m[int: .steps], computeSeconds: m[.computeSeconds],
+        var upload = FederatedClientEntry.Upload(
+            rank: executorOf[client], dropped: dropped, staleness: staleness, steps: m[int: .steps], computeSeconds: m[.computeSeconds],
             waitSeconds: m[.waitSeconds], secondsPerStep: m[.secondsPerStep], lossChange: m[.lossBefore] - m[.lossAfter],
-            bytesUp: up, bytesDown: m[int: .downloadBytes], roundSeconds: roundSeconds, uploadSeconds: m[.uploadSeconds]))
+            bytesUp: up, bytesDown: m[int: .downloadBytes], roundSeconds: roundSeconds, uploadSeconds: m[.uploadSeconds])
+        if isVirtual {
+            upload.client = client
+            upload.emulatedSeconds = emulatedSeconds(client, m)
+        }
+        return FederatedClientEntry(upload)
+    }
+
+    /// `--clients`: a client's emulated round time, as if it ran alone on
+    /// its own device: the model's download on its link, its measured
+    /// compute, its emulated slowness and its upload on its link.
+    func emulatedSeconds(_ client: Int, _ m: FederatedMessage) -> Double {
+        linkSeconds(bytes: m[int: .downloadBytes], megabitsPerSecond: config.bandwidth(ofClient: client))
+            + m[.computeSeconds] + m[.waitSeconds] + m[.uploadSeconds]
+    }
+
+    /// The entry of a selected client whose update did not come.
+    func missingEntry(_ client: Int) -> FederatedClientEntry {
+        var upload = FederatedClientEntry.Upload(rank: executorOf[client], dropped: true, staleness: 0)
+        if isVirtual { upload.client = client }
+        return FederatedClientEntry(upload)
     }
 
     /// Evaluates the global model, writes the round record and a progress line.
@@ -237,12 +289,12 @@ final class FederatedCoordinator {
 
     /// Tells every client to stop and drains whatever they still send.
     func stopClients() throws {
-        for c in clients {
-            pending.append(try peers.startSend(FederatedMessage(kind: .stop).encoded(), to: c, tag: FederatedTag.model))
+        for r in executors {
+            pending.append(try peers.startSend(FederatedMessage(kind: .stop).encoded(), to: r, tag: FederatedTag.model))
         }
-        var remaining = Set(clients)
+        var remaining = Set(executors)
         while !remaining.isEmpty {
-            guard let (client, message, _) = try nextMessage(deadline: nil) else { continue }
+            guard let (client, message, _, _) = try nextMessage(deadline: nil) else { continue }
             if message.kind == .bye { remaining.remove(client) } else { late += 1 }
         }
         try peers.waitAll(pending, timeout: config.communicationTimeout)

@@ -21,7 +21,10 @@ public struct FederatedHeader: Equatable, Sendable {
     /// The global model version the message refers to.
     public var version = 0
     public var steps = 0
-    public var samples = 0
+    /// The virtual client a model or update message is for (`--clients`,
+    /// 1...N); 0: the receiving or sending client rank's own client. Word 4
+    /// was an unused sample count, always 0, so older peers stay readable.
+    public var client = 0
     public var secondsPerStep = 0.0
     public var lossBefore = 0.0
     public var lossAfter = 0.0
@@ -59,7 +62,7 @@ public struct FederatedHeader: Equatable, Sendable {
 
     /// The fields after the kind, in wire order (word 1 is `round`).
     public enum Field: Int, CaseIterable, Sendable {
-        case round = 1, version, steps, samples, secondsPerStep, lossBefore, lossAfter
+        case round = 1, version, steps, client, secondsPerStep, lossBefore, lossAfter
         case computeSeconds, waitSeconds, payloadForm, rangeStart, rangeCount, referenceTime, iteration, downloadBytes
         case keptLayers, resentLayers, earlyLayers, stoppedAt, overlapSeconds, plannedSteps, layer
         case localSeconds, failed, keepFrom, uploadSeconds
@@ -120,7 +123,7 @@ public struct FederatedHeader: Equatable, Sendable {
         case .round: return \.round
         case .version: return \.version
         case .steps: return \.steps
-        case .samples: return \.samples
+        case .client: return \.client
         case .payloadForm: return \.payloadForm
         case .rangeStart: return \.rangeStart
         case .rangeCount: return \.rangeCount

@@ -57,10 +57,13 @@ struct FederatedRoundFigures: Codable, Sendable {
     var referenceSeconds: Double?
     /// Client rank (as a string) to its assigned local steps (FedAda); empty otherwise.
     var assignedSteps: [String: Int]?
+    /// `--clients`: the slowest participant's emulated round time.
+    var emulatedRoundSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case roundSeconds = "round_s", idleSeconds = "idle_s", clients, participants, dropped, selected, rejected,
-             samplingRound = "sampling_round", referenceSeconds = "reference_s", assignedSteps = "assigned_steps"
+             samplingRound = "sampling_round", referenceSeconds = "reference_s", assignedSteps = "assigned_steps",
+             emulatedRoundSeconds = "emulated_round_s"
     }
 }
 
@@ -88,11 +91,16 @@ struct FederatedClientEntry: Codable, Sendable {
         var uploadSeconds: Double?
         /// Why the coordinator refused the update.
         var rejected: String?
+        /// `--clients`: the virtual client's id (`rank` is then its executor).
+        var client: Int?
+        /// `--clients`: the client's emulated round time (`emulatedSeconds`).
+        var emulatedSeconds: Double?
 
         enum CodingKeys: String, CodingKey {
             case rank, dropped, staleness, steps, computeSeconds = "compute_s", waitSeconds = "wait_s",
                  secondsPerStep = "seconds_per_step", lossChange = "loss_change", bytesUp = "bytes_up",
-                 bytesDown = "bytes_down", roundSeconds = "round_s", uploadSeconds = "upload_s", rejected
+                 bytesDown = "bytes_down", roundSeconds = "round_s", uploadSeconds = "upload_s", rejected, client,
+                 emulatedSeconds = "emulated_s"
         }
     }
 

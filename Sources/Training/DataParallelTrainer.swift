@@ -362,6 +362,7 @@ extension PartitionScheme {
         case .iid: return "iid"
         case let .dirichlet(alpha, minSize): return "dirichlet(alpha \(alpha), min \(minSize))"
         case let .shards(perPartition): return "shards(\(perPartition) per rank)"
+        case let .skewed(skew, minSize): return "iid, sizes \(skew) (min \(minSize))"
         }
     }
 }

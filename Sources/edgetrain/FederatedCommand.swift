@@ -21,6 +21,12 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Rounds (in --async mode: global model versions).")
     var rounds: Int = 20
 
+    @Option(help: """
+        Virtual clients: N logical clients over the executor ranks 1..R-1, each executor training its sampled \
+        clients one after another (default: one client per rank).
+        """)
+    var clients: Int?
+
     @Option(help: "Clients per round (default: all).")
     var clientsPerRound: Int?
 
@@ -57,7 +63,7 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Reject uploads whose change has a larger L2 norm.")
     var maxUpdateNorm: Double?
 
-    @Option(help: "Testing: these client ranks send poisoned updates (comma-separated, e.g. 3 or 2,5).",
+    @Option(help: "Testing: these clients send poisoned updates: client ranks, or client ids 1...N with --clients (comma-separated, e.g. 3 or 2,5).",
             transform: CommaSeparated.parser(of: Int.self))
     var byzantine: [Int]?
 
@@ -214,6 +220,8 @@ struct FederatedCommand: ParsableCommand {
         case (_?, _?):
             guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
         }
+        if let clients { try requireAtLeast(1, clients, "--clients") }
+        if let refusal = makeConfig().virtualClientsRefusal { throw ValidationError(refusal) }
     }
 
     /// The poisoned clients, when `--byzantine` and `--attack` are given (`validate()` checked that they come together).
@@ -227,6 +235,7 @@ struct FederatedCommand: ParsableCommand {
         c.model = model.model
         c.hidden = model.hidden
         c.rounds = rounds
+        c.virtualClients = clients
         c.clientsPerRound = clientsPerRound
         c.fraction = fraction
         c.localEpochs = localEpochs

@@ -59,11 +59,22 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Dirichlet concentration (smaller: more skewed labels per rank).")
     var alpha: Double = 0.5
 
-    @Option(help: "Dirichlet: the smallest partition allowed.")
+    @Option(help: "The smallest partition allowed: Dirichlet redraws below it, --size-skew gives every partition at least it.")
     var minPartitionSize: Int = 10
 
     @Option(help: "Shards: shards per partition.")
     var shards: Int = 2
+
+    @Option(help: """
+        Unequal partition sizes (iid labels): lognormal:SIGMA or powerlaw:A, seeded; each partition keeps at least \
+        --min-partition-size samples. Replaces --partition iid.
+        """, transform: { text in
+            guard let skew = SizeSkew(argument: text) else {
+                throw ValidationError("--size-skew takes lognormal:SIGMA or powerlaw:A with a positive number, got \(text)")
+            }
+            return skew
+        })
+    var sizeSkew: SizeSkew?
 
     func validate() throws {
         guard alpha > 0 && alpha.isFinite else { throw ValidationError("--alpha must be > 0, got \(alpha)") }
@@ -71,9 +82,14 @@ struct DataOptions: ParsableArguments {
         try requireAtLeast(1, shards, "--shards")
         try requireAtLeast(1, syntheticTrain, "--synthetic-train")
         try requireAtLeast(1, syntheticTest, "--synthetic-test")
+        if sizeSkew != nil && partition != .iid {
+            throw ValidationError("--size-skew skews an iid split; drop --partition \(partition.rawValue)")
+        }
+        if sizeSkew != nil { try requireAtLeast(1, minPartitionSize, "--min-partition-size") }
     }
 
     func scheme() -> PartitionScheme {
+        if let sizeSkew { return .skewed(sizeSkew, minSize: minPartitionSize) }
         switch partition {
         case .iid: return .iid
         case .dirichlet: return .dirichlet(alpha: alpha, minSize: minPartitionSize)

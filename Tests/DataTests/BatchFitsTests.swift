@@ -14,6 +14,12 @@ final class BatchFitsTests: XCTestCase {
         }
         XCTAssertEqual(DataError.batchTooLarge(batch: 201, rank: 2, samples: 200).description,
                        "--batch 201 is larger than rank 2's partition of 200 samples")
+        // With virtual clients the holder is a client, numbered from 1.
+        assertThrows(.batchTooLarge(batch: 201, rank: 2, samples: 200, holder: "client")) {
+            try checkBatchFits(201, partitions: parts, firstRank: 1, holder: "client")
+        }
+        XCTAssertEqual(DataError.batchTooLarge(batch: 201, rank: 2, samples: 200, holder: "client").description,
+                       "--batch 201 is larger than client 2's partition of 200 samples")
     }
 
     /// A batch equal to the smallest partition fits.

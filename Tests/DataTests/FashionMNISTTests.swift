@@ -101,4 +101,54 @@ final class FashionMNISTTests: XCTestCase {
             XCTAssertEqual(found, [3, 4])
         }
     }
+
+    /// The streamed subset equals the whole split's subset, on the installed
+    /// data set (CI installs it): 300 spread indices, the first and the last.
+    func testStreamedSubsetOfTheRealTrainingSetEqualsTheLoadedSubset() throws {
+        let dir = FashionMNIST.defaultDirectory
+        guard FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte.gz")
+            || FileManager.default.fileExists(atPath: dir + "/train-images-idx3-ubyte")
+        else {
+            return XCTFail("Fashion-MNIST is not in \(dir): install it with `apt-get install dataset-fashion-mnist`")
+        }
+        let indices = [0] + Array(stride(from: 7, to: 59_999, by: 199)).prefix(298) + [59_999]
+        let streamed = try FashionMNIST.load(directory: dir, split: .train, indices: indices)
+        let whole = try FashionMNIST.load(directory: dir, split: .train).subset(indices)
+        XCTAssertEqual(streamed.count, 300)
+        XCTAssertEqual(streamed.pixels, whole.pixels)
+        XCTAssertEqual(streamed.labels, whole.labels)
+        XCTAssertEqual([streamed.height, streamed.width, streamed.channels, streamed.classes],
+                       [whole.height, whole.width, whole.channels, whole.classes])
+        XCTAssertEqual([streamed.mean, streamed.std], [whole.mean, whole.std])
+    }
+
+    /// The streamed load compares the images file's record count with the
+    /// labels', from the header (whichever is longer), as `load` does.
+    func testStreamedSubsetRefusesACountMismatch() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let images = dir + "/train-images-idx3-ubyte"
+        let labels = dir + "/train-labels-idx1-ubyte"
+        for (imageCount, labelCount) in [(5, 4), (3, 4)] {
+            try writeFile(images, IDX.encode(IDXArray(dimensions: [imageCount, 2, 2], bytes: pseudoRandomBytes(count: imageCount * 4, seed: 3))))
+            try writeFile(labels, IDX.encode(IDXArray(dimensions: [labelCount], bytes: Array(repeating: 1, count: labelCount))))
+            assertThrows(.countMismatch(images: images, imageCount: imageCount, labels: labels, labelCount: labelCount)) {
+                try FashionMNIST.load(directory: dir, split: .train, indices: [0, 2])
+            }
+        }
+    }
+
+    /// An index outside the samples is refused with one line naming it.
+    func testStreamedSubsetRefusesAnIndexOutsideTheSamples() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let labels = dir + "/train-labels-idx1-ubyte"
+        try writeFile(dir + "/train-images-idx3-ubyte", IDX.encode(IDXArray(dimensions: [4, 1, 1], bytes: [0, 1, 2, 3])))
+        try writeFile(labels, IDX.encode(IDXArray(dimensions: [4], bytes: [0, 1, 2, 3])))
+        assertThrows(.sampleOutOfRange(file: labels, index: 4, count: 4)) {
+            try FashionMNIST.load(directory: dir, split: .train, indices: [1, 4])
+        }
+        assertThrows(.sampleOutOfRange(file: labels, index: -1, count: 4)) {
+            try FashionMNIST.load(directory: dir, split: .train, indices: [-1, 2])
+        }
+        XCTAssertEqual(try FashionMNIST.load(directory: dir, split: .train, indices: [1, 3]).labels, [1, 3])
+    }
 }

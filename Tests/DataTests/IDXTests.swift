@@ -139,3 +139,83 @@ final class IDXTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 0, "no mutation kept the file valid: the fuzz loop is not exercising success")
     }
 }
+
+/// `IDX.readRecords`: some records of a file, streamed.
+final class IDXRecordsTests: XCTestCase {
+    func testRecordsMatchTheWholeFileSelectionPlainAndGzip() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        // 7 records of 3 x 5 bytes (odd sizes), and a file larger than one 1 MiB read chunk.
+        for (count, shape) in [(7, [3, 5]), (5000, [15, 17])] {
+            let size = shape.reduce(1, *)
+            let array = IDXArray(dimensions: [count] + shape, bytes: pseudoRandomBytes(count: count * size, seed: UInt32(count)))
+            let plain = dir + "/plain-\(count)", gz = dir + "/gz-\(count)"
+            let encoded = IDX.encode(array)
+            try writeFile(plain, encoded)
+            try writeFile(gz, try gzipWithSystemTool(encoded, scratch: dir))
+            for indices in [[], [0], [count - 1], Array(stride(from: 1, to: count, by: 3)), Array(0..<count)] {
+                let expected = indices.flatMap { array.bytes[$0 * size..<($0 + 1) * size] }
+                for path in [plain, gz] {
+                    let got = try IDX.readRecords(path: path, indices: indices)
+                    XCTAssertEqual(got.dimensions, [indices.count] + shape, path)
+                    XCTAssertEqual(got.bytes, expected, "\(path) \(indices.prefix(5))")
+                }
+            }
+            XCTAssertThrowsError(try IDX.readRecords(path: plain, indices: [count])) {
+                XCTAssertTrue("\($0)".contains("record \(count) asked for, but the file holds \(count)"), "\($0)")
+            }
+            // Cut short: the same verdict as reading the whole file.
+            try writeFile(plain + "-cut", Array(encoded.dropLast(4)))
+            var streamed = "", whole = ""
+            XCTAssertThrowsError(try IDX.readRecords(path: plain + "-cut", indices: [0])) { streamed = "\($0)" }
+            XCTAssertThrowsError(try IDX.read(path: plain + "-cut")) { whole = "\($0)" }
+            XCTAssertEqual(streamed, whole)
+        }
+    }
+
+    /// A gzip file cut short (in the data, in the trailer, after the magic):
+    /// the streamed reader gives the whole-file reader's one-line verdict.
+    func testTruncatedGzipIsRefusedAsByTheWholeFileReader() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let array = IDXArray(dimensions: [3000, 10, 10], bytes: pseudoRandomBytes(count: 300_000, seed: 11))
+        let compressed = try gzipWithSystemTool(IDX.encode(array), scratch: dir)
+        for cut in [compressed.count / 2, compressed.count - 1, compressed.count - 8, 2] {
+            let path = dir + "/cut-\(cut).gz"
+            try writeFile(path, Array(compressed.prefix(cut)))
+            assertThrows(.truncatedGzip(file: path, compressedBytes: cut)) { try IDX.readRecords(path: path, indices: [0, 2999]) }
+        }
+    }
+
+    /// The streamed reader parses the header as `IDX.parse` does: for every
+    /// cut of a valid file, header mutations (magic, type, zero dimensions,
+    /// sizes that overflow) and random bytes, the same array or error.
+    func testTheStreamedReaderParsesHeadersAsIDXParse() throws {
+        let dir = try makeTemporaryDirectory(for: self)
+        let valid = IDX.encode(IDXArray(dimensions: [2, 3, 2], bytes: Array(1...12)))
+        var inputs = (0...valid.count).map { Array(valid.prefix($0)) }
+        inputs += [[1, 0, 8, 1, 0, 0, 0, 0], [0, 0, 9, 1, 0, 0, 0, 0], [0, 0, 8, 0], [0, 0, 8, 0, 7],
+                   [0, 0, 8, 3] + [UInt8](repeating: 0xFF, count: 12),
+                   [0, 0, 8, 3, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8),
+                   [0, 0, 8, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2, 1]]
+        var state: UInt64 = 99
+        for _ in 0..<300 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var bytes = valid
+            bytes[Int(state >> 33) % 16] = UInt8(truncatingIfNeeded: state >> 13)
+            inputs.append(bytes)
+        }
+        for (k, bytes) in inputs.enumerated() {
+            let path = dir + "/input-\(k)"
+            try writeFile(path, bytes)
+            let whole: String, streamed: String
+            do {
+                let array = try IDX.parse(bytes, name: path)
+                whole = "\(array)"
+            } catch { whole = "\(error)" }
+            do {
+                let count = (try? IDX.parse(bytes, name: path).dimensions[0]) ?? 0
+                streamed = "\(try IDX.readRecords(path: path, indices: Array(0..<count)))"
+            } catch { streamed = "\(error)" }
+            XCTAssertEqual(streamed, whole, "\(bytes.prefix(16))")
+        }
+    }
+}

@@ -84,3 +84,51 @@ final class PartitionTests: XCTestCase {
         XCTAssertTrue(lines[0].contains("size"), summary)
     }
 }
+
+/// `--size-skew`: iid labels, unequal seeded sizes.
+final class SizeSkewPartitionTests: XCTestCase {
+    func testSkewedSizesCoverEverySampleOnceAndKeepTheMinimum() throws {
+        let labels = (0..<5003).map { UInt8($0 % 10) }
+        for skew in [SizeSkew.lognormal(sigma: 1.5), .powerLaw(exponent: 1.2)] {
+            let parts = try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 7)
+            XCTAssertEqual(parts.count, 97)
+            XCTAssertEqual(parts.flatMap { $0 }.sorted(), Array(0..<5003), "\(skew)")
+            XCTAssertGreaterThanOrEqual(parts.map(\.count).min()!, 3, "\(skew)")
+            // Skewed: the largest partition is several times the mean (about 52).
+            XCTAssertGreaterThan(parts.map(\.count).max()!, 150, "\(skew): \(parts.map(\.count).sorted())")
+            XCTAssertEqual(parts, try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 7))
+            XCTAssertNotEqual(parts, try partition(labels: labels, classes: 10, parts: 97, scheme: .skewed(skew, minSize: 3), seed: 8))
+        }
+    }
+
+    /// Extreme spreads on 1,000 clients: weights that overflow a Double
+    /// (powerlaw:0.01 draws u^-100) or span hundreds of orders of magnitude
+    /// (lognormal:50) still give sizes that cover every sample once, keep the
+    /// minimum and leave most samples to the few heaviest clients.
+    func testExtremeSpreadsOnAThousandClients() throws {
+        let labels = (0..<20_000).map { UInt8($0 % 10) }
+        for skew in [SizeSkew.powerLaw(exponent: 0.01), .lognormal(sigma: 50), .powerLaw(exponent: 1e-300)] {
+            for seed in [1, 2, 3] as [UInt64] {
+                let parts = try partition(labels: labels, classes: 10, parts: 1000, scheme: .skewed(skew, minSize: 3), seed: seed)
+                let sizes = parts.map(\.count)
+                XCTAssertEqual(parts.flatMap { $0 }.sorted(), Array(0..<20_000), "\(skew) seed \(seed)")
+                XCTAssertGreaterThanOrEqual(sizes.min()!, 3, "\(skew) seed \(seed)")
+                // 17,000 samples are free beyond the minimum; the heaviest client takes most of them.
+                XCTAssertGreaterThan(sizes.max()!, 3 + 8_500, "\(skew) seed \(seed)")
+            }
+        }
+    }
+
+    func testTooFewSamplesForTheMinimumAreRefused() {
+        XCTAssertThrowsError(try partition(labels: [UInt8](repeating: 0, count: 10), classes: 1, parts: 4,
+                                           scheme: .skewed(.lognormal(sigma: 1), minSize: 3), seed: 1)) {
+            XCTAssertEqual("\($0)".contains("4 partitions of at least 3 samples need more than the 10 samples"), true, "\($0)")
+        }
+    }
+
+    func testParsing() {
+        XCTAssertEqual(SizeSkew(argument: "lognormal:0.5"), .lognormal(sigma: 0.5))
+        XCTAssertEqual(SizeSkew(argument: "powerlaw:2"), .powerLaw(exponent: 2))
+        for bad in ["lognormal", "lognormal:0", "powerlaw:-1", "zipf:1", "powerlaw:nan"] { XCTAssertNil(SizeSkew(argument: bad), bad) }
+    }
+}

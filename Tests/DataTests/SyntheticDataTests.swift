@@ -14,6 +14,12 @@ final class SyntheticDataTests: XCTestCase {
         XCTAssertNotEqual(a.labels, c.labels)
     }
 
+    /// The synthetic source's class count is the generator's.
+    func testTheSyntheticSourceHasTheGeneratorsClasses() {
+        XCTAssertEqual(DataSource.synthetic(trainCount: 30, testCount: 5).classes,
+                       SyntheticData.make(count: 30, seed: 1).classes)
+    }
+
     func testShapeAndBalancedShuffledLabels() {
         let set = SyntheticData.make(count: 1003, classes: 7, height: 5, width: 6, seed: 1)
         XCTAssertEqual([set.count, set.height, set.width, set.channels, set.classes], [1003, 5, 6, 1, 7])

@@ -10,6 +10,8 @@ final class FaultyPeer: PeerGroup, @unchecked Sendable {
         case garbageMessage(tag: Int)
         /// The first tagged message with `tag` is never sent: the rank stops responding.
         case hangBefore(tag: Int)
+        /// Every tagged message with `tag` goes out as `rewrite` makes it.
+        case rewriteMessage(tag: Int, @Sendable ([UInt8]) -> [UInt8])
     }
 
     static let garbage: [UInt8] = [9, 9, 9]
@@ -58,6 +60,7 @@ final class FaultyPeer: PeerGroup, @unchecked Sendable {
         switch fault {
         case let .garbageMessage(t) where t == tag: return Self.garbage
         case let .hangBefore(t) where t == tag: try inner.stopResponding()
+        case let .rewriteMessage(t, rewrite) where t == tag: return rewrite(bytes)
         default: return bytes
         }
     }

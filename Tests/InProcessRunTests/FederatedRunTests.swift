@@ -148,3 +148,64 @@ final class FederatedRunTests: XCTestCase {
         }
     }
 }
+
+/// What `body` writes to standard error (file descriptor 2), as text.
+func capturingStandardError(_ body: () throws -> Void) throws -> String {
+    let path = NSTemporaryDirectory() + "stderr-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    precondition(file >= 0, "cannot create \(path)")
+    let saved = dup(2)
+    dup2(file, 2)
+    close(file)
+    defer {
+        dup2(saved, 2)
+        close(saved)
+    }
+    try body()
+    return try String(contentsOfFile: path, encoding: .utf8)
+}
+
+extension FederatedRunTests {
+    /// Without `--clients`, 33 client ranks (more than 32) still get the full
+    /// partition table, one line per rank, as before virtual clients.
+    func testThirtyThreeClientRanksPrintTheFullPartitionTable() throws {
+        var c = smallConfig()
+        c.data = .synthetic(trainCount: 33 * 20, testCount: 20)
+        c.hidden = [4]
+        c.rounds = 1
+        c.localSteps = 1
+        c.batch = 4
+        c.compression = nil
+        c.evalBatch = 20
+        let text = try capturingStandardError { _ = try federate(c, ranks: 34) }
+        let lines = text.split(separator: "\n")
+        let header = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("part size |") }, text)
+        XCTAssertEqual(lines[header + 1 ..< header + 34].map { $0.split(separator: " ").first.map(String.init) },
+                       (0..<33).map { String($0) }, text)
+        XCTAssertFalse(text.contains("partition: 33 clients"), text)
+    }
+}
+
+/// A fault that labels every update a client sends as client `id`'s
+/// (header word 4), leaving its other messages alone.
+func labellingUpdates(as id: Int) -> FaultyPeer.Fault {
+    .rewriteMessage(tag: FederatedTag.update) { bytes in
+        guard var m = try? FederatedMessage(decoding: bytes, from: "test"), m.kind == .update else { return bytes }
+        m[int: .client] = id
+        return m.encoded()
+    }
+}
+
+extension FederatedRunTests {
+    /// Without `--clients` a client's update is its rank's whatever header
+    /// word 4 holds: a nonzero word changes nothing.
+    func testWithoutVirtualClientsTheClientWordIsIgnored() throws {
+        for ranks in [2, 3, 5] {
+            let clean = try federate(smallConfig(), ranks: ranks)
+            let labelled = try federate(smallConfig(), ranks: ranks, fault: (ranks - 1, labellingUpdates(as: 7)))
+            XCTAssertEqual(labelled.hash, clean.hash, "N \(ranks)")
+            XCTAssertEqual(labelled.rejected, 0, "N \(ranks)")
+        }
+    }
+}

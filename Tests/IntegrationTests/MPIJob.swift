@@ -32,6 +32,10 @@ enum MPIJob {
         Bundle.main.bundleURL
     }
 
+    /// What OpenMPI 4.1's mpirun prints when `--timeout` ends a job
+    /// (help-orterun.txt, `[orterun:timeout]`).
+    static let timeLimitNotice = "The user-provided time limit for job execution has been reached"
+
     static var mpirun: String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {

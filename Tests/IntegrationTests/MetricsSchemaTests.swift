@@ -70,6 +70,8 @@ final class MetricsSchemaTests: XCTestCase {
                       "--batch", "16", "--json"]
         for (name, extra) in [("sync", ["--local-steps", "5", "--strategy", "fedada"]),
                               ("async", ["--local-steps", "5", "--async"]),
+                              ("virtual", ["--local-steps", "5", "--clients", "5", "--client-speed", "1,1,1,1,3",
+                                           "--client-bandwidth", "100"]),
                               ("autonomy", ["--local-steps", "30", "--strategy", "autonomy", "--sample-every", "2",
                                             "--converge-threshold", "0.5", "--resend-threshold", "0.5"])] {
             let path = temporaryFilePath("schema-fed")
@@ -83,6 +85,8 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertFalse(clients.isEmpty, name)
             XCTAssertEqual(clients.allSatisfy { $0["stopped_early"] != nil }, name == "autonomy", name)
             XCTAssertEqual(rounds.allSatisfy { $0["selected"] != nil }, name != "async", name)
+            XCTAssertEqual(rounds.allSatisfy { $0["emulated_round_s"] != nil }, name == "virtual", name)
+            XCTAssertEqual(clients.allSatisfy { $0["client"] != nil && $0["emulated_s"] != nil }, name == "virtual", name)
         }
     }
 
