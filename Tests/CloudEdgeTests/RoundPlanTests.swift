@@ -100,6 +100,24 @@ final class RoundPlanTests: XCTestCase {
                              optimal[0].cost)
     }
 
+    /// Random clusters and matchings draw from a stream per (seed, round):
+    /// seed 1 at round r + 1 is not seed 2 at round r (with `seed + round`
+    /// they were the same draw). 40 clients in 4 clusters and 12 edge servers
+    /// leave a chance equality no room (about 10^-21 and 10^-9 a pair).
+    func testRandomDrawsKeepSeedAndRoundApart() throws {
+        for r in 1...20 {
+            XCTAssertNotEqual(try randomClusters(clients: 40, count: 4, minimumSize: 1, seed: 1, round: r + 1),
+                              try randomClusters(clients: 40, count: 4, minimumSize: 1, seed: 2, round: r), "round \(r)")
+            XCTAssertNotEqual(try randomMatching(clusters: 12, edges: 12, seed: 1, round: r + 1),
+                              try randomMatching(clusters: 12, edges: 12, seed: 2, round: r), "round \(r)")
+        }
+        // The plan draws with its seed and round.
+        for plan in try plans({ $0.clustering = .random; $0.matching = .random; $0.seed = 5 }) {
+            XCTAssertEqual(plan.clusters, try randomClusters(clients: 6, count: 2, minimumSize: 1, seed: 5, round: plan.round))
+            XCTAssertEqual(plan.assignment, try randomMatching(clusters: 2, edges: 2, seed: 5, round: plan.round))
+        }
+    }
+
     func testTooFewSampledDevicesForTheClustersAreRefused() {
         XCTAssertThrowsError(try plans { $0.clustering = .none; $0.clientsPerRound = 3; $0.minClusterSize = 2 }) {
             XCTAssertEqual($0 as? CloudEdgeError, .minimumSizeTooLarge(minimumSize: 2, count: 2, clients: 3))
