@@ -118,6 +118,19 @@ final class RoundPlanTests: XCTestCase {
         }
     }
 
+    /// The Hungarian method minimizes the sum of the clusters' costs; with
+    /// equal clusters on a star network (all links alike) every matching has
+    /// the same sum.
+    func testEqualClustersOnAStarMakeEveryMatchingSumTheSame() throws {
+        for plan in try plans({ $0.clustering = .none }) {
+            XCTAssertEqual(plan.clusters.map(\.count), [3, 3])
+            let sums = [[0, 1], [1, 0]].map { matchingCost(costs: plan.costs, assignment: $0) }
+            // Two positive terms added in another order: a relative rounding of 2 ulp.
+            XCTAssertEqual(sums[0], sums[1], accuracy: 2 * sums[0].ulp)
+            XCTAssertEqual(plan.optimalCost, sums[0], accuracy: 2 * sums[0].ulp)
+        }
+    }
+
     func testTooFewSampledDevicesForTheClustersAreRefused() {
         XCTAssertThrowsError(try plans { $0.clustering = .none; $0.clientsPerRound = 3; $0.minClusterSize = 2 }) {
             XCTAssertEqual($0 as? CloudEdgeError, .minimumSizeTooLarge(minimumSize: 2, count: 2, clients: 3))
