@@ -20,7 +20,9 @@ final class CloudState {
     var roundBytes = LinkBytes()
     var edges = EdgeFigures()
     var devices = AggregateFigures()
-    var distillLosses: (back: Double, cloud: Double)?
+    /// The last distillation step's losses; without distillation only the
+    /// cloud model's hard-label loss.
+    var distillLosses: (back: Double?, cloud: Double)?
     var distillSamples = 0
 
     init(config: CloudEdgeConfig, cutShape: [Int], progress: ProgressPrinter) {
@@ -67,7 +69,8 @@ extension CloudEdgeRun {
         front.store.loadParameters(Array(m.floats[..<front.parameterCount]))
         back.store.loadParameters(Array(m.floats[front.parameterCount...]))
         state.distillSamples = samples.labels.count
-        state.distillLosses = config.distill && !samples.labels.isEmpty ? distil(samples, cloud: state.model) : nil
+        state.distillLosses = samples.labels.isEmpty ? nil
+            : config.distill ? distil(samples, cloud: state.model) : (back: nil, cloud: trainOnHardLabels(samples, cloud: state.model))
         full.store.loadParameters(globalParameters)
         state.lastEdge = evaluate(full, on: test, batch: config.evalBatch)
         state.lastCloud = evaluateChain(front, then: state.model, on: test, batch: config.evalBatch)
@@ -79,12 +82,12 @@ extension CloudEdgeRun {
     /// one SGD step on the distillation loss against the cloud's logits;
     /// then the updated back half predicts and the cloud model takes one
     /// step against its logits. Returns the last step's mean losses.
-    func distil(_ samples: WireMessage, cloud model: Model) -> (back: Double, cloud: Double) {
+    func distil(_ samples: WireMessage, cloud model: Model) -> (back: Double?, cloud: Double) {
         let n = samples.labels.count
         let classes = back.classes
         let backSGD = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
         let cloudSGD = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate))
-        var losses = (back: Double.nan, cloud: Double.nan)
+        var losses: (back: Double?, cloud: Double) = (nil, .nan)
         samples.floats.withUnsafeBufferPointer { x in
             samples.labels.withUnsafeBufferPointer { y in
                 for _ in 0..<config.distillSteps {
@@ -106,6 +109,28 @@ extension CloudEdgeRun {
         return losses
     }
 
+    /// `--no-distill`'s cloud step: the cloud model trains on the round's
+    /// samples with the hard labels only (the distillation step with alpha
+    /// 0, as plain cross-entropy), `--distill-steps` SGD steps on all samples
+    /// as one batch, and the back half is left as aggregated. So the cloud
+    /// model's accuracy without distillation is that of a model trained on
+    /// the same activations, not of an untrained one. Returns the last
+    /// step's mean loss.
+    func trainOnHardLabels(_ samples: WireMessage, cloud model: Model) -> Double {
+        let n = samples.labels.count
+        let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate))
+        var loss = Double.nan
+        samples.floats.withUnsafeBufferPointer { x in
+            samples.labels.withUnsafeBufferPointer { y in
+                for _ in 0..<config.distillSteps {
+                    loss = model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: n).loss
+                    sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+                }
+            }
+        }
+        return loss
+    }
+
     /// Writes the round record and the progress line (after the global
     /// model went out, so that its bytes count).
     func finishRound(_ plan: RoundPlan) throws {
@@ -124,7 +149,7 @@ extension CloudEdgeRun {
             emulatedRoundSeconds: plan.emulatedSeconds, deviceComputeMax: state.devices.computeMax,
             deviceComputeMean: state.devices.computeMean, deviceRSSPeakBytes: Int(state.devices.rssPeakKilobytes) * 1024,
             distillBackLoss: state.distillLosses?.back, distillCloudLoss: state.distillLosses?.cloud,
-            distillSamples: config.distill ? state.distillSamples : nil), bytes: state.roundBytes)
+            distillSamples: state.distillSamples), bytes: state.roundBytes)
         try state.metrics.append(record)
         state.metricsRecords += 1
         state.progress.line(String(

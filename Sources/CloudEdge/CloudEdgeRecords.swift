@@ -72,7 +72,7 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
         /// With distillation: the last distillation step's mean losses.
         var distillBackLoss: Double?
         var distillCloudLoss: Double?
-        var distillSamples: Int?
+        var distillSamples: Int
 
         enum CodingKeys: String, CodingKey {
             case event, round, wallSeconds = "wall_s", testAccuracy = "test_accuracy", testLoss = "test_loss",

@@ -52,7 +52,7 @@ extension CloudEdgeRun {
             let devices = plan.clusters[c]
             let sgd = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
             var figures = EdgeFigures()
-            let keep = config.distill ? config.distillSamples : 0
+            let keep = config.distillSamples
             var kept = WireMessage()
             for step in 1...config.localSteps {
                 var features = [Float](), labels = [Int32](), sizes = [Int]()

@@ -82,7 +82,9 @@ final class CloudEdgeRunTests: XCTestCase {
                 let up = try XCTUnwrap(r["device_edge_up_bytes"] as? Int), down = try XCTUnwrap(r["device_edge_down_bytes"] as? Int)
                 XCTAssertEqual(up, devices * config.localSteps * (WireMessage.headerBytes + 16 * (32 * 4 + 4)), label)
                 XCTAssertEqual(down, devices * config.localSteps * (WireMessage.headerBytes + 16 * 32 * 4), label)
-                XCTAssertEqual(r["distill_samples"] as? Int, distill ? edges * 32 : nil, label)
+                XCTAssertEqual(r["distill_samples"] as? Int, edges * 32, label)
+                XCTAssertNotNil(r["distill_cloud_loss"] as? Double, label)
+                XCTAssertEqual(r["distill_back_loss"] != nil, distill, label)
                 XCTAssertGreaterThan(try XCTUnwrap(r["device_compute_max_s"] as? Double), 0, label)
             }
         }
@@ -192,6 +194,21 @@ final class CloudEdgeRunTests: XCTestCase {
             }
             XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, "N \(ranks)")
         }
+    }
+
+    /// Without distillation the cloud model trains on the round's samples
+    /// with hard labels and the back half is left alone: more cloud steps
+    /// change the cloud model (and make it learn) but not the edge model's bits.
+    func testWithoutDistillationTheCloudTrainsOnHardLabelsAndTheEdgeModelIsUntouched() throws {
+        var config = smallConfig(edges: 2)
+        config.distill = false
+        config.distillSteps = 1
+        let one = try run(config, ranks: 5)
+        config.distillSteps = 20
+        let twenty = try run(config, ranks: 5)
+        XCTAssertEqual(one.modelSHA256, twenty.modelSHA256, "the back half is not distilled")
+        XCTAssertNotEqual(one.summary.cloudTestLoss, twenty.summary.cloudTestLoss, "the cloud model trains")
+        XCTAssertGreaterThan(twenty.summary.cloudTestAccuracy, 0.5, "the cloud model learns (chance is 0.1)")
     }
 
     /// A device sending garbage is named by its edge server.
