@@ -41,8 +41,10 @@ extension CloudEdgeRun {
     /// loss is the mean over B samples, so a device's slice holds 1/B of
     /// each sample's gradient, and times B / b_d it is the gradient of the
     /// device's own mean loss, as if the device had trained alone. It keeps
-    /// the round's first `--distill-samples` activations for the cloud and
-    /// sends its back half to the aggregator. Edge server 0 (rank 1) then
+    /// a uniform sample of `--distill-samples` of the round's activations
+    /// (over all steps and devices: `SampleReservoir`, seeded by the seed,
+    /// the round and the edge server) for the cloud and sends its back half
+    /// to the aggregator. Edge server 0 (rank 1) then
     /// aggregates.
     func edgeRound(_ plan: RoundPlan, edge e: Int) throws {
         guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
@@ -52,8 +54,8 @@ extension CloudEdgeRun {
             let devices = plan.clusters[c]
             let sgd = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
             var figures = EdgeFigures()
-            let keep = config.distillSamples
-            var kept = WireMessage()
+            var reservoir = SampleReservoir(capacity: config.distillSamples, width: cutCount,
+                                            rng: SampleReservoir.generator(seed: config.seed, round: plan.round, edge: e))
             for step in 1...config.localSteps {
                 var features = [Float](), labels = [Int32](), sizes = [Int]()
                 for d in devices {
@@ -92,11 +94,7 @@ extension CloudEdgeRun {
                     figures.deviceEdgeDown += Double(try post(WireMessage(floats: slice), in: devicesTier,
                                                               to: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.gradient, pending: &pending))
                 }
-                let take = min(keep - kept.labels.count, total)
-                if take > 0 {
-                    kept.floats += features[0..<take * cutCount]
-                    kept.labels += labels[0..<take]
-                }
+                reservoir.offer(features: features, labels: labels)
             }
             if e == 0 {
                 ownBack = (figures.samples, back.store.copyParameters())
@@ -104,7 +102,7 @@ extension CloudEdgeRun {
                 try post(WireMessage(scalars: [figures.samples], floats: back.store.copyParameters()), in: cloudTier, to: 1,
                          tag: CloudEdgeTag.back, pending: &pending)
             }
-            kept.scalars = figures.scalars
+            let kept = WireMessage(scalars: figures.scalars, floats: reservoir.floats, labels: reservoir.labels)
             try post(kept, in: cloudTier, to: 0, tag: CloudEdgeTag.distill, pending: &pending)
         }
         if e == 0 { try aggregate(plan, ownBack: ownBack, pending: &pending) }
