@@ -40,7 +40,6 @@ extension CloudEdgeRun {
     /// samples (`distil`) and evaluates both models.
     func cloudRound(_ plan: RoundPlan) throws {
         guard let tier = edgeCloud, let state = cloud else { return }
-        state.roundBytes = LinkBytes()
         state.edges = EdgeFigures()
         var samples = WireMessage()
         for edge in plan.assignment {
@@ -152,6 +151,8 @@ extension CloudEdgeRun {
             distillSamples: state.distillSamples), bytes: state.roundBytes)
         try state.metrics.append(record)
         state.metricsRecords += 1
+        // The next round's bytes start here (round 1's include the start's distribution).
+        state.roundBytes = LinkBytes()
         state.progress.line(String(
             format: "round %d/%d  edge acc %.4f loss %.4f  cloud acc %.4f  KL %.4f  cost %.3gs (optimal %.3gs)  %@  ETA %@",
             plan.round, config.rounds, state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy,
@@ -177,10 +178,10 @@ extension CloudEdgeRun {
         let b = state.totalBytes
         state.progress.line(String(
             format: "done: edge model test accuracy %.4f (loss %.4f), cloud model %.4f, %@; device-edge %@ up %@ down, "
-                + "edge-cloud %@ up, aggregation %@, broadcasts %@; emulated %@",
+                + "edge-cloud %@ up, aggregation %@, global front %@ and back %@ out; emulated %@",
             state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy, ProgressPrinter.duration(wall),
             formatBytes(b.deviceEdgeUp), formatBytes(b.deviceEdgeDown), formatBytes(b.edgeCloudUp),
-            formatBytes(b.frontUpload + b.backUpload), formatBytes(b.modelBroadcast), ProgressPrinter.duration(state.emulatedSeconds)))
+            formatBytes(b.frontUpload + b.backUpload), formatBytes(b.frontBroadcast), formatBytes(b.backBroadcast), ProgressPrinter.duration(state.emulatedSeconds)))
         return final
     }
 }

@@ -121,7 +121,7 @@ extension CloudEdgeRun {
         for d in plan.sampled {
             let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.front,
                                     "the trained front of device \(d) (rank \(roles.rank(ofDevice: d)))")
-            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: front.parameterCount)
+            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: frontCount)
             fronts.append((m.scalars[0], m.floats))
             figures.computeMax = max(figures.computeMax, m.scalars[1])
             figures.computeMean += m.scalars[1] / Double(plan.sampled.count)
@@ -136,11 +136,13 @@ extension CloudEdgeRun {
             }
             let bytes = try receive(in: cloudTier, from: edge + 1, tag: CloudEdgeTag.back,
                                     "the back half of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
-            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: back.parameterCount)
+            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: backCount)
             backs.append((m.scalars[0], m.floats))
             figures.backUpload += Double(bytes.count)
         }
-        let model = weightedAverage(fronts) + weightedAverage(backs)
+        let globalFront = weightedAverage(fronts)
+        aggregatedFront = globalFront
+        let model = globalFront + weightedAverage(backs)
         try post(WireMessage(scalars: figures.scalars, floats: model), in: cloudTier, to: 0, tag: CloudEdgeTag.aggregate,
                  pending: &pending)
         try finishSends(pending, in: cloudTier)
