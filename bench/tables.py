@@ -558,7 +558,7 @@ def cloud_edge(records):
             down = [mean([(b["bytes_down_total"] - a["bytes_down_total"]) for a, b in zip([{"bytes_down_total": 0}] + rounds, rounds)])
                     for _, rounds, _, _ in rs]
             links.append([method, "-", "-", f"{mean(up) / 1e6:.2f} (model uploads)", "-", "-",
-                          f"{mean(down) / 1e6:.2f} (model downloads)"])
+                          f"{mean(down) / 1e6:.2f} (model downloads)", "-"])
         else:
             compute = [r["device_compute_mean_s"] for _, rounds, _, _ in rs for r in rounds]
             first_device = 1 + rs[0][2]["edge_servers"]
@@ -566,7 +566,8 @@ def cloud_edge(records):
                 return mean([r[key] for _, rounds, _, _ in rs for r in rounds]) / 1e6
             links.append([method, f"{per_round('device_edge_up_bytes'):.2f}", f"{per_round('device_edge_down_bytes'):.2f}",
                           f"{per_round('front_upload_bytes'):.2f}", f"{per_round('back_upload_bytes'):.2f}",
-                          f"{per_round('edge_cloud_up_bytes'):.2f}", f"{per_round('model_broadcast_bytes'):.2f}"])
+                          f"{per_round('edge_cloud_up_bytes'):.2f}", f"{per_round('front_broadcast_bytes'):.2f}",
+                          f"{per_round('back_broadcast_bytes'):.2f}"])
         peaks = [max(p[first_device:]) for _, _, _, p in rs if p]
         params = rs[0][2].get("front_parameters", rs[0][2].get("parameters"))
         rows.append([method, f"{params:,}", spread(compute, "{:.3f}"), spread(peaks, "{:.1f}", scale=1 / 2**20)])
@@ -577,10 +578,11 @@ def cloud_edge(records):
                   + table(["method", "parameters on a device", "device compute s per round", "device peak RSS MiB"], rows))
     blocks.append("Megabytes per round on each link, both alphas (cloud-edge: activations and labels up and "
                   "gradients down between devices and edge servers, fronts to the aggregator, back halves to it, "
-                  "distillation samples to the cloud, the global model broadcast to every rank; fedavg: what the "
+                  "distillation samples to the cloud, the global front to the devices (from the aggregator over the "
+                  "device-edge tier) and the global back to the edge servers; fedavg: what the "
                   "coordinator received and sent)\n\n"
                   + table(["method", "device-edge up", "device-edge down", "fronts to aggregator",
-                           "backs to aggregator", "edge-cloud up", "model broadcast"], links))
+                           "backs to aggregator", "edge-cloud up", "global front out", "global back out"], links))
     # Clusters' KL and the matchings' costs, from every run's yardsticks.
     rows = []
     for alpha in alphas:

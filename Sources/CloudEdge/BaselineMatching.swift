@@ -24,9 +24,9 @@ public func greedyMatching(costs: [[Double]]) throws -> [Int] {
 
 /// Random matching: a seeded shuffle of the edge servers, of which cluster c
 /// takes the c-th. The same seed gives the same matching.
-public func randomMatching(clusters: Int, edges: Int, seed: UInt64) throws -> [Int] {
+public func randomMatching(clusters: Int, edges: Int, seed: UInt64, round: Int = 0) throws -> [Int] {
     guard clusters <= edges else { throw CloudEdgeError.moreClustersThanEdges(clusters: clusters, edges: edges) }
-    var rng = SeededGenerator(seed: seed, stream: 0x3A7C_4E5)
+    var rng = SeededGenerator(seed: seed, stream: 0x3A7C_4E5 &+ UInt64(bitPattern: Int64(round)))
     var order = Array(0..<edges)
     rng.shuffle(&order)
     return Array(order.prefix(clusters))

@@ -47,7 +47,7 @@ extension CloudEdgeRun {
             file["evaluations"] = .doubles([state.lastEdge.loss, state.lastEdge.accuracy, state.lastCloud.loss, state.lastCloud.accuracy])
             let b = state.totalBytes
             file["bytes"] = .integers([b.deviceEdgeUp, b.deviceEdgeDown, b.frontUpload, b.backUpload, b.edgeCloudUp,
-                                       b.modelBroadcast].map { Int64($0) })
+                                       b.frontBroadcast, b.backBroadcast].map { Int64($0) })
         }
         try peers.agree { try store.write(file, tag: tag, rank: rank) }
         try peers.agree {
@@ -65,7 +65,7 @@ extension CloudEdgeRun {
         guard let store else { return try peers.agree { throw RunSupportError.resume("--resume needs --checkpoint-dir") } }
         try store.resume(peers: peers, configuration: config.fingerprint, restore: restore)
         if let state = cloud { try state.metrics.restore(records: state.metricsRecords) }
-        try distributeGlobalModel()
+        try distributeGlobalModel(aggregatorHasFront: false)
         cloud?.roundBytes = LinkBytes()
     }
 
@@ -84,7 +84,7 @@ extension CloudEdgeRun {
             let evaluations = try file.doubles("evaluations", file: name)
             let bytes = try file.integers("bytes", file: name)
             guard model.count == front.parameterCount + back.parameterCount, cloudModel.count == state.model.parameterCount,
-                  evaluations.count == 4, bytes.count == 6
+                  evaluations.count == 4, bytes.count == 7
             else { throw fail("sections do not fit this run") }
             front.store.loadParameters(Array(model[..<front.parameterCount]))
             back.store.loadParameters(Array(model[front.parameterCount...]))
@@ -95,8 +95,8 @@ extension CloudEdgeRun {
             state.lastEdge = (evaluations[0], evaluations[1])
             state.lastCloud = (evaluations[2], evaluations[3])
             var b = LinkBytes()
-            (b.deviceEdgeUp, b.deviceEdgeDown, b.frontUpload, b.backUpload, b.edgeCloudUp, b.modelBroadcast) =
-                (Int(bytes[0]), Int(bytes[1]), Int(bytes[2]), Int(bytes[3]), Int(bytes[4]), Int(bytes[5]))
+            (b.deviceEdgeUp, b.deviceEdgeDown, b.frontUpload, b.backUpload, b.edgeCloudUp, b.frontBroadcast, b.backBroadcast) =
+                (Int(bytes[0]), Int(bytes[1]), Int(bytes[2]), Int(bytes[3]), Int(bytes[4]), Int(bytes[5]), Int(bytes[6]))
             state.totalBytes = b
         }
         roundsDone = round

@@ -20,7 +20,9 @@ final class CloudState {
     var roundBytes = LinkBytes()
     var edges = EdgeFigures()
     var devices = AggregateFigures()
-    var distillLosses: (back: Double, cloud: Double)?
+    /// The last distillation step's losses; without distillation only the
+    /// cloud model's hard-label loss.
+    var distillLosses: (back: Double?, cloud: Double)?
     var distillSamples = 0
 
     init(config: CloudEdgeConfig, cutShape: [Int], progress: ProgressPrinter) {
@@ -38,7 +40,6 @@ extension CloudEdgeRun {
     /// samples (`distil`) and evaluates both models.
     func cloudRound(_ plan: RoundPlan) throws {
         guard let tier = edgeCloud, let state = cloud else { return }
-        state.roundBytes = LinkBytes()
         state.edges = EdgeFigures()
         var samples = WireMessage()
         for edge in plan.assignment {
@@ -67,7 +68,8 @@ extension CloudEdgeRun {
         front.store.loadParameters(Array(m.floats[..<front.parameterCount]))
         back.store.loadParameters(Array(m.floats[front.parameterCount...]))
         state.distillSamples = samples.labels.count
-        state.distillLosses = config.distill && !samples.labels.isEmpty ? distil(samples, cloud: state.model) : nil
+        state.distillLosses = samples.labels.isEmpty ? nil
+            : config.distill ? distil(samples, cloud: state.model) : (back: nil, cloud: trainOnHardLabels(samples, cloud: state.model))
         full.store.loadParameters(globalParameters)
         state.lastEdge = evaluate(full, on: test, batch: config.evalBatch)
         state.lastCloud = evaluateChain(front, then: state.model, on: test, batch: config.evalBatch)
@@ -79,12 +81,12 @@ extension CloudEdgeRun {
     /// one SGD step on the distillation loss against the cloud's logits;
     /// then the updated back half predicts and the cloud model takes one
     /// step against its logits. Returns the last step's mean losses.
-    func distil(_ samples: WireMessage, cloud model: Model) -> (back: Double, cloud: Double) {
+    func distil(_ samples: WireMessage, cloud model: Model) -> (back: Double?, cloud: Double) {
         let n = samples.labels.count
         let classes = back.classes
         let backSGD = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
         let cloudSGD = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate))
-        var losses = (back: Double.nan, cloud: Double.nan)
+        var losses: (back: Double?, cloud: Double) = (nil, .nan)
         samples.floats.withUnsafeBufferPointer { x in
             samples.labels.withUnsafeBufferPointer { y in
                 for _ in 0..<config.distillSteps {
@@ -106,6 +108,28 @@ extension CloudEdgeRun {
         return losses
     }
 
+    /// `--no-distill`'s cloud step: the cloud model trains on the round's
+    /// samples with the hard labels only (the distillation step with alpha
+    /// 0, as plain cross-entropy), `--distill-steps` SGD steps on all samples
+    /// as one batch, and the back half is left as aggregated. So the cloud
+    /// model's accuracy without distillation is that of a model trained on
+    /// the same activations, not of an untrained one. Returns the last
+    /// step's mean loss.
+    func trainOnHardLabels(_ samples: WireMessage, cloud model: Model) -> Double {
+        let n = samples.labels.count
+        let sgd = SGD(parameterCount: model.parameterCount, learningRate: Float(config.learningRate))
+        var loss = Double.nan
+        samples.floats.withUnsafeBufferPointer { x in
+            samples.labels.withUnsafeBufferPointer { y in
+                for _ in 0..<config.distillSteps {
+                    loss = model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: n).loss
+                    sgd.step(parameters: model.store.parameters, gradients: model.store.gradients)
+                }
+            }
+        }
+        return loss
+    }
+
     /// Writes the round record and the progress line (after the global
     /// model went out, so that its bytes count).
     func finishRound(_ plan: RoundPlan) throws {
@@ -124,9 +148,11 @@ extension CloudEdgeRun {
             emulatedRoundSeconds: plan.emulatedSeconds, deviceComputeMax: state.devices.computeMax,
             deviceComputeMean: state.devices.computeMean, deviceRSSPeakBytes: Int(state.devices.rssPeakKilobytes) * 1024,
             distillBackLoss: state.distillLosses?.back, distillCloudLoss: state.distillLosses?.cloud,
-            distillSamples: config.distill ? state.distillSamples : nil), bytes: state.roundBytes)
+            distillSamples: state.distillSamples), bytes: state.roundBytes)
         try state.metrics.append(record)
         state.metricsRecords += 1
+        // The next round's bytes start here (round 1's include the start's distribution).
+        state.roundBytes = LinkBytes()
         state.progress.line(String(
             format: "round %d/%d  edge acc %.4f loss %.4f  cloud acc %.4f  KL %.4f  cost %.3gs (optimal %.3gs)  %@  ETA %@",
             plan.round, config.rounds, state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy,
@@ -152,10 +178,10 @@ extension CloudEdgeRun {
         let b = state.totalBytes
         state.progress.line(String(
             format: "done: edge model test accuracy %.4f (loss %.4f), cloud model %.4f, %@; device-edge %@ up %@ down, "
-                + "edge-cloud %@ up, aggregation %@, broadcasts %@; emulated %@",
+                + "edge-cloud %@ up, aggregation %@, global front %@ and back %@ out; emulated %@",
             state.lastEdge.accuracy, state.lastEdge.loss, state.lastCloud.accuracy, ProgressPrinter.duration(wall),
             formatBytes(b.deviceEdgeUp), formatBytes(b.deviceEdgeDown), formatBytes(b.edgeCloudUp),
-            formatBytes(b.frontUpload + b.backUpload), formatBytes(b.modelBroadcast), ProgressPrinter.duration(state.emulatedSeconds)))
+            formatBytes(b.frontUpload + b.backUpload), formatBytes(b.frontBroadcast), formatBytes(b.backBroadcast), ProgressPrinter.duration(state.emulatedSeconds)))
         return final
     }
 }

@@ -18,8 +18,12 @@ public struct LinkBytes: Codable, Sendable, Equatable {
     /// Edge servers and the aggregator to the cloud: distillation samples,
     /// the averaged model.
     public var edgeCloudUp = 0
-    /// The cloud to every other rank: the global front and back.
-    public var modelBroadcast = 0
+    /// The global front to the devices: from the aggregator over the
+    /// device-edge tier (to every device and the other edge servers), and
+    /// at the start and on resume from the cloud to the aggregator first.
+    public var frontBroadcast = 0
+    /// The global back half from the cloud to the edge servers.
+    public var backBroadcast = 0
 
     public init() {}
 
@@ -30,14 +34,15 @@ public struct LinkBytes: Codable, Sendable, Equatable {
         r.frontUpload += b.frontUpload
         r.backUpload += b.backUpload
         r.edgeCloudUp += b.edgeCloudUp
-        r.modelBroadcast += b.modelBroadcast
+        r.frontBroadcast += b.frontBroadcast
+        r.backBroadcast += b.backBroadcast
         return r
     }
 
     enum CodingKeys: String, CodingKey {
         case deviceEdgeUp = "device_edge_up_bytes", deviceEdgeDown = "device_edge_down_bytes",
              frontUpload = "front_upload_bytes", backUpload = "back_upload_bytes", edgeCloudUp = "edge_cloud_up_bytes",
-             modelBroadcast = "model_broadcast_bytes"
+             frontBroadcast = "front_broadcast_bytes", backBroadcast = "back_broadcast_bytes"
     }
 }
 
@@ -72,7 +77,7 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
         /// With distillation: the last distillation step's mean losses.
         var distillBackLoss: Double?
         var distillCloudLoss: Double?
-        var distillSamples: Int?
+        var distillSamples: Int
 
         enum CodingKeys: String, CodingKey {
             case event, round, wallSeconds = "wall_s", testAccuracy = "test_accuracy", testLoss = "test_loss",

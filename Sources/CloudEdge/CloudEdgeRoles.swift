@@ -14,6 +14,11 @@ public struct CloudEdgeRoles: Equatable, Sendable {
         case cloud
         case edge(Int)
         case device(Int)
+
+        var isDevice: Bool {
+            if case .device = self { return true }
+            return false
+        }
     }
 
     public let ranks: Int

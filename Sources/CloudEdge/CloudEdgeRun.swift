@@ -39,11 +39,17 @@ final class CloudEdgeRun {
     let histograms: [[Int]]
     let network: NetworkState
     let workload: SplitWorkload
-    /// The whole edge model (on the cloud, for evaluation) and its halves
-    /// (on every rank: the global ones between rounds).
-    let full: Model
-    let front: Model
-    let back: Model
+    /// The whole edge model, on the cloud only (for evaluation), and the
+    /// halves a role needs (the global ones between rounds): the cloud both,
+    /// an edge server the back, a device the front; nil elsewhere.
+    let full: Model!
+    let front: Model!
+    let back: Model!
+    let frontCount: Int
+    let backCount: Int
+    /// The aggregator's (edge server 0's) averaged front of the last round:
+    /// the global front, which it broadcasts to the devices.
+    var aggregatedFront: [Float]?
     /// Floats at the cut per sample.
     let cutCount: Int
     var roundsDone = 0
@@ -61,13 +67,24 @@ final class CloudEdgeRun {
         self.roles = roles
         role = roles.role(of: peers.rank)
         try Self.checkSettings(config, roles: roles)
-        full = makeModel(config.model, imageShape: [28, 28, 1], classes: 10, hidden: config.hidden, seed: config.seed)
+        // Each role builds only what it holds; every half starts from the
+        // cloud's (`distributeGlobalModel` before round 1).
+        let split: SplitModel
         do {
-            (front, back) = try full.split(at: config.cut)
+            split = try makeSplitModel(config.model, imageShape: [28, 28, 1], classes: 10, hidden: config.hidden, cut: config.cut,
+                                       seed: config.seed, front: role == .cloud || role.isDevice, back: !role.isDevice)
         } catch let error as NNError {
             throw CloudEdgeError.setup("--cut-layer \(config.cut): \(error)")
         }
-        cutCount = back.inputCount
+        if role == .cloud {
+            let whole = makeModel(config.model, imageShape: [28, 28, 1], classes: 10, hidden: config.hidden, seed: config.seed)
+            full = whole
+            (front, back) = try whole.split(at: config.cut)
+        } else {
+            (full, front, back) = (nil, split.front, split.back)
+        }
+        (frontCount, backCount) = (split.frontParameterCount, split.backParameterCount)
+        cutCount = split.cutShape.reduce(1, *)
 
         // Collective from here on.
         let r = peers.rank, e = roles.edges
@@ -95,10 +112,10 @@ final class CloudEdgeRun {
         // Bytes: a float per activation up (and a label), a float per gradient down.
         // Work: forward and the two backward passes, 2 FLOP per multiply-add.
         workload = SplitWorkload(uploadBytesPerSample: Double(cutCount * 4 + 4), downloadBytesPerSample: Double(cutCount * 4),
-                                 workPerSample: 6 * Double(back.multiplyAddsPerSample))
+                                 workPerSample: 6 * Double(split.backMultiplyAddsPerSample))
         switch role {
         case .cloud:
-            cloud = CloudState(config: config, cutShape: back.inputShape, progress: ProgressPrinter(enabled: true, toStandardError: config.json))
+            cloud = CloudState(config: config, cutShape: split.cutShape, progress: ProgressPrinter(enabled: true, toStandardError: config.json))
         case let .device(d):
             sampler = MinibatchSampler(indices: partitions[d], batchSize: config.batch, seed: config.seed,
                                        stream: UInt64(peers.rank))
@@ -163,7 +180,7 @@ final class CloudEdgeRun {
 
     /// Every round, then the final record (on the cloud).
     func run() throws -> CloudEdgeFinalRecord? {
-        if config.resume { try resume() }
+        if config.resume { try resume() } else { try distributeGlobalModel(aggregatorHasFront: false) }
         roundsAtStart = roundsDone
         if role == .cloud { cloud!.progress.line(header()) }
         if roundsDone < config.rounds {
@@ -174,7 +191,7 @@ final class CloudEdgeRun {
                 case let .edge(e): try edgeRound(plan, edge: e)
                 case let .device(d): try deviceRound(plan, device: d)
                 }
-                try distributeGlobalModel()
+                try distributeGlobalModel(aggregatorHasFront: true)
                 if role == .cloud { try finishRound(plan) }
                 roundsDone = round
                 if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < config.rounds {
@@ -188,20 +205,49 @@ final class CloudEdgeRun {
     /// The global front then back, as the cloud holds them after a round.
     var globalParameters: [Float] { front.store.copyParameters() + back.store.copyParameters() }
 
-    /// The cloud's global front and back to every rank (collective: one
-    /// broadcast); the others load them.
-    func distributeGlobalModel() throws {
-        let bytes = try peers.broadcast(role == .cloud ? globalParameters.withUnsafeBytes { Array($0) } : [], root: 0)
-        guard bytes.count == (front.parameterCount + back.parameterCount) * 4 else {
-            throw CloudEdgeError.failed("rank \(peers.rank): the global model from the cloud has \(bytes.count) bytes")
+    /// The global model to the ranks that hold its halves (collective):
+    /// the back from the cloud to the edge servers (one broadcast over the
+    /// edge-cloud tier), the front from the aggregator to the devices (one
+    /// broadcast over the device-edge tier, which the other edge servers
+    /// receive and drop). The devices never receive the back, nor the slow
+    /// device links carry it. The aggregator averaged the front itself (the
+    /// cloud does not change it); at the start and on resume, when it has
+    /// not (`aggregatorHasFront` false), the cloud first sends it the front
+    /// over the edge-cloud tier.
+    func distributeGlobalModel(aggregatorHasFront: Bool) throws {
+        let r = peers.rank
+        if let tier = edgeCloud {
+            if !aggregatorHasFront {
+                if role == .cloud {
+                    var pending = [PendingSend]()
+                    cloud!.roundBytes.frontBroadcast += try post(WireMessage(floats: front.store.copyParameters()), in: tier,
+                                                                 to: 1, tag: CloudEdgeTag.globalFront, pending: &pending)
+                    try finishSends(pending, in: tier)
+                } else if role == .edge(0) {
+                    let bytes = try receive(in: tier, from: 0, tag: CloudEdgeTag.globalFront, "the global front from the cloud (rank 0)")
+                    aggregatedFront = try WireMessage(decoding: bytes, from: "the cloud", scalars: 0, floats: frontCount).floats
+                }
+            }
+            let bytes = try tier.broadcast(role == .cloud ? back.store.copyParameters().withUnsafeBytes { Array($0) } : [], root: 0)
+            guard bytes.count == backCount * 4 else {
+                throw CloudEdgeError.failed("rank \(r): the global back half from the cloud has \(bytes.count) bytes, not \(backCount * 4)")
+            }
+            if role == .cloud {
+                cloud!.roundBytes.backBroadcast += bytes.count * (tier.size - 1)
+            } else {
+                back.store.loadParameters(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+            }
         }
-        if role == .cloud {
-            cloud!.roundBytes.modelBroadcast = bytes.count * (peers.size - 1)
-            return
+        if let tier = deviceEdge {
+            let root = role == .edge(0)
+            let bytes = try tier.broadcast(root ? aggregatedFront!.withUnsafeBytes { Array($0) } : [], root: 0)
+            guard bytes.count == frontCount * 4 else {
+                throw CloudEdgeError.failed("rank \(r): the global front from the aggregator has \(bytes.count) bytes, not \(frontCount * 4)")
+            }
+            if role.isDevice { front.store.loadParameters(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }) }
         }
-        let all = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        front.store.loadParameters(Array(all[..<front.parameterCount]))
-        back.store.loadParameters(Array(all[front.parameterCount...]))
+        // The cloud counts the front's broadcast: to every other member of the device-edge tier.
+        if role == .cloud { cloud!.roundBytes.frontBroadcast += frontCount * 4 * (roles.edges + roles.devices - 1) }
     }
 
     /// Sends `message` to `destination` of `group` without waiting; the
@@ -235,7 +281,7 @@ final class CloudEdgeRun {
         let links = config.topologyPath.map { "from \($0)" }
             ?? network.linkMbps.map { String(format: "%g", $0[0]) }.joined(separator: ",") + " Mbit/s"
         return """
-            edgetrain cloud-edge: \(full.name) cut at \(c.cut) (front \(front.parameterCount), back \(back.parameterCount), \
+            edgetrain cloud-edge: \(c.model.rawValue) cut at \(c.cut) (front \(frontCount), back \(backCount), \
             cloud \(cloud?.model.parameterCount ?? 0) parameters), cloud + \(roles.edges) edge server(s) + \(roles.devices) device(s)
             \(c.rounds) rounds, \(m) device(s) per round in \(c.clusterCount) cluster(s) (\(c.clustering.rawValue), min size \
             \(c.minClusterSize)), matching \(c.matching.rawValue), \(c.localSteps) local steps, batch \(c.batch), lr \

@@ -41,8 +41,10 @@ extension CloudEdgeRun {
     /// loss is the mean over B samples, so a device's slice holds 1/B of
     /// each sample's gradient, and times B / b_d it is the gradient of the
     /// device's own mean loss, as if the device had trained alone. It keeps
-    /// the round's first `--distill-samples` activations for the cloud and
-    /// sends its back half to the aggregator. Edge server 0 (rank 1) then
+    /// a uniform sample of `--distill-samples` of the round's activations
+    /// (over all steps and devices: `SampleReservoir`, seeded by the seed,
+    /// the round and the edge server) for the cloud and sends its back half
+    /// to the aggregator. Edge server 0 (rank 1) then
     /// aggregates.
     func edgeRound(_ plan: RoundPlan, edge e: Int) throws {
         guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
@@ -52,8 +54,8 @@ extension CloudEdgeRun {
             let devices = plan.clusters[c]
             let sgd = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
             var figures = EdgeFigures()
-            let keep = config.distill ? config.distillSamples : 0
-            var kept = WireMessage()
+            var reservoir = SampleReservoir(capacity: config.distillSamples, width: cutCount,
+                                            rng: SampleReservoir.generator(seed: config.seed, round: plan.round, edge: e))
             for step in 1...config.localSteps {
                 var features = [Float](), labels = [Int32](), sizes = [Int]()
                 for d in devices {
@@ -92,11 +94,7 @@ extension CloudEdgeRun {
                     figures.deviceEdgeDown += Double(try post(WireMessage(floats: slice), in: devicesTier,
                                                               to: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.gradient, pending: &pending))
                 }
-                let take = min(keep - kept.labels.count, total)
-                if take > 0 {
-                    kept.floats += features[0..<take * cutCount]
-                    kept.labels += labels[0..<take]
-                }
+                reservoir.offer(features: features, labels: labels)
             }
             if e == 0 {
                 ownBack = (figures.samples, back.store.copyParameters())
@@ -104,7 +102,7 @@ extension CloudEdgeRun {
                 try post(WireMessage(scalars: [figures.samples], floats: back.store.copyParameters()), in: cloudTier, to: 1,
                          tag: CloudEdgeTag.back, pending: &pending)
             }
-            kept.scalars = figures.scalars
+            let kept = WireMessage(scalars: figures.scalars, floats: reservoir.floats, labels: reservoir.labels)
             try post(kept, in: cloudTier, to: 0, tag: CloudEdgeTag.distill, pending: &pending)
         }
         if e == 0 { try aggregate(plan, ownBack: ownBack, pending: &pending) }
@@ -123,7 +121,7 @@ extension CloudEdgeRun {
         for d in plan.sampled {
             let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.front,
                                     "the trained front of device \(d) (rank \(roles.rank(ofDevice: d)))")
-            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: front.parameterCount)
+            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: frontCount)
             fronts.append((m.scalars[0], m.floats))
             figures.computeMax = max(figures.computeMax, m.scalars[1])
             figures.computeMean += m.scalars[1] / Double(plan.sampled.count)
@@ -138,11 +136,13 @@ extension CloudEdgeRun {
             }
             let bytes = try receive(in: cloudTier, from: edge + 1, tag: CloudEdgeTag.back,
                                     "the back half of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
-            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: back.parameterCount)
+            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: backCount)
             backs.append((m.scalars[0], m.floats))
             figures.backUpload += Double(bytes.count)
         }
-        let model = weightedAverage(fronts) + weightedAverage(backs)
+        let globalFront = weightedAverage(fronts)
+        aggregatedFront = globalFront
+        let model = globalFront + weightedAverage(backs)
         try post(WireMessage(scalars: figures.scalars, floats: model), in: cloudTier, to: 0, tag: CloudEdgeTag.aggregate,
                  pending: &pending)
         try finishSends(pending, in: cloudTier)

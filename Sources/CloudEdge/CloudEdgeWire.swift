@@ -78,6 +78,9 @@ enum CloudEdgeTag {
     /// Aggregator -> cloud: the averaged front and back, and the devices'
     /// figures. Scalars: `AggregateFigures`.
     static let aggregate = 36
+    /// Cloud -> aggregator (edge-cloud tier), at the start and on resume:
+    /// the global front, which the aggregator then broadcasts. No scalars.
+    static let globalFront = 37
 }
 
 /// Waits for one message with `tag` from `source` of `group`, at most

@@ -12,7 +12,12 @@
 /// 2. The minimum size. In index order, each cluster below `minimumSize`
 ///    takes, one at a time, the remaining client that leaves its KL lowest.
 /// 3. Left-overs. Each client still remaining, in index order, joins the
-///    cluster whose KL it changes least in absolute value.
+///    cluster whose KL it changes least in the signed sense: the smallest
+///    new-minus-old KL, so a cluster it lowers most wins and, if it lowers
+///    none, the one it raises least. Only that cluster's KL changes, so this
+///    is the choice that leaves the sum (and mean) of the clusters' KLs
+///    lowest; the absolute change would prefer a cluster the client barely
+///    moves over one it brings to the global distribution.
 ///
 /// A cluster may grow past `minimumSize` only while the clients left over
 /// for the clusters still below it suffice: the sum over clusters of
@@ -79,8 +84,8 @@ public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int) throws
 
     for client in remaining {
         var best = 0
-        var bestChange = Double.infinity
-        for cluster in 0..<count {
+        var bestChange = divergenceChange(from: kl[0], to: divergence(of: 0, adding: client))
+        for cluster in 1..<count {
             let change = divergenceChange(from: kl[cluster], to: divergence(of: cluster, adding: client))
             if change < bestChange { (best, bestChange) = (cluster, change) }
         }
@@ -89,10 +94,11 @@ public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int) throws
     return members.map { $0.sorted() }
 }
 
-/// |to - from|, and 0 when both are infinite (a client with no sample
-/// joining a cluster with none).
+/// to - from (signed), and 0 when both are infinite (a client with no sample
+/// joining a cluster with none); -infinity when a client brings the first
+/// sample to a cluster.
 private func divergenceChange(from: Double, to: Double) -> Double {
-    from == to ? 0 : abs(to - from)
+    from == to ? 0 : to - from
 }
 
 /// Checks that `count` clusters of at least `minimumSize` can be made of `clients` clients.

@@ -55,7 +55,7 @@ public func planRound(
         local = try klClusters(histograms: sampled.map { histograms[$0] }, count: k, minimumSize: config.minClusterSize)
     case .random:
         local = try randomClusters(clients: sampled.count, count: k, minimumSize: config.minClusterSize,
-                                   seed: config.seed &+ UInt64(round))
+                                   seed: config.seed, round: round)
     case .none:
         try checkClusterSizes(clients: sampled.count, count: k, minimumSize: config.minClusterSize)
         local = (0..<k).map { c in Array(stride(from: c, to: sampled.count, by: k)) }
@@ -69,14 +69,14 @@ public func planRound(
     switch config.matching {
     case .optimal: assignment = optimal
     case .greedy: assignment = try greedyMatching(costs: costs)
-    case .random: assignment = try randomMatching(clusters: k, edges: network.edgeCount, seed: config.seed &+ UInt64(round))
+    case .random: assignment = try randomMatching(clusters: k, edges: network.edgeCount, seed: config.seed, round: round)
     case .nearest: assignment = try nearestMatching(clusters: clusters, network: network)
     }
     let divergences = try clusterDivergences(histograms: sampled.map { histograms[$0] }, clusters: local)
     let randomLocal = try randomClusters(clients: sampled.count, count: k, minimumSize: config.minClusterSize,
-                                         seed: config.seed &+ UInt64(round))
+                                         seed: config.seed, round: round)
     let randomDivergences = try clusterDivergences(histograms: sampled.map { histograms[$0] }, clusters: randomLocal)
-    let random = try randomMatching(clusters: k, edges: network.edgeCount, seed: config.seed &+ UInt64(round))
+    let random = try randomMatching(clusters: k, edges: network.edgeCount, seed: config.seed, round: round)
     return RoundPlan(
         round: round, sampled: sampled, clusters: clusters, assignment: assignment, costs: costs,
         cost: matchingCost(costs: costs, assignment: assignment), optimalCost: matchingCost(costs: costs, assignment: optimal),

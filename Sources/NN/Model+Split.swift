@@ -31,13 +31,7 @@ extension Model {
     /// differently, and the device would send pre-activations: cut at the
     /// ReLU instead.
     public func split(at cut: String) throws -> (front: Model, back: Model) {
-        guard let k = layers.firstIndex(where: { $0.name == cut }) else {
-            throw NNError.unknownCutLayer(name: cut, model: name, valid: cutLayerNames)
-        }
-        guard k < layers.count - 1 else { throw NNError.cutAtLastLayer(name: cut, model: name, valid: cutLayerNames) }
-        guard !Self.isFusedReLU(layers, k + 1) else {
-            throw NNError.cutBeforeFusedReLU(name: cut, relu: layers[k + 1].name, model: name, valid: cutLayerNames)
-        }
+        let k = try Self.cutIndex(layers, at: cut, model: name)
         // Any seed: the parameters are overwritten with this model's next.
         let front = Model(name: "\(name)-front", layers: layers[...k].map { $0.freshCopy() }, seed: 0)
         let back = Model(name: "\(name)-back", layers: layers[(k + 1)...].map { $0.freshCopy() }, seed: 0)
@@ -49,13 +43,67 @@ extension Model {
 }
 
 extension Model {
+    /// The index of the layer named `cut` in `layers`, if `split(at:)` may
+    /// cut there; else its `NNError`.
+    static func cutIndex(_ layers: [Layer], at cut: String, model name: String) throws -> Int {
+        let valid = layers.indices.dropLast().filter { !isFusedReLU(layers, $0 + 1) }.map { layers[$0].name }
+        guard let k = layers.firstIndex(where: { $0.name == cut }) else {
+            throw NNError.unknownCutLayer(name: cut, model: name, valid: valid)
+        }
+        guard k < layers.count - 1 else { throw NNError.cutAtLastLayer(name: cut, model: name, valid: valid) }
+        guard !isFusedReLU(layers, k + 1) else {
+            throw NNError.cutBeforeFusedReLU(name: cut, relu: layers[k + 1].name, model: name, valid: valid)
+        }
+        return k
+    }
+}
+
+/// `makeModel`'s model cut at a layer, with only the halves a rank needs
+/// built (split learning: a device holds the front, an edge server the
+/// back, and neither the whole model), and the sizes every rank needs.
+public struct SplitModel {
+    /// The halves asked for, nil otherwise. A half built alone takes its
+    /// parameters from the seed starting at its own first layer: the front's
+    /// are the whole model's front (the model initializes its layers in
+    /// order from one stream), the back's are not. Load the global ones.
+    public let front: Model?
+    public let back: Model?
+    public let frontParameterCount: Int
+    public let backParameterCount: Int
+    /// The back's input shape: the front's output.
+    public let cutShape: [Int]
+    /// `multiplyAddsPerSample` of the back half.
+    public let backMultiplyAddsPerSample: Int
+}
+
+/// Builds the halves of `makeModel(kind, ...)` cut at `cut` (as
+/// `Model.split(at:)` cuts, with its refusals), each alone: `front` and
+/// `back` say which to build. The halves are named as `split(at:)` names them.
+public func makeSplitModel(
+    _ kind: ModelKind, imageShape: [Int] = [28, 28, 1], classes: Int = 10, hidden: [Int] = [256, 128], cut: String,
+    seed: UInt64, front buildFront: Bool, back buildBack: Bool
+) throws -> SplitModel {
+    let layers = modelLayers(kind, imageShape: imageShape, classes: classes, hidden: hidden)
+    let k = try Model.cutIndex(layers, at: cut, model: kind.rawValue)
+    let (frontLayers, backLayers) = (Array(layers[...k]), Array(layers[(k + 1)...]))
+    return SplitModel(
+        front: buildFront ? Model(name: "\(kind.rawValue)-front", layers: frontLayers, seed: seed) : nil,
+        back: buildBack ? Model(name: "\(kind.rawValue)-back", layers: backLayers, seed: seed) : nil,
+        frontParameterCount: frontLayers.reduce(0) { $0 + $1.parameterCount },
+        backParameterCount: backLayers.reduce(0) { $0 + $1.parameterCount },
+        cutShape: layers[k].outputShape, backMultiplyAddsPerSample: Model.multiplyAdds(backLayers))
+}
+
+extension Model {
     /// Multiply-adds of one sample's forward pass through the Linear and
     /// Conv2d layers (in x out per Linear, output positions x output
     /// channels x kernel patch per Conv2d; ReLU, pooling and flattening
     /// count 0). A training step's backward costs about twice the forward
     /// (the data and weight gradients), so a step is about 3x this; the
     /// cloud-edge mode costs a back half's work with it.
-    public var multiplyAddsPerSample: Int {
+    public var multiplyAddsPerSample: Int { Self.multiplyAdds(layers) }
+
+    static func multiplyAdds(_ layers: [Layer]) -> Int {
         layers.reduce(0) { total, layer in
             switch layer {
             case let l as Linear: return total + l.inFeatures * l.outFeatures

@@ -13,6 +13,11 @@ public enum ModelKind: String, CaseIterable, Sendable {
 public func makeModel(
     _ kind: ModelKind, imageShape: [Int] = [28, 28, 1], classes: Int = 10, hidden: [Int] = [256, 128], seed: UInt64
 ) -> Model {
+    Model(name: kind.rawValue, layers: modelLayers(kind, imageShape: imageShape, classes: classes, hidden: hidden), seed: seed)
+}
+
+/// `makeModel`'s layers, not yet bound to a store.
+func modelLayers(_ kind: ModelKind, imageShape: [Int], classes: Int, hidden: [Int]) -> [Layer] {
     precondition(imageShape.count == 3, "image shape is [height, width, channels]")
     let (h, w, c) = (imageShape[0], imageShape[1], imageShape[2])
     var layers = [Layer]()
@@ -39,7 +44,7 @@ public func makeModel(
         layers.append(ReLU("relu3", shape: [128]))
         layers.append(Linear("fc2", inFeatures: 128, outFeatures: classes))
     }
-    return Model(name: kind.rawValue, layers: layers, seed: seed)
+    return layers
 }
 
 /// Builds the cloud model of split learning with distillation: a deeper,

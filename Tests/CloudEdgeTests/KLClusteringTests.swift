@@ -25,12 +25,32 @@ final class KLClusteringTests: XCTestCase {
         // 4 and 6 both give p = 1/2; the lower index, 4, wins -> (3, 3); then
         // 5 and 7 both keep 1/2 -> 5 -> (4, 4). Cluster 1 (4, 4) needs one:
         // 3 gives p 6/10, 6 gives 6/14, 7 keeps 1/2 -> 7 -> (5, 5).
-        // Left-overs by least change: client 3 (2, 0) moves cluster 0 to
-        // p 6/10 (|p - 1/2| = 1/10) and cluster 1 to 7/12 (1/12): cluster 1,
-        // now (7, 5). Client 6 (2, 4) moves cluster 0 from 0 to p 6/14
-        // (distance 1/14) and cluster 1 from p 7/12 (1/12) to 0: the change is
-        // smaller for cluster 0, although cluster 1 would end at KL 0.
-        XCTAssertEqual(try klClusters(histograms: h, count: 2, minimumSize: 3), [[0, 4, 5, 6], [1, 2, 3, 7]])
+        // Left-overs by the least signed change (new KL - old): client 3
+        // (2, 0) raises both clusters from KL 0, cluster 0 to p 6/10
+        // (|p - 1/2| = 1/10) and cluster 1 to 7/12 (1/12), the smaller rise:
+        // cluster 1, now (7, 5). Client 6 (2, 4) raises cluster 0 from 0 to
+        // p 6/14 but brings cluster 1 from p 7/12 back to (9, 9), KL 0: a
+        // negative change, so cluster 1. (The absolute change would send it to
+        // cluster 0, whose KL moves less, 1/14 < 1/12 from 1/2, and leave both
+        // clusters skewed.)
+        let clusters = try klClusters(histograms: h, count: 2, minimumSize: 3)
+        XCTAssertEqual(clusters, [[0, 4, 5], [1, 2, 3, 6, 7]])
+        XCTAssertEqual(try clusterDivergences(histograms: h, clusters: clusters), [0, 0])
+    }
+
+    /// The left-over rule on three clients of label 0 then three of label 1,
+    /// K = 2: the walk opens cluster 0 with client 0 and cluster 1 with client
+    /// 1, which client 3 brings to (1/2, 1/2); 2, 4 and 5 are left over.
+    /// Client 2 leaves cluster 0 at ln 2 (change 0) and would raise cluster 1:
+    /// cluster 0. Client 4 brings cluster 0 from ln 2 to KL(2/3, 1/3) (change
+    /// about -0.64) and would raise cluster 1 to the same 0.057: cluster 0.
+    /// Client 5 brings cluster 0 to (1/2, 1/2), KL 0: both clusters at 0.
+    /// The absolute reading sent 4 and 5 to cluster 1 (mean KL 0.41).
+    func testLeftOversGoWhereTheyLowerTheKLMost() throws {
+        let h = (0..<6).map { $0 < 3 ? [10, 0] : [0, 10] }
+        let clusters = try klClusters(histograms: h, count: 2, minimumSize: 1)
+        XCTAssertEqual(clusters, [[0, 2, 4, 5], [1, 3]])
+        XCTAssertEqual(try clusterDivergences(histograms: h, clusters: clusters), [0, 0])
     }
 
     func testGrowthStopsWhereTheMinimaNeedTheRest() throws {

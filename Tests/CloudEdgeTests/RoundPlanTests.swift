@@ -35,20 +35,23 @@ final class RoundPlanTests: XCTestCase {
     }
 
     /// The plan's clusters are `klClusters`' of the sampled devices (all six
-    /// here, so the indices agree) with their mean divergence; `none` deals
-    /// the devices in turn (and here mixes the labels better than the greedy
-    /// rule's walk in index order, which opens both clusters with label 0).
+    /// here, so the indices agree) with their mean divergence: the walk opens
+    /// both clusters with label 0 (devices 0 and 1), device 3 evens cluster 1,
+    /// and the left-overs 2, 4, 5 go where they lower the KL most, which
+    /// evens cluster 0 too: KL 0 in both. `none` deals the devices in turn,
+    /// 2:1 and 1:2, mean KL 2/3 ln 4/3 + 1/3 ln 2/3 (about 0.057).
     func testKLClustersAreTheAlgorithmsAndNoneDealsInTurn() throws {
         let kl = try klClusters(histograms: Self.histograms, count: 2, minimumSize: 1)
-        let divergences = try clusterDivergences(histograms: Self.histograms, clusters: kl)
+        XCTAssertEqual(kl, [[0, 2, 4, 5], [1, 3]])
         for plan in try plans({ $0.clustering = .kl }) {
             XCTAssertEqual(plan.sampled, Array(0..<6))
             XCTAssertEqual(plan.clusters, kl)
-            XCTAssertEqual(plan.meanDivergence, (divergences[0] + divergences[1]) / 2)
+            XCTAssertEqual(plan.meanDivergence, 0)
         }
+        let dealt = 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3)
         for plan in try plans({ $0.clustering = .none }) {
             XCTAssertEqual(plan.clusters, [[0, 2, 4], [1, 3, 5]])
-            XCTAssertEqual(plan.meanDivergence, 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3), accuracy: 1e-12)
+            XCTAssertEqual(plan.meanDivergence, dealt, accuracy: 1e-12)
         }
         let random = try plans { $0.clustering = .random }
         XCTAssertGreaterThan(Set(random.map(\.clusters)).count, 1, "random clusters change with the round")
@@ -95,6 +98,37 @@ final class RoundPlanTests: XCTestCase {
         // Nearest ignores speeds: with equal links it takes server 0 first, the dearer choice here.
         XCTAssertGreaterThan(try plans { $0.clustering = .none; $0.clientsPerRound = 5; $0.matching = .nearest }[0].cost,
                              optimal[0].cost)
+    }
+
+    /// Random clusters and matchings draw from a stream per (seed, round):
+    /// seed 1 at round r + 1 is not seed 2 at round r (with `seed + round`
+    /// they were the same draw). 40 clients in 4 clusters and 12 edge servers
+    /// leave a chance equality no room (about 10^-21 and 10^-9 a pair).
+    func testRandomDrawsKeepSeedAndRoundApart() throws {
+        for r in 1...20 {
+            XCTAssertNotEqual(try randomClusters(clients: 40, count: 4, minimumSize: 1, seed: 1, round: r + 1),
+                              try randomClusters(clients: 40, count: 4, minimumSize: 1, seed: 2, round: r), "round \(r)")
+            XCTAssertNotEqual(try randomMatching(clusters: 12, edges: 12, seed: 1, round: r + 1),
+                              try randomMatching(clusters: 12, edges: 12, seed: 2, round: r), "round \(r)")
+        }
+        // The plan draws with its seed and round.
+        for plan in try plans({ $0.clustering = .random; $0.matching = .random; $0.seed = 5 }) {
+            XCTAssertEqual(plan.clusters, try randomClusters(clients: 6, count: 2, minimumSize: 1, seed: 5, round: plan.round))
+            XCTAssertEqual(plan.assignment, try randomMatching(clusters: 2, edges: 2, seed: 5, round: plan.round))
+        }
+    }
+
+    /// The Hungarian method minimizes the sum of the clusters' costs; with
+    /// equal clusters on a star network (all links alike) every matching has
+    /// the same sum.
+    func testEqualClustersOnAStarMakeEveryMatchingSumTheSame() throws {
+        for plan in try plans({ $0.clustering = .none }) {
+            XCTAssertEqual(plan.clusters.map(\.count), [3, 3])
+            let sums = [[0, 1], [1, 0]].map { matchingCost(costs: plan.costs, assignment: $0) }
+            // Two positive terms added in another order: a relative rounding of 2 ulp.
+            XCTAssertEqual(sums[0], sums[1], accuracy: 2 * sums[0].ulp)
+            XCTAssertEqual(plan.optimalCost, sums[0], accuracy: 2 * sums[0].ulp)
+        }
     }
 
     func testTooFewSampledDevicesForTheClustersAreRefused() {

@@ -82,7 +82,19 @@ final class CloudEdgeRunTests: XCTestCase {
                 let up = try XCTUnwrap(r["device_edge_up_bytes"] as? Int), down = try XCTUnwrap(r["device_edge_down_bytes"] as? Int)
                 XCTAssertEqual(up, devices * config.localSteps * (WireMessage.headerBytes + 16 * (32 * 4 + 4)), label)
                 XCTAssertEqual(down, devices * config.localSteps * (WireMessage.headerBytes + 16 * 32 * 4), label)
-                XCTAssertEqual(r["distill_samples"] as? Int, distill ? edges * 32 : nil, label)
+                XCTAssertEqual(r["distill_samples"] as? Int, edges * 32, label)
+                // The global front (fc1: 784 x 32 + 32) goes from the aggregator to the other device-edge tier
+                // members, the back (fc2 + fc3: 32 x 16 + 16 + 16 x 10 + 10) from the cloud to the edge servers
+                // only. Round 1 also carries the start's distribution: the same, after the cloud's message of
+                // the front to the aggregator.
+                let (frontBytes, backBytes) = ((784 * 32 + 32) * 4, (32 * 16 + 16 + 16 * 10 + 10) * 4)
+                let first = r["round"] as? Int == 1
+                let frontOut = frontBytes * (edges + devices - 1), backOut = backBytes * edges
+                XCTAssertEqual(r["front_broadcast_bytes"] as? Int,
+                               first ? 2 * frontOut + WireMessage.headerBytes + frontBytes : frontOut, label)
+                XCTAssertEqual(r["back_broadcast_bytes"] as? Int, first ? 2 * backOut : backOut, label)
+                XCTAssertNotNil(r["distill_cloud_loss"] as? Double, label)
+                XCTAssertEqual(r["distill_back_loss"] != nil, distill, label)
                 XCTAssertGreaterThan(try XCTUnwrap(r["device_compute_max_s"] as? Double), 0, label)
             }
         }
@@ -192,6 +204,21 @@ final class CloudEdgeRunTests: XCTestCase {
             }
             XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, "N \(ranks)")
         }
+    }
+
+    /// Without distillation the cloud model trains on the round's samples
+    /// with hard labels and the back half is left alone: more cloud steps
+    /// change the cloud model (and make it learn) but not the edge model's bits.
+    func testWithoutDistillationTheCloudTrainsOnHardLabelsAndTheEdgeModelIsUntouched() throws {
+        var config = smallConfig(edges: 2)
+        config.distill = false
+        config.distillSteps = 1
+        let one = try run(config, ranks: 5)
+        config.distillSteps = 20
+        let twenty = try run(config, ranks: 5)
+        XCTAssertEqual(one.modelSHA256, twenty.modelSHA256, "the back half is not distilled")
+        XCTAssertNotEqual(one.summary.cloudTestLoss, twenty.summary.cloudTestLoss, "the cloud model trains")
+        XCTAssertGreaterThan(twenty.summary.cloudTestAccuracy, 0.5, "the cloud model learns (chance is 0.1)")
     }
 
     /// A device sending garbage is named by its edge server.

@@ -38,6 +38,32 @@ final class SplitTests: XCTestCase {
                           + "valid cut layers: relu1, pool1, relu2, pool2, flatten, relu3")
     }
 
+    /// `makeSplitModel` builds only the halves asked for, without the whole
+    /// model: the same layers, sizes and refusals as `split(at:)`; the front
+    /// built alone holds the whole model's front parameters bit for bit (the
+    /// layers initialize in order from one stream); the back built alone
+    /// needs the global one loaded.
+    func testHalvesBuiltAloneMatchTheSplit() throws {
+        for (kind, hidden, cut) in [(ModelKind.mlp, [32, 16], "relu1"), (.cnn, [], "pool2"), (.cnn, [], "relu1")] {
+            let (front, back) = try makeModel(kind, hidden: hidden, seed: 3).split(at: cut)
+            let onlyFront = try makeSplitModel(kind, hidden: hidden, cut: cut, seed: 3, front: true, back: false)
+            XCTAssertNil(onlyFront.back)
+            let builtFront = try XCTUnwrap(onlyFront.front)
+            XCTAssertEqual(builtFront.name, front.name)
+            XCTAssertEqual(builtFront.store.copyParameters().map(\.bitPattern), front.store.copyParameters().map(\.bitPattern))
+            let onlyBack = try makeSplitModel(kind, hidden: hidden, cut: cut, seed: 3, front: false, back: true)
+            XCTAssertNil(onlyBack.front)
+            let builtBack = try XCTUnwrap(onlyBack.back)
+            XCTAssertEqual(builtBack.layers.map(\.name), back.layers.map(\.name))
+            XCTAssertEqual([onlyBack.frontParameterCount, onlyBack.backParameterCount], [front.parameterCount, back.parameterCount])
+            XCTAssertEqual(onlyBack.cutShape, back.inputShape)
+            XCTAssertEqual(onlyBack.backMultiplyAddsPerSample, back.multiplyAddsPerSample)
+        }
+        XCTAssertThrowsError(try makeSplitModel(.mlp, cut: "fc1", seed: 1, front: true, back: false)) {
+            XCTAssertEqual($0 as? NNError, .cutBeforeFusedReLU(name: "fc1", relu: "relu1", model: "mlp", valid: ["relu1", "relu2"]))
+        }
+    }
+
     /// One training step of the split model: the front's forward, the back's
     /// train step writing dL/d(activations), the front's backward from it.
     /// Returns the loss and the two halves' gradients, front then back.
