@@ -31,6 +31,9 @@ public struct CloudEdgeConfig: Sendable {
     /// Clusters K per round (nil: E).
     public var clusters: Int?
     public var minClusterSize = 1
+    /// KL clusters of at most ceil(sampled / K) devices (`--balanced-clusters`,
+    /// the default); false lets the walk grow one cluster past the others.
+    public var balancedClusters = true
     public var clustering: ClusteringKind = .kl
     public var matching: MatchingKind = .optimal
     public var rounds = 10
@@ -96,7 +99,7 @@ public struct CloudEdgeConfig: Sendable {
     public var fingerprint: String {
         let fields: [String] = [
             "cloud-edge", model.rawValue, hidden.map(String.init).joined(separator: ","), cut, "\(edgeServers)",
-            "\(clusterCount)", "\(minClusterSize)", clustering.rawValue, matching.rawValue, "\(rounds)",
+            "\(clusterCount)", "\(minClusterSize)/\(balancedClusters)", clustering.rawValue, matching.rawValue, "\(rounds)",
             "\(clientsPerRound ?? -1)", "\(fraction ?? -1)", "\(localSteps)", "\(batch)", "\(learningRate)",
             "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(edgeSpeed ?? [])",
             "\(deviceBandwidth ?? [])", topologyPath ?? "-", "\(partition)", "\(seed)", "\(data)",

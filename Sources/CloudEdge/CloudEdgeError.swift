@@ -19,6 +19,8 @@ public enum CloudEdgeError: JobError, Equatable, Sendable {
     case minimumSizeTooSmall(minimumSize: Int)
     /// `count` clusters of at least `minimumSize` need more than the `clients` there are.
     case minimumSizeTooLarge(minimumSize: Int, count: Int, clients: Int)
+    /// `count` clusters of at most `maximumSize` cannot hold the `clients` there are.
+    case maximumSizeTooSmall(maximumSize: Int, count: Int, clients: Int)
     /// Client `client`'s label histogram has `classes` counts; client 0's has `expected`.
     case raggedHistogram(client: Int, classes: Int, expected: Int)
     /// Client `client` has a negative count of label `label`.
@@ -66,6 +68,8 @@ public enum CloudEdgeError: JobError, Equatable, Sendable {
             return "minimum cluster size \(minimumSize) is below 1"
         case let .minimumSizeTooLarge(minimumSize, count, clients):
             return "minimum cluster size \(minimumSize) x \(count) clusters needs more than the \(clients) clients"
+        case let .maximumSizeTooSmall(maximumSize, count, clients):
+            return "maximum cluster size \(maximumSize) x \(count) clusters cannot hold the \(clients) clients"
         case let .raggedHistogram(client, classes, expected):
             return "label histogram of client \(client) has \(classes) classes, client 0's has \(expected)"
         case let .negativeCount(client, label, count):

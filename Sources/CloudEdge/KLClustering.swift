@@ -27,14 +27,26 @@
 /// fewer clients remaining than a cluster lacks never arises, and every
 /// client remaining after step 2 takes step 3.
 ///
+/// With `maximumSize` (at least ceil(clients / count), so that every client
+/// fits), no cluster grows past it in any step: the walk moves on from a
+/// full cluster, and left-overs choose among clusters with room. Balanced
+/// sizes keep one big cluster from pooling most of the labels while a small
+/// one keeps a skewed few (measured in docs/cloud-edge.md: without a cap the
+/// walk's clusters were further from the global distribution than random
+/// ones of even sizes).
+///
 /// Ties go to the lowest client, then the lowest cluster: the same
 /// histograms give the same clusters. Returns `count` clusters, each of at
 /// least `minimumSize` clients, in the order the walk opened them, each
 /// listing its clients in increasing order; together they hold every client
 /// once. `histograms` holds one row of label counts per client.
-public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int) throws -> [[Int]] {
+public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int, maximumSize: Int? = nil) throws -> [[Int]] {
     let clients = histograms.count
     try checkClusterSizes(clients: clients, count: count, minimumSize: minimumSize)
+    let capacity = maximumSize ?? clients
+    guard capacity >= (clients + count - 1) / count else {
+        throw CloudEdgeError.maximumSizeTooSmall(maximumSize: capacity, count: count, clients: clients)
+    }
     let global = try globalDistribution(histograms)
     var members = [[Int]](repeating: [], count: count)
     var pooled = [[Int]](repeating: [Int](repeating: 0, count: global.count), count: count)
@@ -49,7 +61,8 @@ public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int) throws
         kl[cluster] = klDivergence(counts: pooled[cluster], global: global)
     }
     func mayGrow(_ cluster: Int) -> Bool {
-        members[cluster].count < minimumSize
+        guard members[cluster].count < capacity else { return false }
+        return members[cluster].count < minimumSize
             || members.reduce(0) { $0 + max($1.count, minimumSize) } < clients
     }
     func joins(_ client: Int, _ cluster: Int) -> Bool {
@@ -83,13 +96,13 @@ public func klClusters(histograms: [[Int]], count: Int, minimumSize: Int) throws
     }
 
     for client in remaining {
-        var best = 0
-        var bestChange = divergenceChange(from: kl[0], to: divergence(of: 0, adding: client))
-        for cluster in 1..<count {
+        var best: Int?
+        var bestChange = Double.infinity
+        for cluster in 0..<count where members[cluster].count < capacity {
             let change = divergenceChange(from: kl[cluster], to: divergence(of: cluster, adding: client))
-            if change < bestChange { (best, bestChange) = (cluster, change) }
+            if best == nil || change < bestChange { (best, bestChange) = (cluster, change) }
         }
-        add(client, to: best)
+        add(client, to: best!)  // capacity x count >= clients: some cluster has room
     }
     return members.map { $0.sorted() }
 }

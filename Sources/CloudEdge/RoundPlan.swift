@@ -52,7 +52,8 @@ public func planRound(
     let local: [[Int]]
     switch config.clustering {
     case .kl:
-        local = try klClusters(histograms: sampled.map { histograms[$0] }, count: k, minimumSize: config.minClusterSize)
+        local = try klClusters(histograms: sampled.map { histograms[$0] }, count: k, minimumSize: config.minClusterSize,
+                               maximumSize: config.balancedClusters ? (sampled.count + k - 1) / k : nil)
     case .random:
         local = try randomClusters(clients: sampled.count, count: k, minimumSize: config.minClusterSize,
                                    seed: config.seed, round: round)

@@ -34,6 +34,9 @@ struct CloudEdgeCommand: ParsableCommand {
     @Option(help: "The smallest cluster.")
     var minClusterSize: Int = 1
 
+    @Flag(inversion: .prefixedNo, help: "KL clusters of at most ceil(sampled devices / clusters) devices each.")
+    var balancedClusters = true
+
     @Option(help: "How sampled devices are clustered: kl (by label histograms), random, or none (dealt in order, SplitFed-style).")
     var clustering: ClusteringKind = .kl
 
@@ -143,6 +146,7 @@ struct CloudEdgeCommand: ParsableCommand {
         c.edgeServers = edgeServers
         c.clusters = clusters
         c.minClusterSize = minClusterSize
+        c.balancedClusters = balancedClusters
         c.clustering = clustering
         c.matching = matching
         c.rounds = rounds

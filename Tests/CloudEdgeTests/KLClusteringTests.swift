@@ -13,6 +13,28 @@ final class KLClusteringTests: XCTestCase {
         XCTAssertEqual(try klClusters(histograms: h, count: 2, minimumSize: 1), [[0, 1, 2], [3, 4, 5]])
     }
 
+    func testAMaximumSizeBalancesTheClusters() throws {
+        // Two labels, global (1/2, 1/2); d = KL of shares (2/3, 1/3) = 0.0566.
+        // Walk: 0 opens cluster 0 (ln 2), 1 evens it (0); 2 would raise it
+        // to d, so 2 opens cluster 1, which 3 evens; 4 and 5 would raise the
+        // last cluster to d and remain.
+        let h = [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]]
+        // Uncapped left-overs: 4 raises either cluster by d, the tie goes to
+        // cluster 0; 5 then evens cluster 0 (-d) rather than raising cluster
+        // 1 (+d): sizes 4 and 2, both at KL 0.
+        XCTAssertEqual(try klClusters(histograms: h, count: 2, minimumSize: 1), [[0, 1, 4, 5], [2, 3]])
+        // At most 3 a cluster: 4 goes to cluster 0 as before, which is then
+        // full, so 5 must go to cluster 1: sizes 3 and 3, both at KL d. The
+        // cap trades this case's KL for balance.
+        let balanced = try klClusters(histograms: h, count: 2, minimumSize: 1, maximumSize: 3)
+        XCTAssertEqual(balanced, [[0, 1, 4], [2, 3, 5]])
+        let d = 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3)
+        for kl in try clusterDivergences(histograms: h, clusters: balanced) { XCTAssertEqual(kl, d, accuracy: 1e-12) }
+        XCTAssertThrowsError(try klClusters(histograms: h, count: 2, minimumSize: 1, maximumSize: 2)) {
+            XCTAssertEqual("\($0)", "maximum cluster size 2 x 2 clusters cannot hold the 6 clients")
+        }
+    }
+
     func testMinimumSizeAndLeftOverRules() throws {
         // Two labels, global (13, 13): the KL of a share p of label 0 is
         // ln 2 - H(p), growing with |p - 1/2| and 0 at p = 1/2 exactly.

@@ -35,20 +35,27 @@ final class RoundPlanTests: XCTestCase {
     }
 
     /// The plan's clusters are `klClusters`' of the sampled devices (all six
-    /// here, so the indices agree) with their mean divergence: the walk opens
-    /// both clusters with label 0 (devices 0 and 1), device 3 evens cluster 1,
-    /// and the left-overs 2, 4, 5 go where they lower the KL most, which
-    /// evens cluster 0 too: KL 0 in both. `none` deals the devices in turn,
-    /// 2:1 and 1:2, mean KL 2/3 ln 4/3 + 1/3 ln 2/3 (about 0.057).
+    /// here, so the indices agree) with their mean divergence. Uncapped, the
+    /// walk opens both clusters with label 0 (devices 0 and 1), device 3
+    /// evens cluster 1, and the left-overs 2, 4, 5 go where they lower the
+    /// KL most, which evens cluster 0 too: KL 0 in both, sizes 4 and 2.
+    /// Balanced (the default, at most 3 each): 2 and 4 join cluster 0 as
+    /// before, which is then full, so 5 joins cluster 1: 2:1 and 1:2, the
+    /// KL of dealing in turn. `none` deals the devices in turn, 2:1 and 1:2,
+    /// mean KL 2/3 ln 4/3 + 1/3 ln 2/3 (about 0.057).
     func testKLClustersAreTheAlgorithmsAndNoneDealsInTurn() throws {
         let kl = try klClusters(histograms: Self.histograms, count: 2, minimumSize: 1)
         XCTAssertEqual(kl, [[0, 2, 4, 5], [1, 3]])
-        for plan in try plans({ $0.clustering = .kl }) {
+        for plan in try plans({ $0.clustering = .kl; $0.balancedClusters = false }) {
             XCTAssertEqual(plan.sampled, Array(0..<6))
             XCTAssertEqual(plan.clusters, kl)
             XCTAssertEqual(plan.meanDivergence, 0)
         }
         let dealt = 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3)
+        for plan in try plans({ $0.clustering = .kl }) {
+            XCTAssertEqual(plan.clusters, [[0, 2, 4], [1, 3, 5]])
+            XCTAssertEqual(plan.meanDivergence, dealt, accuracy: 1e-12)
+        }
         for plan in try plans({ $0.clustering = .none }) {
             XCTAssertEqual(plan.clusters, [[0, 2, 4], [1, 3, 5]])
             XCTAssertEqual(plan.meanDivergence, dealt, accuracy: 1e-12)
