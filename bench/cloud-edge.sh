@@ -5,14 +5,17 @@
 #   bench/cloud-edge.sh [seeds] [alpha ...]        e.g. bench/cloud-edge.sh "1 2 3" 0.1 0.5
 #
 # 10 emulated hosts (scripts/edge-cluster, one rank each): the cloud (rank
-# 0) and two edge servers at 1 Gbit/s, seven devices at 50, 50, 50, 50, 20,
-# 20 and 20 Mbit/s (`--device-bandwidth` tells the cost model the same
-# rates). The edge servers are heterogeneous: 2 and 0.5 GFLOP/s of back-half
-# work, emulated in wall time (`--emulate-edge-speed`). Every run: the MLP
+# 0) at 1 Gbit/s, edge server 0 at 1 Gbit/s and 2 GFLOP/s, edge server 1 at
+# 30 Mbit/s and 0.5 GFLOP/s (its speed emulated in wall time:
+# `--emulate-edge-speed`), seven devices at 50, 50, 50, 50, 20, 20 and 20
+# Mbit/s. bench/cloud-edge-topology.json tells the cost model the same: a
+# device's rate to an edge server is the slower of their two links (sharing
+# of the edge server's link is not modelled). Every run: the MLP
 # (784-256-128-10) cut after relu1, Fashion-MNIST with Dirichlet label skew
 # (alpha 0.1 and 0.5, over the seven devices), 6 of 7 devices per round in
-# 2 clusters of at least 2 (so sizes 2 to 4, and the matching decides which
-# edge server carries the bigger one), 20 local steps of batch 32 at lr 0.05,
+# 2 balanced clusters of 3 (the KL walk capped at ceil(6 / 2); the matching
+# decides which cluster gets the fast edge server, which matters when one
+# cluster holds more fast devices), 20 local steps of batch 32 at lr 0.05,
 # plain SGD, 10 rounds. Methods:
 #   ours              KL clusters, optimal (Hungarian) matching, mutual distillation
 #   splitfed          no clustering (dealt in turn), optimal matching, no distillation
@@ -44,11 +47,11 @@ metrics=$(mktemp)
 rss=$(mktemp)
 cleanup() { rm -f "$metrics" "$rss" hostfiles/emulated-fedavg; scripts/edge-cluster down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-scripts/edge-cluster up --hosts 10 --rates 1gbit,1gbit,1gbit,50mbit,50mbit,50mbit,50mbit,20mbit,20mbit,20mbit >/dev/null
+scripts/edge-cluster up --hosts 10 --rates 1gbit,1gbit,30mbit,50mbit,50mbit,50mbit,50mbit,20mbit,20mbit,20mbit >/dev/null
 grep -E '^et-node[0-9] ' hostfiles/emulated | grep -vE '^et-node[12] ' > hostfiles/emulated-fedavg
 mpi=(scripts/mpirun -am hostfiles/emulated.mca --timeout 1200)
 common=(--model mlp --partition dirichlet --rounds "$rounds" --clients-per-round 6 --local-steps 20 --batch 32 --lr 0.05)
-ce=(--edge-servers 2 --min-cluster-size 2 --edge-speed 2,0.5 --emulate-edge-speed --device-bandwidth 50,50,50,50,20,20,20)
+ce=(--edge-servers 2 --min-cluster-size 2 --topology bench/cloud-edge-topology.json --emulate-edge-speed)
 
 # Runs "$@" with every rank under bench/peak-rss.py, then appends the ranks'
 # peak memory to the run's metrics as one record.
