@@ -550,8 +550,8 @@ def cloud_edge(records):
         if not rs:
             continue
         if method == "fedavg":
-            compute = [mean([c["compute_s"] for c in r.get("clients", []) if c.get("compute_s") is not None])
-                       for _, rounds, _, _ in rs for r in rounds]
+            compute = [mean([mean([c["compute_s"] for c in r.get("clients", []) if c.get("compute_s") is not None])
+                             for r in rounds]) for _, rounds, _, _ in rs]
             first_device = 1
             up = [mean([(b["bytes_up_total"] - a["bytes_up_total"]) for a, b in zip([{"bytes_up_total": 0}] + rounds, rounds)])
                   for _, rounds, _, _ in rs]
@@ -560,7 +560,7 @@ def cloud_edge(records):
             links.append([method, "-", "-", f"{mean(up) / 1e6:.2f} (model uploads)", "-", "-",
                           f"{mean(down) / 1e6:.2f} (model downloads)", "-"])
         else:
-            compute = [r["device_compute_mean_s"] for _, rounds, _, _ in rs for r in rounds]
+            compute = [mean([r["device_compute_mean_s"] for r in rounds]) for _, rounds, _, _ in rs]
             first_device = 1 + rs[0][2]["edge_servers"]
             def per_round(key):
                 return mean([r[key] for _, rounds, _, _ in rs for r in rounds]) / 1e6
@@ -572,7 +572,7 @@ def cloud_edge(records):
         params = rs[0][2].get("front_parameters", rs[0][2].get("parameters"))
         rows.append([method, f"{params:,}", spread(compute, "{:.3f}"), spread(peaks, "{:.1f}", scale=1 / 2**20)])
     blocks.append("Device side per round, both alphas (compute: a sampled device's forward, backward and steps, "
-                  "never waiting, mean over devices and rounds; peak memory: the largest device rank's peak resident "
+                  "never waiting, mean over devices and rounds of each run, then over runs; peak memory: the largest device rank's peak resident "
                   "set over the run, measured alike for both modes by bench/peak-rss.py; every rank of both modes "
                   "loads the whole data set today, about 130 MB, which dominates it and hides the model's share)\n\n"
                   + table(["method", "parameters on a device", "device compute s per round", "device peak RSS MiB"], rows))

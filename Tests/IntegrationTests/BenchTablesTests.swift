@@ -74,4 +74,53 @@ final class BenchTablesTests: XCTestCase {
             assert got == ["**3.0x**", "**5.0x**", "-"], (got, text)
             """)
     }
+
+    /// The cloud-edge tables: the crossing rule, a failed run counted as not
+    /// reaching the target, device ranks taken from the record (cloud-edge
+    /// devices after the cloud and edge servers, FedAvg clients after the
+    /// coordinator), FedAvg's per-round bytes from its cumulative totals,
+    /// and per-run means of device compute.
+    func testCloudEdgeTablesReadTheRightRecords() throws {
+        try python("""
+            def ce_round(label, seed, n, wall, acc, **extra):
+                r = {"bench": "cloud-edge", "label": label, "seed": seed, "event": "round", "round": n, "wall_s": wall,
+                     "test_accuracy": acc, "command": "x", "device_compute_mean_s": 0.5, "device_edge_up_bytes": 2e6,
+                     "device_edge_down_bytes": 1e6, "front_upload_bytes": 3e6, "back_upload_bytes": 4e5,
+                     "edge_cloud_up_bytes": 5e5, "front_broadcast_bytes": 6e6, "back_broadcast_bytes": 7e5,
+                     "cluster_kl_mean": 0.1, "random_cluster_kl_mean": 0.2, "optimal_matching_cost_s": 1.0,
+                     "greedy_matching_cost_s": 1.5, "random_matching_cost_s": 2.0, "matching_cost_s": 1.0}
+                r.update(extra)
+                return r
+            accs = [0.60, 0.72, 0.75, 0.76]
+            records = [ce_round("alpha=0.5 ours", 1, i + 1, 10.0 * (i + 1), a) for i, a in enumerate(accs)]
+            records += [{"bench": "cloud-edge", "label": "alpha=0.5 ours", "seed": 1, "event": "final", "test_accuracy": 0.76,
+                         "cloud_test_accuracy": 0.5, "edge_servers": 2, "front_parameters": 1000, "command": "x"},
+                        {"bench": "cloud-edge", "label": "alpha=0.5 ours", "seed": 1, "event": "peak_rss", "command": "x",
+                         "peak_rss_bytes_by_rank": [900 * 2**20, 800 * 2**20, 700 * 2**20, 3 * 2**20, 5 * 2**20]},
+                        {"bench": "cloud-edge", "label": "alpha=0.5 ours", "seed": 2, "event": "failed", "error": "boom",
+                         "command": "x"}]
+            for i, total in enumerate([1e6, 3e6]):
+                records.append({"bench": "cloud-edge", "label": "alpha=0.5 fedavg", "seed": 1, "event": "round", "round": i + 1,
+                                "wall_s": 5.0 * (i + 1), "test_accuracy": 0.8, "bytes_up_total": total, "bytes_down_total": 2 * total,
+                                "clients": [{"compute_s": 1.0}, {"compute_s": 3.0}], "command": "x"})
+            records += [{"bench": "cloud-edge", "label": "alpha=0.5 fedavg", "seed": 1, "event": "final", "test_accuracy": 0.8,
+                         "parameters": 2000, "command": "x"},
+                        {"bench": "cloud-edge", "label": "alpha=0.5 fedavg", "seed": 1, "event": "peak_rss", "command": "x",
+                         "peak_rss_bytes_by_rank": [900 * 2**20, 4 * 2**20, 6 * 2**20]}]
+            text = tables.cloud_edge(records)
+            table_rows = rows(text)
+            ours = [r for r in table_rows if r[0] == "ours"]
+            # Accuracy block: the crossing at round 4 (mean of rounds 2-4 = 0.743 >= 0.70; rounds 1-3 give 0.69), 40 s;
+            # the failed seed counts as not reaching it.
+            assert ours[0][3] == "40.0 (1 seed)" and ours[0][4] == "1/2" and ours[0][5] == "4.0 (1 seed)", (ours[0], text)
+            # Device block: the devices are ranks 3.. (1 + edge_servers), so the peak is 5 MiB, not the cloud's 900.
+            assert ours[1][1] == "1,000" and ours[1][3] == "5.0 (1 seed)", (ours[1], text)
+            fedavg = [r for r in table_rows if r[0] == "fedavg"]
+            # FedAvg: clients are ranks 1..: peak 6 MiB; compute the mean of its clients' (2.0 s).
+            assert fedavg[1][1] == "2,000" and fedavg[1][2] == "2.000 (1 seed)" and fedavg[1][3] == "6.0 (1 seed)", (fedavg[1], text)
+            # Links: per-round bytes from cumulative totals (1 and 2 MB up: 1.50; down 3.00).
+            assert fedavg[2][3] == "1.50 (model uploads)" and fedavg[2][6] == "3.00 (model downloads)", (fedavg[2], text)
+            assert ours[2][1:] == ["2.00", "1.00", "3.00", "0.40", "0.50", "6.00", "0.70"], (ours[2], text)
+            """)
+    }
 }
