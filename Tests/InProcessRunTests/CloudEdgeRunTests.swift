@@ -227,4 +227,64 @@ final class CloudEdgeRunTests: XCTestCase {
             XCTAssertEqual("\($0)", "malformed message from device 1: 3 bytes, shorter than the header")
         }
     }
+
+    /// A fault that rewrites every message with `tag` the rank sends, as
+    /// `change` makes it (decoded and encoded again).
+    static func rewriting(_ tag: Int, _ change: @escaping @Sendable (inout WireMessage) -> Void) -> FaultyPeer.Fault {
+        .rewriteMessage(tag: tag) { bytes in
+            let scalars = Int(bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            var m = try! WireMessage(decoding: bytes, from: "the test", scalars: scalars)
+            change(&m)
+            return m.encoded()
+        }
+    }
+
+    /// A peer sending what would trap the loss, shift the averages or the
+    /// byte counts (a label outside the classes, a short batch, a NaN
+    /// sample count) ends the run with one line naming it, raised by its
+    /// receiver before any use; every thread ends, well before the deadline.
+    /// N 6: the cloud, edge servers 0-1 (ranks 1-2), devices 0-2 (ranks 3-5).
+    func testABadLabelShortBatchOrNaNCountIsRefusedNamingTheSender() {
+        var config = smallConfig(edges: 2)
+        config.rounds = 1
+        config.localSteps = 2
+        config.communicationTimeout = 30
+        let nan = Double.nan
+        let cases: [(rank: Int, FaultyPeer.Fault, String)] = [
+            (4, Self.rewriting(CloudEdgeTag.activations) { $0.labels[3] = 99 },
+             "malformed message from device 1: label 99 at position 3 is outside 0..<10"),
+            (4, Self.rewriting(CloudEdgeTag.activations) { $0.labels[0] = -1 },
+             "malformed message from device 1: label -1 at position 0 is outside 0..<10"),
+            (5, Self.rewriting(CloudEdgeTag.activations) { m in
+                m.floats.removeLast(m.floats.count / m.labels.count)
+                m.labels.removeLast()
+            }, "malformed message from device 2: 15 labels in step 1, not --batch 16"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.scalars[0] = nan },
+             "malformed message from edge server 1: sample count nan is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.back) { $0.scalars[0] = nan },
+             "malformed message from edge server 1: sample count nan is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.scalars[2] = -.infinity },
+             "malformed message from edge server 1: device-edge upload bytes -inf is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.labels[0] = 10 },
+             "malformed message from edge server 1: label 10 at position 0 is outside 0..<10"),
+            (3, Self.rewriting(CloudEdgeTag.front) { $0.scalars[0] = nan },
+             "malformed message from device 0: sample count nan is not a non-negative integer"),
+            (3, Self.rewriting(CloudEdgeTag.front) { $0.scalars[1] = .infinity },
+             "malformed message from device 0: compute seconds inf is not finite and non-negative"),
+            (1, Self.rewriting(CloudEdgeTag.aggregate) { $0.scalars[3] = 0.5 },
+             "malformed message from the aggregator: front upload bytes 0.5 is not a non-negative integer"),
+        ]
+        // N 5: two devices, one per cluster, so each cluster trains on 2 x 16 samples.
+        let miscounted: (rank: Int, FaultyPeer.Fault, String) = (2, Self.rewriting(CloudEdgeTag.back) { $0.scalars[0] = 1 },
+                                                                  "malformed message from edge server 1: sample count 1, the plan gives 32")
+        for (i, (rank, fault, message)) in (cases + [miscounted]).enumerated() {
+            let ranks = i < cases.count ? 6 : 5
+            let start = Date()
+            XCTAssertThrowsError(try run(config, ranks: ranks, fault: (rank, fault))) {
+                XCTAssertEqual("\($0)", message)
+                XCTAssertEqual(($0 as? CloudEdgeError)?.raisedOnEveryRank, false, message)
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, message)
+        }
+    }
 }
