@@ -94,15 +94,18 @@ public struct CloudEdgeConfig: Sendable {
     }
 
     /// SHA-256 of everything that decides the trained models (checkpoints
-    /// resume only a run with the same fingerprint). The network settings
-    /// count: they decide the matching.
-    public var fingerprint: String {
+    /// resume only a run with the same fingerprint). The network counts, as
+    /// parsed (`network`: edge speeds and link rates, however given): it
+    /// decides the matching. So an edited topology file changes the
+    /// fingerprint, and the same network from another path or from the
+    /// flags does not.
+    public func fingerprint(network: NetworkState) -> String {
         let fields: [String] = [
             "cloud-edge", model.rawValue, hidden.map(String.init).joined(separator: ","), cut, "\(edgeServers)",
             "\(clusterCount)", "\(minClusterSize)/\(balancedClusters)", clustering.rawValue, matching.rawValue, "\(rounds)",
             "\(clientsPerRound ?? -1)", "\(fraction ?? -1)", "\(localSteps)", "\(batch)", "\(learningRate)",
-            "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(edgeSpeed ?? [])",
-            "\(deviceBandwidth ?? [])", topologyPath ?? "-", "\(partition)", "\(seed)", "\(data)",
+            "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(network.edgeSpeeds)",
+            "\(network.linkMbps)", "\(partition)", "\(seed)", "\(data)",
         ]
         return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }

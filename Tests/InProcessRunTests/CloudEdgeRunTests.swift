@@ -159,6 +159,37 @@ final class CloudEdgeRunTests: XCTestCase {
         }
     }
 
+    /// The checkpoint's fingerprint hashes the network as parsed, not the
+    /// topology file's path: resuming after the file's link rates changed
+    /// is refused with the resume's one line, and the same rates, even from
+    /// a file at another path, resume to the uninterrupted run's bits.
+    func testResumingAfterTheTopologyFileChangedIsRefused() throws {
+        let dir = try temporaryDirectory("inprocess-ce-topology")
+        var config = smallConfig(edges: 1)
+        config.rounds = 3
+        config.localSteps = 2
+        let topology = #"{"version": 1, "edge_work_per_s": [1e10], "link_mbps": [[10], [20]]}"#
+        config.topologyPath = dir + "/topo.json"
+        try topology.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        let reference = try run(config, ranks: 4)
+        config.checkpointDir = dir + "/ckpt"
+        config.checkpointEvery = 1
+        XCTAssertEqual(try run(config, ranks: 4).modelSHA256, reference.modelSHA256)
+        config.resume = true
+        let edited = topology.replacingOccurrences(of: "[20]", with: "[5]")
+        XCTAssertNotEqual(edited, topology)
+        try edited.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run(config, ranks: 4)) {
+            let line = "\($0)"
+            XCTAssertTrue(line.contains(": written with a different configuration (config_sha256 "), line)
+            XCTAssertTrue(line.hasSuffix("; resume with the same flags"), line)
+            XCTAssertFalse(line.contains("\n"), line)
+        }
+        config.topologyPath = dir + "/moved.json"
+        try topology.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(config, ranks: 4).modelSHA256, reference.modelSHA256, "the same rates from another path resume")
+    }
+
     /// Settings that cannot work with the rank count are refused on every
     /// rank before any message, with one line naming the flag and numbers.
     func testBadRoleCountsAndSettingsAreRefusedBeforeAnyMessage() {
