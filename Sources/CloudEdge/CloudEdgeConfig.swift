@@ -86,11 +86,10 @@ public struct CloudEdgeConfig: Sendable {
     /// Clusters per round.
     public var clusterCount: Int { clusters ?? edgeServers }
 
-    /// Devices sampled per round out of `devices`.
+    /// Devices sampled per round out of `devices` (`selectionCount`, the
+    /// federated mode's rule).
     public func perRound(devices: Int) -> Int {
-        if let clientsPerRound { return min(max(clientsPerRound, 1), devices) }
-        if let fraction { return min(max(Int((fraction * Double(devices)).rounded()), 1), devices) }
-        return devices
+        selectionCount(clientsPerRound: clientsPerRound, fraction: fraction, of: devices)
     }
 
     /// SHA-256 of everything that decides the trained models (checkpoints
