@@ -75,6 +75,23 @@ public struct CloudEdgeConfig: Sendable {
 
     public init() {}
 
+    /// What makes the training settings unusable, as one line naming the
+    /// flag and its value (the command line's wording), or nil. The
+    /// command line checks it before MPI starts, `runCloudEdge` on every
+    /// rank before any collective call: a zero count would trap in a range,
+    /// a temperature or alpha out of range in the distillation loss.
+    public var settingsProblem: String? {
+        if localSteps < 1 { return "--local-steps must be at least 1, got \(localSteps)" }
+        if batch < 1 { return "--batch must be at least 1, got \(batch)" }
+        if !(learningRate > 0 && learningRate.isFinite) { return "--lr must be > 0, got \(learningRate)" }
+        if !(temperature > 0 && temperature.isFinite) { return "--temperature must be > 0, got \(temperature)" }
+        if !(distillAlpha >= 0 && distillAlpha <= 1) { return "--distill-alpha must be in [0, 1], got \(distillAlpha)" }
+        if distillSteps < 1 { return "--distill-steps must be at least 1, got \(distillSteps)" }
+        if distillSamples < 1 { return "--distill-samples must be at least 1, got \(distillSamples)" }
+        if rounds < 1 { return "--rounds must be at least 1, got \(rounds)" }
+        return nil
+    }
+
     /// The cut layer when none is given: after the first hidden layer's ReLU
     /// (mlp) or the first pooling (cnn).
     public static func defaultCutLayer(_ model: ModelKind) -> String {

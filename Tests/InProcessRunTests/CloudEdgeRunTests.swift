@@ -218,6 +218,52 @@ final class CloudEdgeRunTests: XCTestCase {
         }
     }
 
+    /// Training settings the runtime cannot use (a zero count, a
+    /// temperature or learning rate not above 0, alpha outside [0, 1]) are
+    /// refused by the library on every rank before any message, in the
+    /// command line's words, instead of trapping.
+    func testUnusableTrainingSettingsAreRefusedOnEveryRank() {
+        let cases: [(WritableKeyPath<CloudEdgeConfig, Int>, Int, String)] = [
+            (\.localSteps, 0, "--local-steps must be at least 1, got 0"),
+            (\.batch, 0, "--batch must be at least 1, got 0"),
+            (\.rounds, 0, "--rounds must be at least 1, got 0"),
+            (\.distillSteps, 0, "--distill-steps must be at least 1, got 0"),
+            (\.distillSamples, 0, "--distill-samples must be at least 1, got 0"),
+        ]
+        let reals: [(WritableKeyPath<CloudEdgeConfig, Double>, Double, String)] = [
+            (\.temperature, 0, "--temperature must be > 0, got 0.0"),
+            (\.temperature, -1, "--temperature must be > 0, got -1.0"),
+            (\.distillAlpha, -0.5, "--distill-alpha must be in [0, 1], got -0.5"),
+            (\.distillAlpha, 1.5, "--distill-alpha must be in [0, 1], got 1.5"),
+            (\.distillAlpha, .nan, "--distill-alpha must be in [0, 1], got nan"),
+            (\.learningRate, 0, "--lr must be > 0, got 0.0"),
+            (\.learningRate, -0.1, "--lr must be > 0, got -0.1"),
+            (\.learningRate, .infinity, "--lr must be > 0, got inf"),
+        ]
+        var configs = [(CloudEdgeConfig, String)]()
+        for (key, value, message) in cases {
+            var c = smallConfig(edges: 1)
+            c[keyPath: key] = value
+            configs.append((c, message))
+        }
+        for (key, value, message) in reals {
+            var c = smallConfig(edges: 1)
+            c[keyPath: key] = value
+            configs.append((c, message))
+        }
+        for (config, message) in configs {
+            for ranks in [3, 5] {
+                XCTAssertThrowsError(try run(config, ranks: ranks)) { error in
+                    XCTAssertEqual("\(error)", message, "N \(ranks)")
+                    XCTAssertEqual((error as? CloudEdgeError)?.raisedOnEveryRank, true, message)
+                }
+            }
+        }
+        var edges = smallConfig(edges: 1)
+        (edges.temperature, edges.distillAlpha, edges.distillSamples) = (1e-3, 1, 1)
+        XCTAssertNil(edges.settingsProblem, "the edges of the ranges are usable")
+    }
+
     /// A device that never sends its activations: its edge server fails at
     /// the deadline naming the device, and every thread ends. The cloud,
     /// waiting from the same moment for that edge server's samples, may
