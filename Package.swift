@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
-        .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "Random"]),
+        .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "RunSupport", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
         .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "RunSupport"]),
         .testTarget(

@@ -34,7 +34,7 @@ extension CloudEdgeRun {
         var file = CheckpointFile()
         file.set("kind", string: "cloud-edge-\(roleName)")
         file.set("rank", integer: rank)
-        file.set("config_sha256", string: config.fingerprint)
+        file.set("config_sha256", string: config.fingerprint(network: network))
         file.set("round", integer: roundsDone)
         if let sampler { file.set(sampler: sampler.state) }
         if let state = cloud {
@@ -53,7 +53,7 @@ extension CloudEdgeRun {
         try peers.agree {
             if rank == 0 {
                 try store.complete(tag: tag, manifest: CheckpointManifest(
-                    kind: "cloud-edge", ranks: peers.size, configSHA256: config.fingerprint, round: roundsDone))
+                    kind: "cloud-edge", ranks: peers.size, configSHA256: config.fingerprint(network: network), round: roundsDone))
             }
         }
         let oldest = try peers.broadcast(rank == 0 ? (try? store.oldestKept()) ?? tag : "", root: 0)
@@ -63,7 +63,7 @@ extension CloudEdgeRun {
     /// Continues from the newest complete checkpoint (collective).
     func resume() throws {
         guard let store else { return try peers.agree { throw RunSupportError.resume("--resume needs --checkpoint-dir") } }
-        try store.resume(peers: peers, configuration: config.fingerprint, restore: restore)
+        try store.resume(peers: peers, configuration: config.fingerprint(network: network), restore: restore)
         if let state = cloud { try state.metrics.restore(records: state.metricsRecords) }
         try distributeGlobalModel(aggregatorHasFront: false)
         cloud?.roundBytes = LinkBytes()

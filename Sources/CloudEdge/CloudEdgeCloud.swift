@@ -42,29 +42,40 @@ extension CloudEdgeRun {
         guard let tier = edgeCloud, let state = cloud else { return }
         state.edges = EdgeFigures()
         var samples = WireMessage()
-        for edge in plan.assignment {
+        for (c, edge) in plan.assignment.enumerated() {
             let bytes = try receive(in: tier, from: edge + 1, tag: CloudEdgeTag.distill,
                                     "distillation samples of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
-            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: EdgeFigures.count)
-            guard m.floats.count == m.labels.count * cutCount else {
-                throw CloudEdgeError.failed("malformed message from edge server \(edge): \(m.floats.count) activations for \(m.labels.count) labels")
+            let sender = "edge server \(edge)"
+            let m = try WireMessage(decoding: bytes, from: sender, scalars: EdgeFigures.count)
+            guard m.floats.count == m.labels.count * cutCount, m.labels.count <= config.distillSamples else {
+                throw CloudEdgeError.failed("""
+                    malformed message from \(sender): \(m.floats.count) activations for \(m.labels.count) labels \
+                    (at most --distill-samples \(config.distillSamples))
+                    """)
             }
+            try m.checkLabels(classes: back.classes, from: sender)
             samples.floats += m.floats
             samples.labels += m.labels
             let f = EdgeFigures(m.scalars)
+            try checkSampleCount(f.samples, expected: config.localSteps * config.batch * plan.clusters[c].count, from: sender)
             state.edges.samples += f.samples
             state.edges.lossSum += f.lossSum
-            state.roundBytes.deviceEdgeUp += Int(f.deviceEdgeUp)
-            state.roundBytes.deviceEdgeDown += Int(f.deviceEdgeDown)
+            state.roundBytes.deviceEdgeUp += try wireCount(f.deviceEdgeUp, "device-edge upload bytes", from: sender)
+            state.roundBytes.deviceEdgeDown += try wireCount(f.deviceEdgeDown, "device-edge download bytes", from: sender)
             state.roundBytes.edgeCloudUp += bytes.count
         }
         let bytes = try receive(in: tier, from: 1, tag: CloudEdgeTag.aggregate, "the averaged model from the aggregator (rank 1)")
-        let m = try WireMessage(decoding: bytes, from: "the aggregator", scalars: AggregateFigures.count,
+        let sender = "the aggregator"
+        let m = try WireMessage(decoding: bytes, from: sender, scalars: AggregateFigures.count,
                                 floats: front.parameterCount + back.parameterCount)
         state.roundBytes.edgeCloudUp += bytes.count
-        state.devices = AggregateFigures(m.scalars)
-        state.roundBytes.frontUpload = Int(state.devices.frontUpload)
-        state.roundBytes.backUpload = Int(state.devices.backUpload)
+        let devices = AggregateFigures(m.scalars)
+        _ = try wireSeconds(devices.computeMax, "device compute max seconds", from: sender)
+        _ = try wireSeconds(devices.computeMean, "device compute mean seconds", from: sender)
+        _ = try wireCount(devices.rssPeakKilobytes, "device peak RSS KiB", from: sender)
+        state.devices = devices
+        state.roundBytes.frontUpload = try wireCount(devices.frontUpload, "front upload bytes", from: sender)
+        state.roundBytes.backUpload = try wireCount(devices.backUpload, "back upload bytes", from: sender)
         front.store.loadParameters(Array(m.floats[..<front.parameterCount]))
         back.store.loadParameters(Array(m.floats[front.parameterCount...]))
         state.distillSamples = samples.labels.count

@@ -75,6 +75,23 @@ public struct CloudEdgeConfig: Sendable {
 
     public init() {}
 
+    /// What makes the training settings unusable, as one line naming the
+    /// flag and its value (the command line's wording), or nil. The
+    /// command line checks it before MPI starts, `runCloudEdge` on every
+    /// rank before any collective call: a zero count would trap in a range,
+    /// a temperature or alpha out of range in the distillation loss.
+    public var settingsProblem: String? {
+        if localSteps < 1 { return "--local-steps must be at least 1, got \(localSteps)" }
+        if batch < 1 { return "--batch must be at least 1, got \(batch)" }
+        if !(learningRate > 0 && learningRate.isFinite) { return "--lr must be > 0, got \(learningRate)" }
+        if !(temperature > 0 && temperature.isFinite) { return "--temperature must be > 0, got \(temperature)" }
+        if !(distillAlpha >= 0 && distillAlpha <= 1) { return "--distill-alpha must be in [0, 1], got \(distillAlpha)" }
+        if distillSteps < 1 { return "--distill-steps must be at least 1, got \(distillSteps)" }
+        if distillSamples < 1 { return "--distill-samples must be at least 1, got \(distillSamples)" }
+        if rounds < 1 { return "--rounds must be at least 1, got \(rounds)" }
+        return nil
+    }
+
     /// The cut layer when none is given: after the first hidden layer's ReLU
     /// (mlp) or the first pooling (cnn).
     public static func defaultCutLayer(_ model: ModelKind) -> String {
@@ -86,23 +103,25 @@ public struct CloudEdgeConfig: Sendable {
     /// Clusters per round.
     public var clusterCount: Int { clusters ?? edgeServers }
 
-    /// Devices sampled per round out of `devices`.
+    /// Devices sampled per round out of `devices` (`selectionCount`, the
+    /// federated mode's rule).
     public func perRound(devices: Int) -> Int {
-        if let clientsPerRound { return min(max(clientsPerRound, 1), devices) }
-        if let fraction { return min(max(Int((fraction * Double(devices)).rounded()), 1), devices) }
-        return devices
+        selectionCount(clientsPerRound: clientsPerRound, fraction: fraction, of: devices)
     }
 
     /// SHA-256 of everything that decides the trained models (checkpoints
-    /// resume only a run with the same fingerprint). The network settings
-    /// count: they decide the matching.
-    public var fingerprint: String {
+    /// resume only a run with the same fingerprint). The network counts, as
+    /// parsed (`network`: edge speeds and link rates, however given): it
+    /// decides the matching. So an edited topology file changes the
+    /// fingerprint, and the same network from another path or from the
+    /// flags does not.
+    public func fingerprint(network: NetworkState) -> String {
         let fields: [String] = [
             "cloud-edge", model.rawValue, hidden.map(String.init).joined(separator: ","), cut, "\(edgeServers)",
             "\(clusterCount)", "\(minClusterSize)/\(balancedClusters)", clustering.rawValue, matching.rawValue, "\(rounds)",
             "\(clientsPerRound ?? -1)", "\(fraction ?? -1)", "\(localSteps)", "\(batch)", "\(learningRate)",
-            "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(edgeSpeed ?? [])",
-            "\(deviceBandwidth ?? [])", topologyPath ?? "-", "\(partition)", "\(seed)", "\(data)",
+            "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(network.edgeSpeeds)",
+            "\(network.linkMbps)", "\(partition)", "\(seed)", "\(data)",
         ]
         return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }

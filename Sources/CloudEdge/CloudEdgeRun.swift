@@ -124,8 +124,10 @@ final class CloudEdgeRun {
         }
     }
 
-    /// Checks what needs the rank count, before any collective call.
+    /// Checks the settings (`settingsProblem`) and what needs the rank
+    /// count, before any collective call.
     static func checkSettings(_ config: CloudEdgeConfig, roles: CloudEdgeRoles) throws {
+        if let problem = config.settingsProblem { throw CloudEdgeError.setup(problem) }
         let (e, d, k) = (roles.edges, roles.devices, config.clusterCount)
         guard k >= 1 else { throw CloudEdgeError.setup("--clusters must be at least 1, got \(k)") }
         guard k <= e else {

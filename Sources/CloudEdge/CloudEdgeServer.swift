@@ -49,7 +49,7 @@ extension CloudEdgeRun {
     func edgeRound(_ plan: RoundPlan, edge e: Int) throws {
         guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
         var pending = [PendingSend]()
-        var ownBack: (samples: Double, parameters: [Float])?
+        var ownBack: [Float]?
         if let c = plan.cluster(ofEdge: e) {
             let devices = plan.clusters[c]
             let sgd = SGD(parameterCount: back.parameterCount, learningRate: Float(config.learningRate))
@@ -62,9 +62,13 @@ extension CloudEdgeRun {
                     let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.activations,
                                             "activations of step \(step) from device \(d) (rank \(roles.rank(ofDevice: d)))")
                     let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 0)
-                    guard !m.labels.isEmpty, m.floats.count == m.labels.count * cutCount else {
+                    guard m.labels.count == config.batch else {
+                        throw CloudEdgeError.failed("malformed message from device \(d): \(m.labels.count) labels in step \(step), not --batch \(config.batch)")
+                    }
+                    guard m.floats.count == m.labels.count * cutCount else {
                         throw CloudEdgeError.failed("malformed message from device \(d): \(m.floats.count) activations for \(m.labels.count) labels")
                     }
+                    try m.checkLabels(classes: back.classes, from: "device \(d)")
                     features += m.floats
                     labels += m.labels
                     sizes.append(m.labels.count)
@@ -97,7 +101,7 @@ extension CloudEdgeRun {
                 reservoir.offer(features: features, labels: labels)
             }
             if e == 0 {
-                ownBack = (figures.samples, back.store.copyParameters())
+                ownBack = back.store.copyParameters()
             } else {
                 try post(WireMessage(scalars: [figures.samples], floats: back.store.copyParameters()), in: cloudTier, to: 1,
                          tag: CloudEdgeTag.back, pending: &pending)
@@ -114,30 +118,42 @@ extension CloudEdgeRun {
     /// global back the average of the clusters' back halves weighted by the
     /// cluster's samples (each sum in Double, in device and cluster order,
     /// rounded to Float once). Both go to the cloud with the devices' figures.
-    func aggregate(_ plan: RoundPlan, ownBack: (samples: Double, parameters: [Float])?, pending: inout [PendingSend]) throws {
+    /// The weights come from the plan (local steps x batch per device, the
+    /// cluster's sum for a back half: every step of every device is a full
+    /// batch, which the edge servers check); the counts the senders report
+    /// must equal them.
+    func aggregate(_ plan: RoundPlan, ownBack: [Float]?, pending: inout [PendingSend]) throws {
         guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
         var figures = AggregateFigures()
+        let perDevice = config.localSteps * config.batch
         var fronts = [(Double, [Float])]()
         for d in plan.sampled {
             let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.front,
                                     "the trained front of device \(d) (rank \(roles.rank(ofDevice: d)))")
-            let m = try WireMessage(decoding: bytes, from: "device \(d)", scalars: 3, floats: frontCount)
-            fronts.append((m.scalars[0], m.floats))
-            figures.computeMax = max(figures.computeMax, m.scalars[1])
-            figures.computeMean += m.scalars[1] / Double(plan.sampled.count)
-            figures.rssPeakKilobytes = max(figures.rssPeakKilobytes, m.scalars[2])
+            let sender = "device \(d)"
+            let m = try WireMessage(decoding: bytes, from: sender, scalars: 3, floats: frontCount)
+            try checkSampleCount(m.scalars[0], expected: perDevice, from: sender)
+            let compute = try wireSeconds(m.scalars[1], "compute seconds", from: sender)
+            let rss = try wireCount(m.scalars[2], "peak RSS KiB", from: sender)
+            fronts.append((Double(perDevice), m.floats))
+            figures.computeMax = max(figures.computeMax, compute)
+            figures.computeMean += compute / Double(plan.sampled.count)
+            figures.rssPeakKilobytes = max(figures.rssPeakKilobytes, Double(rss))
             figures.frontUpload += Double(bytes.count)
         }
         var backs = [(Double, [Float])]()
-        for edge in plan.assignment {
+        for (c, edge) in plan.assignment.enumerated() {
+            let samples = perDevice * plan.clusters[c].count
             if edge == 0, let ownBack {
-                backs.append(ownBack)
+                backs.append((Double(samples), ownBack))
                 continue
             }
             let bytes = try receive(in: cloudTier, from: edge + 1, tag: CloudEdgeTag.back,
                                     "the back half of edge server \(edge) (rank \(roles.rank(ofEdge: edge)))")
-            let m = try WireMessage(decoding: bytes, from: "edge server \(edge)", scalars: 1, floats: backCount)
-            backs.append((m.scalars[0], m.floats))
+            let sender = "edge server \(edge)"
+            let m = try WireMessage(decoding: bytes, from: sender, scalars: 1, floats: backCount)
+            try checkSampleCount(m.scalars[0], expected: samples, from: sender)
+            backs.append((Double(samples), m.floats))
             figures.backUpload += Double(bytes.count)
         }
         let globalFront = weightedAverage(fronts)

@@ -91,3 +91,38 @@ func receiveMessage(_ group: PeerGroup, from source: Int, tag: Int, timeout: Dou
     }
     return bytes
 }
+
+extension WireMessage {
+    /// Checks that every label lies in 0..<`classes`, naming `sender` and
+    /// the first label outside (a label the loss would trap on).
+    func checkLabels(classes: Int, from sender: String) throws {
+        if let i = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
+            throw CloudEdgeError.failed("malformed message from \(sender): label \(labels[i]) at position \(i) is outside 0..<\(classes)")
+        }
+    }
+}
+
+/// A count (samples, bytes, KiB) received as a scalar: a finite,
+/// non-negative integer, or a `.failed` line naming `sender` and `what`.
+func wireCount(_ value: Double, _ what: String, from sender: String) throws -> Int {
+    guard value >= 0, let n = Int(exactly: value) else {
+        throw CloudEdgeError.failed("malformed message from \(sender): \(what) \(value) is not a non-negative integer")
+    }
+    return n
+}
+
+/// Seconds received as a scalar: finite and non-negative, or a `.failed`
+/// line naming `sender` and `what`.
+func wireSeconds(_ value: Double, _ what: String, from sender: String) throws -> Double {
+    guard value.isFinite, value >= 0 else {
+        throw CloudEdgeError.failed("malformed message from \(sender): \(what) \(value) is not finite and non-negative")
+    }
+    return value
+}
+
+/// Checks a sample count from the wire against the plan's.
+func checkSampleCount(_ value: Double, expected: Int, from sender: String) throws {
+    guard try wireCount(value, "sample count", from: sender) == expected else {
+        throw CloudEdgeError.failed("malformed message from \(sender): sample count \(Int(value)), the plan gives \(expected)")
+    }
+}

@@ -131,17 +131,17 @@ public struct FederatedConfig: Sendable {
         return SHA256.hex(Array((fields + virtual).joined(separator: "|").utf8))
     }
 
-    /// The number of clients to select each round, out of `clients`.
+    /// The number of clients to select each round, out of `clients`
+    /// (`selectionCount`).
     public func perRound(clients: Int) -> Int {
-        if let clientsPerRound { return min(max(clientsPerRound, 1), clients) }
-        if let share = fractionShare(clients: clients) { return min(max(share, 1), clients) }
-        return clients
+        selectionCount(clientsPerRound: clientsPerRound, fraction: fraction, of: clients)
     }
 
     /// `--fraction` of `clients`, rounded to the nearest whole client
-    /// (possibly 0; `perRound` takes at least 1); nil without `--fraction`.
+    /// (possibly 0; `perRound` takes at least 1); nil without `--fraction`
+    /// (`fractionOfClients`).
     public func fractionShare(clients: Int) -> Int? {
-        fraction.map { Int(($0 * Double(clients)).rounded()) }
+        fractionOfClients(fraction, of: clients)
     }
 
     /// The default local steps of a client holding `samples` samples.

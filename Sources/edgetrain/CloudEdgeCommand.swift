@@ -115,13 +115,8 @@ struct CloudEdgeCommand: ParsableCommand {
         if let clientsPerRound { try requireAtLeast(1, clientsPerRound, "--clients-per-round") }
         if let fraction, !(fraction > 0 && fraction <= 1) { throw ValidationError("--fraction must be in (0, 1], got \(fraction)") }
         if clientsPerRound != nil && fraction != nil { throw ValidationError("give --clients-per-round or --fraction, not both") }
-        try requireAtLeast(1, localSteps, "--local-steps")
-        try requireAtLeast(1, batch, "--batch")
-        try requirePositive(lr, "--lr")
-        try requirePositive(temperature, "--temperature")
-        guard distillAlpha >= 0 && distillAlpha <= 1 else { throw ValidationError("--distill-alpha must be in [0, 1], got \(distillAlpha)") }
-        try requireAtLeast(1, distillSteps, "--distill-steps")
-        try requireAtLeast(1, distillSamples, "--distill-samples")
+        // --local-steps, --batch, --lr, --temperature, --distill-alpha, --distill-steps, --distill-samples.
+        if let problem = makeConfig().settingsProblem { throw ValidationError(problem) }
         if let edgeSpeed { try requireEach(edgeSpeed, "--edge-speed", "values must be GFLOP/s > 0", { $0 > 0 && $0.isFinite }) }
         if let deviceBandwidth {
             try requireEach(deviceBandwidth, "--device-bandwidth", "values must be Mbit/s > 0", { $0 > 0 && $0.isFinite })

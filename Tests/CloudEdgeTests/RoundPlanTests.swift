@@ -1,10 +1,29 @@
 @testable import CloudEdge
 import Foundation
+import RunSupport
 import XCTest
 
 /// The runtime's pieces that need no peers: roles by rank, the round plan,
 /// the wire format and the weighted average.
 final class RoundPlanTests: XCTestCase {
+    /// Devices per round follow RunSupport's `selectionCount`, the
+    /// federated mode's rule.
+    func testPerRoundIsTheSharedSelectionCount() {
+        var quarter = CloudEdgeConfig()
+        quarter.fraction = 0.25
+        XCTAssertEqual(quarter.perRound(devices: 10), 3)
+        for clients in 1...12 {
+            for count in [nil, 0, 3, 20] as [Int?] {
+                for fraction in [nil, 0.04, 0.25, 0.5, 1] as [Double?] {
+                    var c = CloudEdgeConfig()
+                    (c.clientsPerRound, c.fraction) = (count, fraction)
+                    XCTAssertEqual(c.perRound(devices: clients), selectionCount(clientsPerRound: count, fraction: fraction, of: clients),
+                                   "\(clients) \(String(describing: count)) \(String(describing: fraction))")
+                }
+            }
+        }
+    }
+
     func testRolesGoByRank() throws {
         let roles = try CloudEdgeRoles(ranks: 8, edges: 2)
         XCTAssertEqual(roles.devices, 5)

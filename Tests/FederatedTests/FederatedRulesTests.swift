@@ -80,6 +80,25 @@ final class FederatedRulesTests: XCTestCase {
         XCTAssertEqual(StalenessWeighting.constant.weight(staleness: 8), 1)
     }
 
+    /// The federated mode selects as RunSupport's `selectionCount` says
+    /// (the rule the cloud-edge mode shares).
+    func testPerRoundIsTheSharedSelectionCount() {
+        var tenth = FederatedConfig()
+        tenth.fraction = 0.25
+        XCTAssertEqual(tenth.perRound(clients: 10), 3)
+        XCTAssertEqual(tenth.fractionShare(clients: 10), 3)
+        for clients in 1...12 {
+            for count in [nil, 0, 3, 20] as [Int?] {
+                for fraction in [nil, 0.04, 0.25, 0.5, 1] as [Double?] {
+                    var c = FederatedConfig()
+                    (c.clientsPerRound, c.fraction) = (count, fraction)
+                    XCTAssertEqual(c.perRound(clients: clients), selectionCount(clientsPerRound: count, fraction: fraction, of: clients),
+                                   "\(clients) \(String(describing: count)) \(String(describing: fraction))")
+                }
+            }
+        }
+    }
+
     func testClientSelectionIsSeededAndSorted() {
         let a = selectClients(Array(1...10), count: 4, seed: 7, round: 3)
         XCTAssertEqual(a, selectClients(Array(1...10), count: 4, seed: 7, round: 3))

@@ -159,6 +159,37 @@ final class CloudEdgeRunTests: XCTestCase {
         }
     }
 
+    /// The checkpoint's fingerprint hashes the network as parsed, not the
+    /// topology file's path: resuming after the file's link rates changed
+    /// is refused with the resume's one line, and the same rates, even from
+    /// a file at another path, resume to the uninterrupted run's bits.
+    func testResumingAfterTheTopologyFileChangedIsRefused() throws {
+        let dir = try temporaryDirectory("inprocess-ce-topology")
+        var config = smallConfig(edges: 1)
+        config.rounds = 3
+        config.localSteps = 2
+        let topology = #"{"version": 1, "edge_work_per_s": [1e10], "link_mbps": [[10], [20]]}"#
+        config.topologyPath = dir + "/topo.json"
+        try topology.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        let reference = try run(config, ranks: 4)
+        config.checkpointDir = dir + "/ckpt"
+        config.checkpointEvery = 1
+        XCTAssertEqual(try run(config, ranks: 4).modelSHA256, reference.modelSHA256)
+        config.resume = true
+        let edited = topology.replacingOccurrences(of: "[20]", with: "[5]")
+        XCTAssertNotEqual(edited, topology)
+        try edited.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run(config, ranks: 4)) {
+            let line = "\($0)"
+            XCTAssertTrue(line.contains(": written with a different configuration (config_sha256 "), line)
+            XCTAssertTrue(line.hasSuffix("; resume with the same flags"), line)
+            XCTAssertFalse(line.contains("\n"), line)
+        }
+        config.topologyPath = dir + "/moved.json"
+        try topology.write(toFile: config.topologyPath!, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(config, ranks: 4).modelSHA256, reference.modelSHA256, "the same rates from another path resume")
+    }
+
     /// Settings that cannot work with the rank count are refused on every
     /// rank before any message, with one line naming the flag and numbers.
     func testBadRoleCountsAndSettingsAreRefusedBeforeAnyMessage() {
@@ -187,10 +218,58 @@ final class CloudEdgeRunTests: XCTestCase {
         }
     }
 
+    /// Training settings the runtime cannot use (a zero count, a
+    /// temperature or learning rate not above 0, alpha outside [0, 1]) are
+    /// refused by the library on every rank before any message, in the
+    /// command line's words, instead of trapping.
+    func testUnusableTrainingSettingsAreRefusedOnEveryRank() {
+        let cases: [(WritableKeyPath<CloudEdgeConfig, Int>, Int, String)] = [
+            (\.localSteps, 0, "--local-steps must be at least 1, got 0"),
+            (\.batch, 0, "--batch must be at least 1, got 0"),
+            (\.rounds, 0, "--rounds must be at least 1, got 0"),
+            (\.distillSteps, 0, "--distill-steps must be at least 1, got 0"),
+            (\.distillSamples, 0, "--distill-samples must be at least 1, got 0"),
+        ]
+        let reals: [(WritableKeyPath<CloudEdgeConfig, Double>, Double, String)] = [
+            (\.temperature, 0, "--temperature must be > 0, got 0.0"),
+            (\.temperature, -1, "--temperature must be > 0, got -1.0"),
+            (\.distillAlpha, -0.5, "--distill-alpha must be in [0, 1], got -0.5"),
+            (\.distillAlpha, 1.5, "--distill-alpha must be in [0, 1], got 1.5"),
+            (\.distillAlpha, .nan, "--distill-alpha must be in [0, 1], got nan"),
+            (\.learningRate, 0, "--lr must be > 0, got 0.0"),
+            (\.learningRate, -0.1, "--lr must be > 0, got -0.1"),
+            (\.learningRate, .infinity, "--lr must be > 0, got inf"),
+        ]
+        var configs = [(CloudEdgeConfig, String)]()
+        for (key, value, message) in cases {
+            var c = smallConfig(edges: 1)
+            c[keyPath: key] = value
+            configs.append((c, message))
+        }
+        for (key, value, message) in reals {
+            var c = smallConfig(edges: 1)
+            c[keyPath: key] = value
+            configs.append((c, message))
+        }
+        for (config, message) in configs {
+            for ranks in [3, 5] {
+                XCTAssertThrowsError(try run(config, ranks: ranks)) { error in
+                    XCTAssertEqual("\(error)", message, "N \(ranks)")
+                    XCTAssertEqual((error as? CloudEdgeError)?.raisedOnEveryRank, true, message)
+                }
+            }
+        }
+        var edges = smallConfig(edges: 1)
+        (edges.temperature, edges.distillAlpha, edges.distillSamples) = (1e-3, 1, 1)
+        XCTAssertNil(edges.settingsProblem, "the edges of the ranges are usable")
+    }
+
     /// A device that never sends its activations: its edge server fails at
     /// the deadline naming the device, and every thread ends. The cloud,
     /// waiting from the same moment for that edge server's samples, may
-    /// reach its deadline first; under mpirun the same race holds.
+    /// reach its deadline first, and so may a device of the same cluster
+    /// that sent its activations just before the edge server began waiting
+    /// for the hanging one (N 8); under mpirun the same races hold.
     func testAHangingDeviceMakesItsEdgeServerTimeOut() throws {
         for (ranks, edges) in [(3, 1), (5, 2), (8, 2)] {
             var config = smallConfig(edges: edges)
@@ -199,7 +278,8 @@ final class CloudEdgeRunTests: XCTestCase {
             XCTAssertThrowsError(try run(config, ranks: ranks, fault: (ranks - 1, .hangBefore(tag: CloudEdgeTag.activations)))) {
                 let message = "\($0)"
                 XCTAssertTrue(message.contains("activations of step 1 from device \(ranks - 2 - edges) (rank \(ranks - 1)): nothing arrived within 3.0 s")
-                              || message.hasPrefix("rank 0: distillation samples of edge server "), "N \(ranks): \(message)")
+                              || message.hasPrefix("rank 0: distillation samples of edge server ")
+                              || message.contains(": the cut gradient of step 1 from edge server "), "N \(ranks): \(message)")
                 XCTAssertTrue(message.hasSuffix("nothing arrived within 3.0 s; a peer is gone or stuck"), "N \(ranks): \(message)")
             }
             XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, "N \(ranks)")
@@ -225,6 +305,66 @@ final class CloudEdgeRunTests: XCTestCase {
     func testADeviceSendingGarbageIsNamed() {
         XCTAssertThrowsError(try run(smallConfig(edges: 2), ranks: 6, fault: (4, .garbageMessage(tag: CloudEdgeTag.activations)))) {
             XCTAssertEqual("\($0)", "malformed message from device 1: 3 bytes, shorter than the header")
+        }
+    }
+
+    /// A fault that rewrites every message with `tag` the rank sends, as
+    /// `change` makes it (decoded and encoded again).
+    static func rewriting(_ tag: Int, _ change: @escaping @Sendable (inout WireMessage) -> Void) -> FaultyPeer.Fault {
+        .rewriteMessage(tag: tag) { bytes in
+            let scalars = Int(bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            var m = try! WireMessage(decoding: bytes, from: "the test", scalars: scalars)
+            change(&m)
+            return m.encoded()
+        }
+    }
+
+    /// A peer sending what would trap the loss, shift the averages or the
+    /// byte counts (a label outside the classes, a short batch, a NaN
+    /// sample count) ends the run with one line naming it, raised by its
+    /// receiver before any use; every thread ends, well before the deadline.
+    /// N 6: the cloud, edge servers 0-1 (ranks 1-2), devices 0-2 (ranks 3-5).
+    func testABadLabelShortBatchOrNaNCountIsRefusedNamingTheSender() {
+        var config = smallConfig(edges: 2)
+        config.rounds = 1
+        config.localSteps = 2
+        config.communicationTimeout = 30
+        let nan = Double.nan
+        let cases: [(rank: Int, FaultyPeer.Fault, String)] = [
+            (4, Self.rewriting(CloudEdgeTag.activations) { $0.labels[3] = 99 },
+             "malformed message from device 1: label 99 at position 3 is outside 0..<10"),
+            (4, Self.rewriting(CloudEdgeTag.activations) { $0.labels[0] = -1 },
+             "malformed message from device 1: label -1 at position 0 is outside 0..<10"),
+            (5, Self.rewriting(CloudEdgeTag.activations) { m in
+                m.floats.removeLast(m.floats.count / m.labels.count)
+                m.labels.removeLast()
+            }, "malformed message from device 2: 15 labels in step 1, not --batch 16"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.scalars[0] = nan },
+             "malformed message from edge server 1: sample count nan is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.back) { $0.scalars[0] = nan },
+             "malformed message from edge server 1: sample count nan is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.scalars[2] = -.infinity },
+             "malformed message from edge server 1: device-edge upload bytes -inf is not a non-negative integer"),
+            (2, Self.rewriting(CloudEdgeTag.distill) { $0.labels[0] = 10 },
+             "malformed message from edge server 1: label 10 at position 0 is outside 0..<10"),
+            (3, Self.rewriting(CloudEdgeTag.front) { $0.scalars[0] = nan },
+             "malformed message from device 0: sample count nan is not a non-negative integer"),
+            (3, Self.rewriting(CloudEdgeTag.front) { $0.scalars[1] = .infinity },
+             "malformed message from device 0: compute seconds inf is not finite and non-negative"),
+            (1, Self.rewriting(CloudEdgeTag.aggregate) { $0.scalars[3] = 0.5 },
+             "malformed message from the aggregator: front upload bytes 0.5 is not a non-negative integer"),
+        ]
+        // N 5: two devices, one per cluster, so each cluster trains on 2 x 16 samples.
+        let miscounted: (rank: Int, FaultyPeer.Fault, String) = (2, Self.rewriting(CloudEdgeTag.back) { $0.scalars[0] = 1 },
+                                                                  "malformed message from edge server 1: sample count 1, the plan gives 32")
+        for (i, (rank, fault, message)) in (cases + [miscounted]).enumerated() {
+            let ranks = i < cases.count ? 6 : 5
+            let start = Date()
+            XCTAssertThrowsError(try run(config, ranks: ranks, fault: (rank, fault))) {
+                XCTAssertEqual("\($0)", message)
+                XCTAssertEqual(($0 as? CloudEdgeError)?.raisedOnEveryRank, false, message)
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(start), InProcessLiveness.hangWithTimeout3, message)
         }
     }
 }

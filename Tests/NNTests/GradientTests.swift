@@ -104,6 +104,40 @@ final class GradientTests: XCTestCase {
         assertPasses(GradientCheck.checkModel(makeModel(.cnn, seed: 10), batch: 2), "CNN")
     }
 
+    /// The cloud model whole, on a cut of 6x6x8 (conv stages at 6x6 and
+    /// 3x3, then the fc stack) and on a flat cut of 24, under
+    /// `GradientCheck.modelBound`. That bound's derivation holds here too:
+    /// the chain is longer (8 parametric layers, 4 in the bound's models) but
+    /// the sums are shorter, none over K = 1152 terms (conv2_2's backward,
+    /// 3 x 3 x 128), so each layer's forward and backward err by at most
+    /// gamma_1152 = 6.9e-5, and 8 layers x 2 x 6.9e-5 = 1.1e-3, the same ~1e-3
+    /// as 4 x 2 x gamma_3136 there, with the same 10x left over. On [24] the
+    /// chain is 4 fc layers with K at most 512.
+    func testWholeCloudModel() {
+        let conv = makeCloudModel(inputShape: [6, 6, 8], classes: 10, seed: 11)
+        let worst = GradientCheck.checkModel(conv, batch: 2)
+        assertPasses(worst, "cloud model on 6x6x8")
+        XCTAssertEqual(Set(worst.byTensor.keys), Set(conv.store.spans.map(\.name)), "every tensor checked")
+        XCTAssertEqual(conv.store.spans.count, 16, "4 convolutions and 4 fc layers, weights and biases")
+        let flat = makeCloudModel(inputShape: [24], classes: 10, seed: 12)
+        let flatWorst = GradientCheck.checkModel(flat, batch: 3)
+        assertPasses(flatWorst, "cloud model on 24")
+        XCTAssertEqual(Set(flatWorst.byTensor.keys), Set(flat.store.spans.map(\.name)), "every tensor checked")
+        XCTAssertEqual(flat.store.spans.count, 8, "4 fc layers, weights and biases")
+    }
+
+    /// The check has power on the cloud model: gradients routed to the
+    /// wrong tensor (the first entries of two biases swapped) fail there.
+    func testCloudModelWithSwappedGradientSpansFails() {
+        let model = makeCloudModel(inputShape: [24], classes: 10, seed: 12)
+        let worst = GradientCheck.checkModel(model, batch: 3) { store in
+            let a = store.span(named: "fc1.bias")!, b = store.span(named: "fc3.bias")!
+            for i in 0..<min(a.count, b.count) { store.gradients.swapAt(a.offset + i, b.offset + i) }
+        }
+        XCTAssertGreaterThan(worst.byTensor["fc1.bias"] ?? 0, 10 * GradientCheck.modelBound)
+        XCTAssertGreaterThan(worst.byTensor["fc3.bias"] ?? 0, 10 * GradientCheck.modelBound)
+    }
+
     func testSmallCNN() {
         assertPasses(GradientCheck.checkModel(smallCNN(), batch: 3), "small CNN")
     }
