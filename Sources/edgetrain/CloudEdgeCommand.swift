@@ -1,6 +1,5 @@
 import ArgumentParser
 import CloudEdge
-import Collectives
 import NN
 import RunSupport
 
@@ -171,12 +170,7 @@ struct CloudEdgeCommand: ParsableCommand {
 
     func run() throws {
         let config = makeConfig()
-        try kernels.apply()
-        try runWithMPI { env in
-            if let final = try runCloudEdge(config: config, peers: MPITransport(communicator: env.world)), json {
-                try printJSONLine(final)
-            }
-        }
+        try runMode(kernels: kernels, json: json) { try runCloudEdge(config: config, peers: $0) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Foundation
 import MPI
 
@@ -50,4 +51,14 @@ func runWithMPI(_ body: (MPIEnvironment) throws -> Void) throws {
     let environment = try MPIEnvironment.initialize()
     try body(environment)
     try environment.finalize()
+}
+
+/// A mode's command: applies the kernel options, runs `mode` over the MPI
+/// world, and prints the final record it returns (rank 0's; nil elsewhere)
+/// as one JSON line when `json` is set.
+func runMode<Record: Encodable>(kernels: KernelOptions, json: Bool, _ mode: (PeerGroup) throws -> Record?) throws {
+    try kernels.apply()
+    try runWithMPI { env in
+        if let final = try mode(MPITransport(communicator: env.world)), json { try printJSONLine(final) }
+    }
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Collectives
 import Federated
-import MPI
 import NN
 import RunSupport
 
@@ -286,12 +284,7 @@ struct FederatedCommand: ParsableCommand {
 
     func run() throws {
         let config = makeConfig()
-        try kernels.apply()
-        try runWithMPI { env in
-            if let final = try runFederated(config: config, peers: MPITransport(communicator: env.world)), json {
-                try printJSONLine(final)
-            }
-        }
+        try runMode(kernels: kernels, json: json) { try runFederated(config: config, peers: $0) }
     }
 }
 

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Collectives
 import Data
-import MPI
 import NN
 import RunSupport
 import Training
@@ -159,10 +157,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let config = makeConfig()
-        try kernels.apply()
-        try runWithMPI { env in
-            let final = try DataParallelTrainer(config: config, peers: MPITransport(communicator: env.world)).run()
-            if json && env.world.rank == 0 { try printJSONLine(final) }
+        try runMode(kernels: kernels, json: json) { peers in
+            let final = try DataParallelTrainer(config: config, peers: peers).run()
+            return peers.rank == 0 ? final : nil
         }
     }
 }
