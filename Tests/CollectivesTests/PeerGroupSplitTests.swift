@@ -86,7 +86,12 @@ final class PeerGroupSplitTests: XCTestCase {
         let start = Date()
         XCTAssertThrowsError(try LoopbackTransport.run(ranks: 4) { world -> Void in
             world.timeout = 60
-            let sub = try XCTUnwrap(try world.split(color: world.rank % 2, key: world.rank))
+            // Not XCTUnwrap: rank 1 may fail while another rank is still in
+            // the split, whose wait is then cancelled; that throw is part of
+            // the behaviour under test, not a test failure.
+            guard let sub = try world.split(color: world.rank % 2, key: world.rank) else {
+                throw CollectiveError.invalidArgument("rank \(world.rank) left out of its group")
+            }
             if world.rank == 1 { throw CollectiveError.brokenProtocol("rank 1 fails on purpose") }
             _ = try sub.receive(from: nil, tag: 3, waiting: 60)
         }) { error in
