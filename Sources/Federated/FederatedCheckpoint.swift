@@ -20,10 +20,10 @@ extension FederatedCoordinator {
         var request = FederatedMessage(kind: .checkpoint)
         request[int: .round] = round
         request[int: .keepFrom] = roundsKeptFrom(store)
-        for c in clients {
-            pending.append(try peers.startSend(request.encoded(), to: c, tag: FederatedTag.model))
+        for r in executors {
+            pending.append(try peers.startSend(request.encoded(), to: r, tag: FederatedTag.model))
         }
-        var waiting = Set(clients)
+        var waiting = Set(executors)
         var failures = [String]()
         while !waiting.isEmpty {
             guard let (client, message, bytes, _) = try nextMessage(deadline: nil) else { continue }
@@ -116,47 +116,76 @@ extension FederatedClient {
         try peers.send(answer.encoded(), to: 0, tag: FederatedTag.update)
     }
 
+    /// The rank's file: its client's state, or with `--clients` the list of
+    /// its clients and each one's state under `client.ID.`.
     func checkpointFile() -> CheckpointFile {
         var file = CheckpointFile()
         file.set("kind", string: "federated-client")
         file.set("config_sha256", string: config.fingerprint)
-        file.set(sampler: current.sampler.state)
-        let g = current.speed.rng.state
-        file["speed.generator"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) })
-        file.set("speed.slow_steps_left", integer: current.speed.slowStepsLeft)
-        file["residual"] = .floats(current.residual)
-        file["curves.count"] = .integers([Int64(current.curves.count)])
-        for (k, c) in current.curves.enumerated() {
-            file["curves.\(k).overall"] = .doubles(c.overall)
-            file["curves.\(k).layers"] = .doubles(c.layers.flatMap { $0 })
+        guard accountsEmulatedTime else {
+            save(current, prefix: "", into: &file)
+            return file
         }
+        let states = ([current] + others.values).sorted { $0.id < $1.id }
+        file["clients"] = .integers(states.map { Int64($0.id) })
+        for s in states { save(s, prefix: "client.\(s.id).", into: &file) }
         return file
     }
 
+    func save(_ state: ClientState, prefix p: String, into file: inout CheckpointFile) {
+        file.set(sampler: state.sampler.state, prefix: p)
+        let g = state.speed.rng.state
+        file[p + "speed.generator"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) })
+        file.set(p + "speed.slow_steps_left", integer: state.speed.slowStepsLeft)
+        file[p + "residual"] = .floats(state.residual)
+        file[p + "curves.count"] = .integers([Int64(state.curves.count)])
+        for (k, c) in state.curves.enumerated() {
+            file[p + "curves.\(k).overall"] = .doubles(c.overall)
+            file[p + "curves.\(k).layers"] = .doubles(c.layers.flatMap { $0 })
+        }
+    }
+
     func restore(from file: CheckpointFile, name: String) throws {
+        guard try file.string("kind", file: name) == "federated-client" else {
+            throw RunSupportError.checkpoint(file: name, problem: "not a client checkpoint")
+        }
+        guard accountsEmulatedTime else { return current = try restored(current, from: file, prefix: "", name: name) }
+        let ids = try file.integers("clients", file: name).map { Int($0) }
+        guard ids == ([current.id] + others.keys).sorted() else {
+            throw RunSupportError.checkpoint(file: name, problem: "its \(ids.count) clients are not the \(others.count + 1) this rank serves")
+        }
+        // Every state is read before any is replaced.
+        let states = try ([current] + others.values).map { try restored($0, from: file, prefix: "client.\($0.id).", name: name) }
+        current = states[0]
+        for s in states.dropFirst() { others[s.id] = s }
+    }
+
+    /// `state` with the sampler, slowdown state, residual and curves saved under `prefix`.
+    func restored(_ state: ClientState, from file: CheckpointFile, prefix p: String, name: String) throws -> ClientState {
         func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
-        guard try file.string("kind", file: name) == "federated-client" else { throw fail("not a client checkpoint") }
-        let restoredSampler = try file.sampler(indices: indices, batchSize: config.batch, file: name)
-        let generator = try file.integers("speed.generator", file: name)
-        let slowStepsLeft = try file.integer("speed.slow_steps_left", file: name)
-        let savedResidual = try file.floats("residual", file: name)
-        let curveCount = try file.integer("curves.count", file: name)
+        let restoredSampler = try file.sampler(indices: state.indices, batchSize: config.batch, file: name, prefix: p)
+        let generator = try file.integers(p + "speed.generator", file: name)
+        let slowStepsLeft = try file.integer(p + "speed.slow_steps_left", file: name)
+        let savedResidual = try file.floats(p + "residual", file: name)
+        let curveCount = try file.integer(p + "curves.count", file: name)
         guard generator.count == 4, slowStepsLeft >= 0, savedResidual.isEmpty || (config.compression?.errorFeedback == true && savedResidual.count == model.parameterCount), (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }
         var restoredCurves = [ProgressCurve]()
         for k in 0..<curveCount {
-            let overall = try file.doubles("curves.\(k).overall", file: name)
-            let flat = try file.doubles("curves.\(k).layers", file: name)
+            let overall = try file.doubles(p + "curves.\(k).overall", file: name)
+            let flat = try file.doubles(p + "curves.\(k).layers", file: name)
             guard !overall.isEmpty, flat.count == overall.count * layers.count else { throw fail("curve \(k) has the wrong size") }
             restoredCurves.append(ProgressCurve(overall: overall, layers: (0..<layers.count).map {
                 Array(flat[$0 * overall.count..<($0 + 1) * overall.count])
             }))
         }
-        current.sampler = restoredSampler
+        var s = state
+        s.sampler = restoredSampler
         let words = generator.map { UInt64(bitPattern: $0) }
-        current.speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
-        current.residual = savedResidual
-        current.curves = restoredCurves
+        s.speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
+        s.residual = savedResidual
+        s.curves = restoredCurves
+        return s
     }
 }
 

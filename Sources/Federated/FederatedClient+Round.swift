@@ -26,6 +26,9 @@ extension FederatedClient {
         let sendAt: [Int: [Int]]
         /// Iterations at which a sampling round snapshots the cumulative update.
         let snapshotAt: Set<Int>
+        /// `--clients`: the model's emulated download seconds, where the
+        /// client's emulated clock for the round starts (0 otherwise).
+        let downloadSeconds: Double
     }
 
     /// What local training did.
@@ -39,6 +42,9 @@ extension FederatedClient {
         var recent = [Double]()
         var early = [EarlySend]()
         var snapshots = [[Float]](), snapshotIterations = [Int]()
+
+        /// Seconds spent training so far, emulated waits included.
+        var trainingSeconds: Double { compute + waited }
     }
 
     /// One round of local training on the weights in `message`, with the
@@ -47,13 +53,21 @@ extension FederatedClient {
     func trainRound(_ message: FederatedMessage, downloadBytes: Int) throws -> FederatedMessage {
         let received = monotonicSeconds()
         let global = try loadGlobalModel(message, downloadBytes: downloadBytes)
-        let plan = planRound(message)
+        let plan = planRound(message, downloadBytes: downloadBytes)
+        if accountsEmulatedTime { current.link = UploadLink(megabitsPerSecond: current.link.megabitsPerSecond) }
         let work = try trainLocally(plan, global: global)
         if plan.sampling { recordCurve(work) }
         var update = updateHeader(message, plan: plan, work: work, downloadBytes: downloadBytes)
         try attachChange(to: &update, global: global, plan: plan, early: work.early)
-        update[.localSeconds] = monotonicSeconds() - received
+        update[.localSeconds] = accountsEmulatedTime ? plan.downloadSeconds + work.trainingSeconds : monotonicSeconds() - received
         return update
+    }
+
+    /// The client's clock within a round: with `--clients` its emulated
+    /// clock (0 when the model was sent: download, then compute and emulated
+    /// waits), else the monotonic clock.
+    func clientClock(_ plan: RoundPlan, _ work: LocalWork) -> Double {
+        accountsEmulatedTime ? plan.downloadSeconds + work.trainingSeconds : monotonicSeconds()
     }
 
     /// Loads the coordinator's model, then waits out its download on the
@@ -70,7 +84,7 @@ extension FederatedClient {
         return global
     }
 
-    func planRound(_ message: FederatedMessage) -> RoundPlan {
+    func planRound(_ message: FederatedMessage, downloadBytes: Int) -> RoundPlan {
         let round = message[int: .round]
         let assigned = message[int: .steps]
         let planned = assigned > 0 ? assigned : config.defaultSteps(samples: indices.count)
@@ -85,7 +99,9 @@ extension FederatedClient {
             }
         }
         return RoundPlan(round: round, planned: planned, sampling: sampling, reference: message[.referenceTime], sendAt: sendAt,
-                         snapshotAt: sampling ? Set(ProgressCurve.checkpointIterations(planned)) : [])
+                         snapshotAt: sampling ? Set(ProgressCurve.checkpointIterations(planned)) : [],
+                         downloadSeconds: accountsEmulatedTime
+                             ? linkSeconds(bytes: downloadBytes, megabitsPerSecond: config.bandwidth(ofClient: current.id)) : 0)
     }
 
     /// Up to `plan.planned` local SGD steps (FedProx adds its proximal term),
@@ -106,9 +122,12 @@ extension FederatedClient {
                 work.snapshots.append(cumulativeUpdate(global, 0..<model.parameterCount))
                 work.snapshotIterations.append(i)
             }
-            for l in plan.sendAt[i] ?? [] { work.early.append(try sendLayer(l, global: global, round: plan.round, iteration: i)) }
+            for l in plan.sendAt[i] ?? [] {
+                work.early.append(try sendLayer(l, global: global, round: plan.round, iteration: i, at: clientClock(plan, work)))
+            }
             for e in work.early { _ = try e.request.test() }
-            if i < plan.planned && shouldStop(plan, work, iteration: i, elapsed: monotonicSeconds() - trainingStart) {
+            let elapsed = accountsEmulatedTime ? work.trainingSeconds : monotonicSeconds() - trainingStart
+            if i < plan.planned && shouldStop(plan, work, iteration: i, elapsed: elapsed) {
                 work.stoppedAt = i
                 break
             }
@@ -209,9 +228,10 @@ extension FederatedClient {
 
     /// Sends layer `l`'s current parameters to the coordinator, non-blocking.
     /// On the `--client-bandwidth` link model the layer occupies the upload
-    /// link from now (or from when the link is free) for its transfer time,
-    /// while training goes on; the final upload queues behind it (`upload`).
-    func sendLayer(_ l: Int, global: [Float], round: Int, iteration: Int) throws -> EarlySend {
+    /// link from `now` on the client's clock (or from when the link is free)
+    /// for its transfer time, while training goes on; the final upload
+    /// queues behind it (`upload`).
+    func sendLayer(_ l: Int, global: [Float], round: Int, iteration: Int, at now: Double) throws -> EarlySend {
         let range = layers[l].range
         var message = FederatedMessage(kind: .layer)
         message[int: .round] = round
@@ -219,9 +239,10 @@ extension FederatedClient {
         message[int: .rangeStart] = range.lowerBound
         message[int: .rangeCount] = range.count
         message[int: .iteration] = iteration
+        if accountsEmulatedTime { message[int: .client] = current.id }
         UnsafeBufferPointer(rebasing: model.store.parameters[range]).withMemoryRebound(to: Float.self) { message.setFloats($0) }
         let bytes = message.encoded()
-        _ = current.link.send(bytes: bytes.count, at: monotonicSeconds())
+        _ = current.link.send(bytes: bytes.count, at: now)
         let request = try peers.startSend(bytes, to: 0, tag: FederatedTag.update)
         return EarlySend(layer: l, snapshot: cumulativeUpdate(global, range), request: request)
     }

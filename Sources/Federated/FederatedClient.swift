@@ -88,23 +88,20 @@ final class FederatedClient {
     /// upload time of the whole model as one final update, minus the time
     /// from the end of training to the end of this upload (negative when
     /// re-sent layers cost more than the kept ones saved).
-    /// With `--clients` the link is accounted, not waited for: `upload_s`
-    /// is the emulated transfer time and the update goes at once.
+    /// With `--clients` the link is accounted on the client's emulated
+    /// clock, not waited for: the update is ready at `local_s` (download,
+    /// compute and emulated waits), `upload_s` is its emulated transfer
+    /// time behind any early-sent layers, and the message goes at once.
     func upload(_ update: inout FederatedMessage) throws {
-        let now = monotonicSeconds()
-        if accountsEmulatedTime {
-            update[.uploadSeconds] = current.link.seconds(bytes: FederatedMessage.headerBytes + update.payload.count)
-            update[int: .client] = current.id
-            try peers.send(update.encoded(), to: 0, tag: FederatedTag.update)
-            return
-        }
+        let now = accountsEmulatedTime ? update[.localSeconds] : monotonicSeconds()
+        if accountsEmulatedTime { update[int: .client] = current.id }
         let end = current.link.send(bytes: FederatedMessage.headerBytes + update.payload.count, at: now)
         update[.uploadSeconds] = end - now
         if update[int: .earlyLayers] != 0 {
             let whole = current.link.seconds(bytes: FederatedMessage.headerBytes + model.parameterCount * 4)
             update[.overlapSeconds] = whole - (end - now)
         }
-        pause(end - monotonicSeconds())
+        if !accountsEmulatedTime { pause(end - monotonicSeconds()) }
         try peers.send(update.encoded(), to: 0, tag: FederatedTag.update)
     }
 

@@ -20,10 +20,14 @@ extension FederatedCoordinator {
     /// empty; the clients' work in flight is discarded (counted as late)
     /// and they start again from the saved model, so async runs resume but
     /// not bitwise.
+    ///
+    /// With `--clients` the order is the clients' emulated one, not the
+    /// order an executor happens to finish them in (`EmulatedArrivals`).
     func runAsynchronous() throws {
         let concurrency = config.perRound(clients: clients.count)
         var sentAt = [Int: Double]()
         var draws = 0
+        var emulated = EmulatedArrivals()
         // Keeps `concurrency` clients busy, each free slot going to a client
         // drawn (seeded by the draw count) from every client not busy, the one
         // that just answered included.
@@ -32,7 +36,7 @@ extension FederatedCoordinator {
                 let idle = clients.filter { !busy.contains($0) }
                 guard let c = selectClients(idle, count: 1, seed: config.seed ^ 0xA5_0000, round: draws).first else { return }
                 draws += 1
-                sentAt[c] = monotonicSeconds()
+                sentAt[c] = isVirtual ? emulated.now : monotonicSeconds()
                 try sendModel(to: c, round: version + 1, steps: 0)
             }
         }
@@ -40,12 +44,14 @@ extension FederatedCoordinator {
         var buffer = [(delta: [Float], weight: Double)]()
         var entries = [FederatedClientEntry]()
         var roundStart = monotonicSeconds()
+        var emulatedRoundStart = 0.0
         while version < config.rounds {
-            guard let (client, message, bytes, _) = try nextMessage(deadline: nil) else { continue }
+            let next = isVirtual ? try nextEmulatedArrival(&emulated, sentAt: sentAt) : try nextMessage(deadline: nil)
+            guard let (client, message, bytes, refusal) = next else { continue }
             busy.remove(client)
             bytesUp += bytes
             let staleness = version - message[int: .version]
-            let seconds = monotonicSeconds() - (sentAt[client] ?? roundStart)
+            let seconds = isVirtual ? emulated.now - sentAt[client]! : monotonicSeconds() - (sentAt[client] ?? roundStart)
             let weight = asyncWeight(staleness: staleness, maxStaleness: config.maxStaleness, weighting: config.stalenessWeighting)
             if weight == nil {
                 dropped += 1
@@ -53,6 +59,7 @@ extension FederatedCoordinator {
             } else {
                 var entry = clientEntry(client, message, bytesUp: bytes, roundSeconds: seconds, staleness: staleness, dropped: false)
                 do {
+                    if let refusal { throw FederatedError.rejectedUpload(refusal) }
                     let c = try checkedContribution(client, message, early: [:])
                     buffer.append((c.delta, weight!))
                 } catch FederatedError.rejectedUpload(let reason) {
@@ -64,15 +71,64 @@ extension FederatedCoordinator {
             if buffer.count >= config.buffer {
                 try apply(bufferedChange(buffer, length: model.parameterCount), scale: config.asyncMixing)
                 buffer.removeAll()
-                try finishRound(version, total: config.rounds, record: FederatedRoundFigures(
+                var figures = FederatedRoundFigures(
                     roundSeconds: monotonicSeconds() - roundStart, idleSeconds: 0, clients: entries,
                     participants: entries.filter { !$0.dropped && $0.rejected == nil }.count,
-                    dropped: entries.filter(\.dropped).count))
+                    dropped: entries.filter(\.dropped).count)
+                if isVirtual { figures.emulatedRoundSeconds = emulated.now - emulatedRoundStart }
+                try finishRound(version, total: config.rounds, record: figures)
                 entries.removeAll()
                 roundStart = monotonicSeconds()
+                emulatedRoundStart = emulated.now
             }
             // Also sets going again the clients a checkpoint drained.
             try refill()
+        }
+    }
+}
+
+/// `--clients --async`: the updates in the order their clients would have
+/// finished on their own devices. A client sent the model at emulated time
+/// s finishes at s + its emulated round time (`emulated_s`: download,
+/// compute, emulated waits, upload). The next update to apply is the one
+/// that finishes first, which is known only once every client in flight has
+/// reported: a client still training may yet finish earlier. So the
+/// coordinator holds the reports until all are in, applies the earliest
+/// (ties: the lower client id), and sends its model to the next client at
+/// that emulated time. Only the newly sent client trains between two
+/// updates, so the executors work one client at a time after the first
+/// `--clients-per-round`; the price of an order that does not depend on
+/// which executor serves whom.
+struct EmulatedArrivals {
+    /// The coordinator's emulated clock: when the last update applied arrived.
+    var now = 0.0
+    /// Reports in hand, by client, not yet due.
+    var held = [Int: (message: FederatedMessage, bytes: Int, refusal: String?)]()
+
+    /// The held report that finishes first once `inFlight` have all
+    /// reported, removed and with the clock moved to its finish; nil while
+    /// some have not.
+    mutating func next(inFlight: Set<Int>, finish: (Int, FederatedMessage) -> Double)
+        -> (client: Int, message: FederatedMessage, bytes: Int, refusal: String?)? {
+        guard !inFlight.isEmpty, inFlight.allSatisfy({ held[$0] != nil }) else { return nil }
+        let client = inFlight.min { (finish($0, held[$0]!.message), $0) < (finish($1, held[$1]!.message), $1) }!
+        let report = held.removeValue(forKey: client)!
+        now = max(now, finish(client, report.message))
+        return (client, report.message, report.bytes, report.refusal)
+    }
+}
+
+extension FederatedCoordinator {
+    /// `--clients --async`: the next update in emulated order (`EmulatedArrivals`).
+    func nextEmulatedArrival(_ emulated: inout EmulatedArrivals, sentAt: [Int: Double])
+        throws -> (client: Int, message: FederatedMessage, bytes: Int, refusal: String?)? {
+        while true {
+            if let due = emulated.next(inFlight: busy, finish: { sentAt[$0]! + emulatedSeconds($0, $1) }) { return due }
+            guard let (client, message, bytes, refusal) = try nextMessage(deadline: nil) else { continue }
+            guard message.kind == .update else {
+                throw FederatedError.failed("coordinator: rank \(executorOf[client]) sent a message of kind \(message.header.kind) in an async round")
+            }
+            emulated.held[client] = (message, bytes, refusal)
         }
     }
 }

@@ -18,6 +18,8 @@ struct SyncRound {
     var earlyCopies = [Int: EarlyCopies]()
     /// The clients whose upload (or an early layer of it) was refused.
     var refused = [Int: String]()
+    /// `--clients`: the clients whose emulated round time passed `--round-timeout`.
+    var missedDeadline = Set<Int>()
 
     /// The selected clients whose update missed the round.
     var missing: [Int] { selected.filter { arrived[$0] == nil } }
@@ -67,9 +69,15 @@ extension FederatedCoordinator {
     /// Takes messages until every selected client's update is in or the
     /// round deadline passes. Early layers of this round are kept (or their
     /// refusal noted); anything of an older round counts as late.
+    ///
+    /// With `--clients` the deadline is on the clients' emulated clocks: every
+    /// update is waited for, and one whose emulated round time
+    /// (`emulated_s`) exceeds `--round-timeout` missed the round, as it would
+    /// have on its own device; a client sharing an executor is not late
+    /// because of the clients trained before it.
     func collectUpdates(_ round: inout SyncRound) throws {
-        let deadline = config.roundTimeout.map { round.start + $0 }
-        while round.arrived.count < round.selected.count {
+        let deadline = isVirtual ? nil : config.roundTimeout.map { round.start + $0 }
+        while round.arrived.count + round.missedDeadline.count < round.selected.count {
             guard let (client, message, bytes, refusal) = try nextMessage(deadline: deadline) else { break }
             bytesUp += bytes
             if let refusal, round.isCurrent(client, message) { round.refused[client] = refusal }
@@ -83,7 +91,9 @@ extension FederatedCoordinator {
                 continue
             }
             busy.remove(client)
-            if round.isCurrent(client, message) {
+            if round.isCurrent(client, message), isVirtual, let t = config.roundTimeout, emulatedSeconds(client, message) > t {
+                round.missedDeadline.insert(client)
+            } else if round.isCurrent(client, message) {
                 round.arrived[client] = (message, bytes, monotonicSeconds() - round.sentAt[client]!)
             } else {
                 late += 1
@@ -114,7 +124,7 @@ extension FederatedCoordinator {
         let reports = round.arrivals.map { client, a in
             FedAdaReport(
                 rank: client, secondsPerStep: a.message[.secondsPerStep],
-                communicationSeconds: max(0, a.seconds - Double(a.message[int: .steps]) * a.message[.secondsPerStep]),
+                communicationSeconds: max(0, roundSeconds(client, a) - Double(a.message[int: .steps]) * a.message[.secondsPerStep]),
                 lossChange: a.message[.lossBefore] - a.message[.lossAfter],
                 initialSteps: config.defaultSteps(samples: samples[client]))
         }
@@ -126,12 +136,20 @@ extension FederatedCoordinator {
     /// own time between receiving the model and sending the update) plus
     /// its planned steps at its measured seconds per step.
     func updateReference(_ round: SyncRound) {
-        let projected = round.arrived.values.map { a -> Double in
+        let projected = round.arrivals.map { client, a -> Double in
             let m = a.message
-            let transfers = max(0, a.seconds - m[.localSeconds])
+            let transfers = max(0, roundSeconds(client, a) - m[.localSeconds])
             return transfers + Double(max(m[int: .plannedSteps], m[int: .steps])) * m[.secondsPerStep]
         }.sorted()
         if !projected.isEmpty { reference = projected[projected.count / 2] }
+    }
+
+    /// A participant's round time as FedAda and autonomy's reference see
+    /// it: measured from sending the model to the update's arrival, or with
+    /// `--clients` its emulated round time (`emulated_s`), since its real
+    /// arrival waits for the clients its executor trained before it.
+    func roundSeconds(_ client: Int, _ a: SyncRound.Arrival) -> Double {
+        isVirtual ? emulatedSeconds(client, a.message) : a.seconds
     }
 
     /// The round record: timing, who took part, and one entry per client.
@@ -153,7 +171,9 @@ extension FederatedCoordinator {
             referenceSeconds: config.roundTimeout ?? reference,
             assignedSteps: assignment.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: assignment.map { ("\($0.key)", $0.value) }))
         if isVirtual {
-            figures.emulatedRoundSeconds = round.arrivals.map { emulatedSeconds($0.client, $0.arrival.message) }.max() ?? 0
+            // A round with a client past the deadline lasted until the deadline.
+            let deadline = round.missedDeadline.isEmpty ? 0 : config.roundTimeout ?? 0
+            figures.emulatedRoundSeconds = max(deadline, round.arrivals.map { emulatedSeconds($0.client, $0.arrival.message) }.max() ?? 0)
         }
         return figures
     }

@@ -29,20 +29,21 @@ extension CheckpointStore {
 
 extension CheckpointFile {
     /// Saves a minibatch sampler's state.
-    public mutating func set(sampler s: MinibatchSampler.State) {
-        self["sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
-        self["sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
-        set("sampler.position", integer: s.position)
-        set("sampler.passes", integer: s.passes)
+    public mutating func set(sampler s: MinibatchSampler.State, prefix: String = "") {
+        self[prefix + "sampler.generator"] = .integers(s.generator.map { Int64(bitPattern: $0) })
+        self[prefix + "sampler.permutation"] = .integers(s.permutation.map { Int64($0) })
+        set(prefix + "sampler.position", integer: s.position)
+        set(prefix + "sampler.passes", integer: s.passes)
     }
 
     /// The saved sampler over `indices`, refused unless it is a shuffle of
-    /// exactly those indices at a valid position.
-    public func sampler(indices: [Int], batchSize: Int, file name: String) throws -> MinibatchSampler {
-        let generator = try integers("sampler.generator", file: name).map { UInt64(bitPattern: $0) }
-        let permutation = try integers("sampler.permutation", file: name).map { Int($0) }
-        let position = try integer("sampler.position", file: name)
-        let passes = try integer("sampler.passes", file: name)
+    /// exactly those indices at a valid position. `prefix` names the
+    /// sampler's owner when a file holds several (`--clients`).
+    public func sampler(indices: [Int], batchSize: Int, file name: String, prefix: String = "") throws -> MinibatchSampler {
+        let generator = try integers(prefix + "sampler.generator", file: name).map { UInt64(bitPattern: $0) }
+        let permutation = try integers(prefix + "sampler.permutation", file: name).map { Int($0) }
+        let position = try integer(prefix + "sampler.position", file: name)
+        let passes = try integer(prefix + "sampler.passes", file: name)
         guard generator.count == 4, permutation.sorted() == indices.sorted(),
               position >= 0, position < max(permutation.count, 1), passes >= 0
         else { throw RunSupportError.checkpoint(file: name, problem: "sampler state does not fit this rank's partition") }

@@ -177,6 +177,178 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(two.modelSHA256, try federate(c, ranks: 4).modelSHA256)
     }
 
+    /// The entries of each round record, by client id.
+    func entriesByClient(_ rounds: [[String: Any]]) throws -> [[Int: [String: Any]]] {
+        try rounds.map { r in
+            let entries = try XCTUnwrap(r["clients"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: entries.map { ($0["client"] as! Int, $0) })
+        }
+    }
+
+    /// `--round-timeout` is a deadline on each client's emulated clock.
+    /// Client 3's link (0.001 Mbit/s) takes minutes of emulated time for
+    /// one model, the others' milliseconds: client 3 misses every round and
+    /// no other client does, each round's emulated time is the deadline, and
+    /// the run waits for none of it (a real wait would take ~7 minutes a
+    /// round). The same model on 2 and 3 executors.
+    func testARoundTimeoutDropsTheClientWhoseEmulatedTimeIsPastIt() throws {
+        var c = config(clients: 6)
+        c.clientsPerRound = 6
+        c.clientBandwidth = [50, 50, 0.001, 50, 50, 50]
+        c.roundTimeout = 60
+        var hashes = Set<String>()
+        for ranks in [3, 4] {
+            let rounds = try roundRecords(c, ranks: ranks)
+            XCTAssertEqual(rounds.count, 3)
+            for (r, entries) in zip(rounds, try entriesByClient(rounds)) {
+                XCTAssertEqual(entries[3]?["dropped"] as? Bool, true, "client 3 misses the deadline")
+                XCTAssertEqual((1...6).filter { entries[$0]?["dropped"] as? Bool == true }, [3], "only client 3")
+                XCTAssertEqual(r["emulated_round_s"] as? Double, 60, "the round lasts until the deadline")
+                XCTAssertEqual(r["dropped"] as? Int, 1)
+            }
+            var hashed = c
+            hashed.metricsPath = nil
+            hashes.insert(try federate(hashed, ranks: ranks).modelSHA256)
+        }
+        XCTAssertEqual(hashes.count, 1, "\(hashes)")
+    }
+
+    /// `--partial-work` stops a client at the reference round time on its
+    /// emulated clock: client 3 waits 10^9 x its compute per step, so from
+    /// round 2 (the first with a reference) it stops after one step; the
+    /// run does not wait for any of it.
+    func testPartialWorkStopsOnTheEmulatedClock() throws {
+        var c = config(clients: 5)
+        c.clientsPerRound = 5
+        c.clientSpeed = [1, 1, 1e9, 1, 1]
+        c.partialWork = true
+        let rounds = try roundRecords(c, ranks: 3)
+        let entries = try entriesByClient(rounds)
+        XCTAssertEqual(entries[0][3]?["steps"] as? Int, 4, "no reference in round 1")
+        for e in entries.dropFirst() {
+            XCTAssertEqual(e[3]?["steps"] as? Int, 1)
+            XCTAssertEqual(e[3]?["stop_iteration"] as? Int, 1)
+            XCTAssertEqual(e[3]?["planned_steps"] as? Int, 4)
+        }
+    }
+
+    /// FedAda with `--clients` assigns steps per client from emulated round
+    /// times: client 3, 40x slower, is given fewer than its 4 steps, and
+    /// the assignments are keyed by client id (1...6), not by executor.
+    func testFedAdaAssignsStepsPerClient() throws {
+        var c = config(clients: 6)
+        c.clientsPerRound = 6
+        c.strategy = .fedada
+        c.clientSpeed = [1, 1, 40, 1, 1, 1]
+        c.rounds = 3
+        let rounds = try roundRecords(c, ranks: 3)
+        let assigned = try XCTUnwrap(rounds.last?["assigned_steps"] as? [String: Int])
+        XCTAssertEqual(Set(assigned.keys), Set((1...6).map(String.init)))
+        XCTAssertLessThan(try XCTUnwrap(assigned["3"]), 4)
+        let entries = try entriesByClient(rounds)
+        XCTAssertEqual(entries[2][3]?["steps"] as? Int, rounds[1]["assigned_steps"].flatMap { ($0 as? [String: Int])?["3"] },
+                       "client 3 trains the steps it was assigned")
+    }
+
+    /// Autonomy with `--clients`: every client keeps its own progress
+    /// curves, and early-sent layers are labelled with their client, so
+    /// none is refused; from round 5 (after two sampling rounds) layers go
+    /// early.
+    func testAutonomyLayersAreLabelledWithTheirClient() throws {
+        var c = config(clients: 5)
+        c.clientsPerRound = 5
+        c.rounds = 6
+        c.strategy = .autonomy
+        c.aggregation = .fednova
+        c.autonomy.earlyStop = true
+        c.autonomy.earlyTransmit = true
+        c.autonomy.sampleEvery = 2
+        c.autonomy.convergeThreshold = 0
+        c.clientBandwidth = [20]
+        var last: FederatedFinalRecord?
+        for ranks in [3, 4] {
+            let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var run = c
+            run.metricsPath = path
+            last = try federate(run, ranks: ranks)
+            XCTAssertEqual(last?.rejectedUpdates, 0, "\(ranks) ranks")
+            let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+                .filter { $0["event"] as? String == "round" }
+            let early = try entriesByClient(rounds).flatMap { $0.values }.filter { !($0["layers_sent_early"] as? [String] ?? []).isEmpty }
+            XCTAssertFalse(early.isEmpty, "\(ranks) ranks: layers were sent early")
+        }
+    }
+
+    /// `--async` with `--clients` applies updates in the clients' emulated
+    /// order. Links of 0.001-0.002 Mbit/s make each client's emulated time
+    /// minutes, different for every client, so measured compute (well under
+    /// a second) cannot reorder them: the model is the same on 2 and 3
+    /// executors, although the executors finish the clients in other orders.
+    func testAsyncAppliesUpdatesInEmulatedOrder() throws {
+        var c = config(clients: 5)
+        c.asynchronous = true
+        c.clientsPerRound = 2
+        c.rounds = 6
+        c.clientBandwidth = [0.0011, 0.0013, 0.0017, 0.0019, 0.0023]
+        var orders = [[Int]]()
+        var hashes = Set<String>()
+        for ranks in [3, 4] {
+            let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var run = c
+            run.metricsPath = path
+            hashes.insert(try federate(run, ranks: ranks).modelSHA256)
+            let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+                .filter { $0["event"] as? String == "round" }
+            XCTAssertEqual(rounds.count, 6)
+            orders.append(try rounds.flatMap { try XCTUnwrap($0["clients"] as? [[String: Any]]).map { $0["client"] as! Int } })
+            // Version v is applied at emulated time T_v (the sum of the
+            // versions' emulated_round_s). Two clients start at 0 and one
+            // more at each T_v, so the update applied at T_v finishes there:
+            // T_v less its client's emulated_s is 0 or an earlier T_u. An
+            // update applied out of order would be clamped to the clock.
+            var starts = [0.0], clock = 0.0
+            for r in rounds {
+                clock += try XCTUnwrap(r["emulated_round_s"] as? Double)
+                let entry = try XCTUnwrap((r["clients"] as? [[String: Any]])?.first)
+                let start = clock - (entry["emulated_s"] as! Double)
+                XCTAssertTrue(starts.contains { abs($0 - start) <= 1e-9 * clock }, "\(ranks) ranks: started at \(start), not one of \(starts)")
+                starts.append(clock)
+            }
+            XCTAssertGreaterThan(clock, 60, "minutes of emulated time")
+        }
+        XCTAssertEqual(orders[0], orders[1])
+        XCTAssertEqual(Set(orders[0]).count > 2, true, "more than the first two clients took part: \(orders[0])")
+        XCTAssertEqual(hashes.count, 1, "\(hashes)")
+    }
+
+    /// Checkpoints with `--clients`: each executor saves all its clients'
+    /// states (samplers, residuals) in one file; a run resumed from round 2
+    /// ends with the model of the run that never stopped.
+    func testAVirtualClientRunResumesBitwise() throws {
+        var c = config(clients: 7)
+        c.rounds = 4
+        c.compression = CompressionSettings()
+        c.compression!.ratio = 0.05
+        c.compression!.groupSize = 256
+        for ranks in [3, 4] {
+            let dir = NSTemporaryDirectory() + "vc-ckpt-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let reference = try federate(c, ranks: ranks).modelSHA256
+            var run = c
+            run.checkpointDir = dir
+            run.checkpointEvery = 2
+            XCTAssertEqual(try federate(run, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: checkpointing changed the run")
+            // The last round writes no checkpoint: the resume starts after round 2.
+            run.resume = true
+            XCTAssertEqual(try federate(run, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: resumed")
+            XCTAssertThrowsError(try federate(run, ranks: ranks == 3 ? 4 : 3), "another executor count is refused")
+        }
+    }
+
     func testBadCombinationsGetOneLineBeforeAnyMessage() {
         func refusal(_ c: FederatedConfig, ranks: Int) -> String {
             do {
@@ -202,10 +374,10 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(refusal(dividing, ranks: 3), "no error", "7 x 2 = 14 shards of 30 samples")
         var async = config()
         async.asynchronous = true
-        XCTAssertTrue(refusal(async, ranks: 3).hasPrefix("--clients does not combine with --async"))
-        var fedada = config()
-        fedada.strategy = .fedada
-        XCTAssertTrue(refusal(fedada, ranks: 3).hasPrefix("--clients does not combine with --strategy fedada"))
+        async.checkpointDir = NSTemporaryDirectory() + "vc-refused-\(UUID().uuidString)"
+        async.checkpointEvery = 1
+        XCTAssertEqual(refusal(async, ranks: 3), "--clients with --async does not combine with --checkpoint-every yet")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: async.checkpointDir!), "refused before anything is written")
         // 420 samples make 52 batches of 8: 53 clients cannot each hold one,
         // refused before partitioning (else the partition's own error came first).
         var many = config(clients: 53)
