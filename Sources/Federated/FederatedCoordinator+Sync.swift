@@ -20,6 +20,8 @@ struct SyncRound {
     var refused = [Int: String]()
     /// `--clients`: the clients whose emulated round time passed `--round-timeout`.
     var missedDeadline = Set<Int>()
+    /// `--clients`: per executor, the selected clients whose model is not sent yet.
+    var queued = [Int: ArraySlice<Int>]()
 
     /// The selected clients whose update missed the round.
     var missing: [Int] { selected.filter { arrived[$0] == nil } }
@@ -60,10 +62,32 @@ extension FederatedCoordinator {
     func sendModels(_ round: inout SyncRound) throws {
         let idle = clients.filter { !busy.contains($0) }
         round.selected = selectClients(idle, count: config.perRound(clients: clients.count), seed: config.seed, round: round.number)
-        for c in round.selected {
-            round.sentAt[c] = monotonicSeconds()
-            try sendModel(to: c, round: round.number, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
+        guard isVirtual else {
+            for c in round.selected { try sendModel(to: c, in: &round) }
+            return
         }
+        for c in round.selected { round.queued[executorOf[c], default: []].append(c) }
+        for e in round.queued.keys.sorted() {
+            for _ in 0..<Self.modelWindow { try sendQueued(&round, executor: e) }
+        }
+    }
+
+    /// `--clients`: model messages in flight per executor. The executor
+    /// trains its clients one after another, so the coordinator sends it the
+    /// next client's model when an update comes back: it holds at most this
+    /// many model copies per executor, not one per selected client, and the
+    /// executor always has the next model in hand.
+    static let modelWindow = 2
+
+    func sendModel(to c: Int, in round: inout SyncRound) throws {
+        round.sentAt[c] = monotonicSeconds()
+        try sendModel(to: c, round: round.number, steps: assignment[c] ?? 0, reference: config.roundTimeout ?? reference)
+    }
+
+    /// Sends executor `e`'s next queued client its model, if any is left.
+    func sendQueued(_ round: inout SyncRound, executor e: Int) throws {
+        guard let c = round.queued[e]?.popFirst() else { return }
+        try sendModel(to: c, in: &round)
     }
 
     /// Takes messages until every selected client's update is in or the
@@ -91,6 +115,7 @@ extension FederatedCoordinator {
                 continue
             }
             busy.remove(client)
+            if isVirtual { try sendQueued(&round, executor: executorOf[client]) }
             if round.isCurrent(client, message), isVirtual, let t = config.roundTimeout, emulatedSeconds(client, message) > t {
                 round.missedDeadline.insert(client)
             } else if round.isCurrent(client, message) {
