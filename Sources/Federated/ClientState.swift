@@ -16,6 +16,8 @@ struct ClientState {
     /// Group-TopK's error-feedback residual; empty while it is all zero (a
     /// client not yet sampled keeps nothing).
     var residual: [Float] = []
+    /// The residual is in the executor's `ResidualSpill`, not in `residual`.
+    var residualSpilled = false
     /// Autonomy: the last two sampling rounds' progress curves.
     var curves: [ProgressCurve] = []
     /// The emulated upload link (`--client-bandwidth`), on the monotonic clock.

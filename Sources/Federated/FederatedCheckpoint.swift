@@ -108,7 +108,7 @@ extension FederatedClient {
             guard let dir = config.checkpointDir else { throw FederatedError.failed("no checkpoint directory") }
             let store = CheckpointStore(directory: dir)
             store.prune(rank: peers.rank, olderThan: CheckpointStore.tag(message[int: .keepFrom]))
-            try store.write(checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: peers.rank)
+            try store.write(try checkpointFile(), tag: CheckpointStore.tag(message[int: .round]), rank: peers.rank)
         } catch {
             answer[int: .failed] = 1
             answer.payload = Array("\(error)".utf8)
@@ -118,7 +118,7 @@ extension FederatedClient {
 
     /// The rank's file: its client's state, or with `--clients` the list of
     /// its clients and each one's state under `client.ID.`.
-    func checkpointFile() -> CheckpointFile {
+    func checkpointFile() throws -> CheckpointFile {
         var file = CheckpointFile()
         file.set("kind", string: "federated-client")
         file.set("config_sha256", string: config.fingerprint)
@@ -128,7 +128,7 @@ extension FederatedClient {
         }
         let states = ([current] + others.values).sorted { $0.id < $1.id }
         file["clients"] = .integers(states.map { Int64($0.id) })
-        for s in states { save(s, prefix: "client.\(s.id).", into: &file) }
+        for s in states { save(try unparked(s), prefix: "client.\(s.id).", into: &file) }
         return file
     }
 
@@ -157,7 +157,7 @@ extension FederatedClient {
         // Every state is read before any is replaced.
         let states = try ([current] + others.values).map { try restored($0, from: file, prefix: "client.\($0.id).", name: name) }
         current = states[0]
-        for s in states.dropFirst() { others[s.id] = s }
+        for s in states.dropFirst() { others[s.id] = try parked(s) }
     }
 
     /// `state` with the sampler, slowdown state, residual and curves saved under `prefix`.
@@ -184,6 +184,7 @@ extension FederatedClient {
         let words = generator.map { UInt64(bitPattern: $0) }
         s.speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
         s.residual = savedResidual
+        s.residualSpilled = false
         s.curves = restoredCurves
         return s
     }

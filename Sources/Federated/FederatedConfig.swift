@@ -74,6 +74,12 @@ public struct FederatedConfig: Sendable {
     /// `--clients N`: N virtual clients (ids 1...N) over the executor ranks
     /// 1..R-1; nil: one client per rank (id = rank).
     public var virtualClients: Int?
+    /// `--clients` with Group-TopK error feedback: an executor whose clients'
+    /// residuals would take more than this many bytes keeps the idle ones on
+    /// disk (`ResidualSpill`), in `spillDirectory` (default: the temporary
+    /// directory). Neither changes the run's bits.
+    public var residualMemoryBytes = 1 << 30
+    public var spillDirectory: String?
     public var seed: UInt64 = 1
     public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
     /// Group-TopK on the uploads (nil: dense).

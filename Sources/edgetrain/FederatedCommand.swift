@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Federated
 import NN
 import RunSupport
@@ -27,6 +28,15 @@ struct FederatedCommand: ParsableCommand {
 
     @Option(help: "Clients per round (default: all).")
     var clientsPerRound: Int?
+
+    @Option(help: """
+        --clients with Group-TopK: an executor whose clients' error-feedback residuals would take more than this \
+        many MiB keeps the idle ones on disk, in --spill-dir (same bits).
+        """)
+    var residualMemoryMib: Int = 1024
+
+    @Option(help: "Directory of the residual spill file (default: the temporary directory).")
+    var spillDir: String?
 
     @Option(help: "Fraction of clients per round, instead of --clients-per-round.")
     var fraction: Double?
@@ -219,6 +229,14 @@ struct FederatedCommand: ParsableCommand {
             guard attackScale > 0 && attackScale.isFinite else { throw ValidationError("--attack-scale must be > 0, got \(attackScale)") }
         }
         if let clients { try requireAtLeast(1, clients, "--clients") }
+        try requireAtLeast(0, residualMemoryMib, "--residual-memory-mib")
+        if let spillDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: spillDir, isDirectory: &isDirectory), isDirectory.boolValue,
+                  FileManager.default.isWritableFile(atPath: spillDir) else {
+                throw ValidationError("--spill-dir \(spillDir) is not a writable directory")
+            }
+        }
         if let refusal = makeConfig().virtualClientsRefusal { throw ValidationError(refusal) }
     }
 
@@ -234,6 +252,8 @@ struct FederatedCommand: ParsableCommand {
         c.hidden = model.hidden
         c.rounds = rounds
         c.virtualClients = clients
+        c.residualMemoryBytes = residualMemoryMib > Int.max >> 20 ? Int.max : residualMemoryMib << 20
+        c.spillDirectory = spillDir
         c.clientsPerRound = clientsPerRound
         c.fraction = fraction
         c.localEpochs = localEpochs

@@ -327,7 +327,8 @@ final class VirtualClientsRunTests: XCTestCase {
 
     /// Checkpoints with `--clients`: each executor saves all its clients'
     /// states (samplers, residuals) in one file; a run resumed from round 2
-    /// ends with the model of the run that never stopped.
+    /// ends with the model of the run that never stopped, with the idle
+    /// residuals in memory or spilled to disk.
     func testAVirtualClientRunResumesBitwise() throws {
         var c = config(clients: 7)
         c.rounds = 4
@@ -345,6 +346,15 @@ final class VirtualClientsRunTests: XCTestCase {
             // The last round writes no checkpoint: the resume starts after round 2.
             run.resume = true
             XCTAssertEqual(try federate(run, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: resumed")
+            // With no memory for residuals, idle clients' residuals go to
+            // the spill file: the same bits, fresh and resumed.
+            var spilled = c
+            spilled.residualMemoryBytes = 0
+            XCTAssertEqual(try federate(spilled, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: spilled")
+            spilled.checkpointDir = dir
+            spilled.checkpointEvery = 2
+            spilled.resume = true
+            XCTAssertEqual(try federate(spilled, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: spilled, resumed")
             XCTAssertThrowsError(try federate(run, ranks: ranks == 3 ? 4 : 3), "another executor count is refused")
         }
     }
