@@ -23,6 +23,9 @@ final class FederatedClient {
     /// rest of this executor's clients, by id.
     var current: ClientState
     var others = [Int: ClientState]()
+    /// `--clients`: the idle clients' residuals on disk, when they would
+    /// take more than `config.residualMemoryBytes`.
+    let spill: ResidualSpill?
     /// `--clients`: emulated times are accounted, not waited for (a slow
     /// client must not hold up its executor's other clients).
     var accountsEmulatedTime: Bool { config.virtualClients != nil }
@@ -43,6 +46,29 @@ final class FederatedClient {
         compressor = config.compression.map {
             GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio))
         }
+        let residualBytes = states.count * model.parameterCount * MemoryLayout<Float>.stride
+        spill = config.virtualClients != nil && config.compression?.errorFeedback == true && residualBytes > config.residualMemoryBytes
+            ? try ResidualSpill(directory: config.spillDirectory ?? NSTemporaryDirectory(), length: model.parameterCount, rank: peers.rank)
+            : nil
+    }
+
+    /// `state` with its residual moved to the spill (when there is one).
+    func parked(_ state: ClientState) throws -> ClientState {
+        guard let spill, !state.residual.isEmpty else { return state }
+        var s = state
+        try spill.store(s.residual, client: s.id)
+        s.residual = []
+        s.residualSpilled = true
+        return s
+    }
+
+    /// `state` with its residual back from the spill.
+    func unparked(_ state: ClientState) throws -> ClientState {
+        guard let spill, state.residualSpilled else { return state }
+        var s = state
+        s.residual = try spill.load(client: s.id) ?? []
+        s.residualSpilled = false
+        return s
     }
 
     /// The samples of the client being trained.
@@ -54,8 +80,8 @@ final class FederatedClient {
         guard let next = others.removeValue(forKey: id) else {
             throw FederatedError.failed("rank \(peers.rank): the coordinator sent a model for client \(id), which this rank does not serve")
         }
-        others[current.id] = current
-        current = next
+        others[current.id] = try parked(current)
+        current = try unparked(next)
     }
 
     /// The client's loop (collective with the coordinator's).
