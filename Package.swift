@@ -3,7 +3,8 @@
 //
 // Each target declares exactly the modules its sources import
 // (scripts/check-imports compares the two). Dependencies point one way:
-//   edgetrain   -> CloudEdge, Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
+//   edgetrain   -> Report, CloudEdge, Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
+//   Report      -> (nothing: it reads JSON Lines)
 //   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   CloudEdge   -> RunSupport, Collectives, NN, Data, MPI, Random     (a mode)
@@ -83,11 +84,15 @@ let package = Package(
         // devices over tier groups split from PeerGroup).
         .target(name: "CloudEdge", dependencies: ["MPI", "Collectives", "NN", "Data", "RunSupport", "Random"]),
 
+        // `edgetrain report`: metrics files to HTML and SVG; reads JSON Lines
+        // only, so it imports no other module.
+        .target(name: "Report"),
+
         // The command line only: parse, validate, call a library function.
         .executableTarget(
             name: "edgetrain",
             dependencies: [
-                "MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Training", "Federated", "CloudEdge",
+                "MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Training", "Federated", "CloudEdge", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -107,6 +112,7 @@ let package = Package(
         ),
 
         .testTarget(name: "RandomTests", dependencies: ["Random"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         // Optimized even in debug builds: the Float64 reference model in the
         // gradient checks runs direct convolutions, 50x slower unoptimized.
         .testTarget(name: "NNTests", dependencies: ["NN", "Random"], swiftSettings: [.unsafeFlags(["-O"])]),

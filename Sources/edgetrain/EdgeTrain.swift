@@ -11,7 +11,7 @@ struct EdgeTrain: ParsableCommand {
         commandName: "edgetrain",
         abstract: "Decentralized training over MPI with Group-TopK gradient compression.",
         discussion: "Launch with mpirun, e.g. `mpirun -np 4 edgetrain bench allreduce`.",
-        subcommands: [TrainCommand.self, FederatedCommand.self, CloudEdgeCommand.self, Bench.self]
+        subcommands: [TrainCommand.self, FederatedCommand.self, CloudEdgeCommand.self, Bench.self, ReportCommand.self]
     )
 }
 
