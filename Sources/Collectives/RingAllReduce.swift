@@ -17,6 +17,9 @@ public final class RingAllReduce {
     public let transport: Transport
     /// Seconds, for `TrafficStats.seconds`: the caller's clock (Collectives keeps none).
     public let clock: () -> Double
+    /// Called after each ring step with its name ("reduce-scatter 1", ...,
+    /// "all-gather N-1") and its start and end on `clock` (`--trace`).
+    public var stepObserver: ((_ step: String, _ start: Double, _ end: Double) -> Void)?
     /// Traffic of every call so far, on this rank.
     public private(set) var traffic = TrafficStats()
     private var scratch: [Float] = []
@@ -46,6 +49,8 @@ public final class RingAllReduce {
             try scratch.withUnsafeMutableBufferPointer { tmp in
                 // Reduce-scatter.
                 for s in 0..<(n - 1) {
+                    let stepStart = stepObserver == nil ? 0 : clock()
+                    defer { stepObserver?("reduce-scatter \(s + 1)", stepStart, clock()) }
                     let out = blocks[(r - s + 2 * n) % n]
                     let into = blocks[(r - s - 1 + 2 * n) % n]
                     var incoming = MutableRawSpan(_unsafeElements: UnsafeMutableBufferPointer(rebasing: tmp[0..<into.count]))
@@ -56,6 +61,8 @@ public final class RingAllReduce {
                 }
                 // All-gather.
                 for s in 0..<(n - 1) {
+                    let stepStart = stepObserver == nil ? 0 : clock()
+                    defer { stepObserver?("all-gather \(s + 1)", stepStart, clock()) }
                     let out = blocks[(r + 1 - s + 2 * n) % n]
                     let into = blocks[(r - s + 2 * n) % n]
                     var incoming = MutableRawSpan(_unsafeElements: UnsafeMutableBufferPointer(rebasing: buffer[into]))

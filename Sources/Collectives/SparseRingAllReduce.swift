@@ -24,6 +24,9 @@ public final class SparseRingAllReduce {
     public let policy: SparseReducePolicy
     /// Seconds, for `TrafficStats.seconds`: the caller's clock (Collectives keeps none).
     public let clock: () -> Double
+    /// Called after each ring step with its name ("reduce-scatter 1", ...,
+    /// "all-gather N-1") and its start and end on `clock` (`--trace`).
+    public var stepObserver: ((_ step: String, _ start: Double, _ end: Double) -> Void)?
     /// Traffic of every call so far, on this rank.
     public private(set) var traffic = TrafficStats()
     private var sendBuffer: [UInt8] = []
@@ -73,6 +76,8 @@ public final class SparseRingAllReduce {
         let right = (r + 1) % n, left = (r + n - 1) % n
         if n > 1 {
             for s in 0..<(n - 1) {
+                let stepStart = stepObserver == nil ? 0 : clock()
+                defer { stepObserver?("reduce-scatter \(s + 1)", stepStart, clock()) }
                 let out = (r - s + 2 * n) % n, into = (r - s - 1 + 2 * n) % n
                 let incoming = try pass(blocks[out], to: right, from: left, layout: layout, groups: groupBlocks[into])
                 switch policy {
@@ -88,6 +93,8 @@ public final class SparseRingAllReduce {
                 }
             }
             for s in 0..<(n - 1) {
+                let stepStart = stepObserver == nil ? 0 : clock()
+                defer { stepObserver?("all-gather \(s + 1)", stepStart, clock()) }
                 let out = (r + 1 - s + 2 * n) % n, into = (r - s + 2 * n) % n
                 blocks[into] = try pass(blocks[out], to: right, from: left, layout: layout, groups: groupBlocks[into])
             }

@@ -26,6 +26,8 @@ final class FederatedClient {
     /// `--clients`: the idle clients' residuals on disk, when they would
     /// take more than `config.residualMemoryBytes`.
     let spill: ResidualSpill?
+    /// `--trace`: this rank's phases.
+    let tracer: Tracer
     /// `--clients`: emulated times are accounted, not waited for (a slow
     /// client must not hold up its executor's other clients).
     var accountsEmulatedTime: Bool { config.virtualClients != nil }
@@ -43,6 +45,7 @@ final class FederatedClient {
         layers = model.store.layers
         current = first
         for s in states.dropFirst() { others[s.id] = s }
+        tracer = Tracer(enabled: config.tracePath != nil)
         compressor = config.compression.map {
             GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio))
         }
@@ -87,7 +90,10 @@ final class FederatedClient {
     /// The client's loop (collective with the coordinator's).
     func run() throws {
         while true {
-            guard let (_, bytes) = try peers.receive(from: 0, tag: FederatedTag.model, waiting: config.communicationTimeout) else {
+            let waiting = tracer.now()
+            let received = try peers.receive(from: 0, tag: FederatedTag.model, waiting: config.communicationTimeout)
+            tracer.record("wait for the coordinator", "wait", from: waiting)
+            guard let (_, bytes) = received else {
                 throw FederatedError.failed("client \(peers.rank): no word from the coordinator for \(Int(config.communicationTimeout)) s")
             }
             let message = try FederatedMessage(decoding: bytes, from: "the coordinator (to client \(peers.rank))")
@@ -99,8 +105,11 @@ final class FederatedClient {
                 try answerCheckpoint(message)
             case .model?:
                 try switchTo(client: message[int: .client])
-                var update = try trainRound(message, downloadBytes: bytes.count)
-                try upload(&update)
+                let who = message[int: .client] == 0 ? "" : " client \(message[int: .client])"
+                var update = try tracer.span("round \(message[int: .round])\(who): train", "compute") {
+                    try trainRound(message, downloadBytes: bytes.count)
+                }
+                try tracer.span("round \(message[int: .round])\(who): upload", "communicate") { try upload(&update) }
             default:
                 throw FederatedError.failed("client \(peers.rank): unexpected message kind \(message.header.kind)")
             }

@@ -74,6 +74,8 @@ public struct FederatedConfig: Sendable {
     /// `--clients N`: N virtual clients (ids 1...N) over the executor ranks
     /// 1..R-1; nil: one client per rank (id = rank).
     public var virtualClients: Int?
+    /// `--trace FILE`: every rank's phases as a Chrome trace, written by rank 0 (`Tracer`).
+    public var tracePath: String?
     /// `--clients` with Group-TopK error feedback: an executor whose clients'
     /// residuals would take more than this many bytes keeps the idle ones on
     /// disk (`ResidualSpill`), in `spillDirectory` (default: the temporary

@@ -44,13 +44,15 @@ extension FederatedCoordinator {
     func runSynchronous() throws {
         for number in (roundsDone + 1)..<(config.rounds + 1) {
             var round = SyncRound(number: number, start: monotonicSeconds())
-            try sendModels(&round)
-            try collectUpdates(&round)
+            try tracer.span("round \(number): send models", "communicate") { try sendModels(&round) }
+            try tracer.span("round \(number): wait for updates", "wait") { try collectUpdates(&round) }
             dropped += round.missing.count
-            let contributions = try acceptedContributions(&round)
-            if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
-                                      layers: model.store.layers.map(\.range), trimFraction: config.trimFraction) {
-                try apply(change, scale: config.serverLearningRate)
+            try tracer.span("round \(number): aggregate", "compute") {
+                let contributions = try acceptedContributions(&round)
+                if let change = aggregate(contributions, rule: config.aggregation, momentum: config.momentum,
+                                          layers: model.store.layers.map(\.range), trimFraction: config.trimFraction) {
+                    try apply(change, scale: config.serverLearningRate)
+                }
             }
             if config.strategy == .fedada { assignFedAdaSteps(round) }
             updateReference(round)

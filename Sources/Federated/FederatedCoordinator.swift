@@ -45,6 +45,8 @@ final class FederatedCoordinator {
     /// Wall seconds of the run before this process (resumed runs).
     var elapsedBefore = 0.0
     var metricsRecords = 0
+    /// `--trace`: the coordinator's phases.
+    let tracer: Tracer
 
     init(config: FederatedConfig, peers: PeerGroup, test: ImageDataset, model: Model, samples: [Int], executorOf: [Int], start: Double) {
         self.config = config
@@ -57,6 +59,7 @@ final class FederatedCoordinator {
         metrics = MetricsLog(path: config.metricsPath)
         progress = ProgressPrinter(enabled: true, toStandardError: config.json)
         layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+        tracer = Tracer(enabled: config.tracePath != nil)
     }
 
     /// The client ids: the client ranks, or 1...N with `--clients`.
@@ -272,7 +275,7 @@ final class FederatedCoordinator {
 
     /// Evaluates the global model, writes the round record and a progress line.
     func finishRound(_ round: Int, total: Int, record: FederatedRoundFigures) throws {
-        lastTest = evaluate(model, on: test, batch: config.evalBatch)
+        lastTest = tracer.span("evaluate", "evaluate") { evaluate(model, on: test, batch: config.evalBatch) }
         let wall = monotonicSeconds() - start
         let r = FederatedRoundRecord(summary: .init(
             round: round, wallSeconds: wall, testAccuracy: lastTest.accuracy, testLoss: lastTest.loss,
@@ -280,7 +283,9 @@ final class FederatedCoordinator {
         try metrics.append(r)
         metricsRecords += 1
         roundsDone = round
-        if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < total { try saveCheckpoint(round: round) }
+        if config.checkpointEvery > 0 && round % config.checkpointEvery == 0 && round < total {
+            try tracer.span("checkpoint", "checkpoint") { try saveCheckpoint(round: round) }
+        }
         progress.line(String(format: "round %d/%d  test acc %.4f  loss %.4f  idle %.1fs  %@  ETA %@",
                              round, total, lastTest.accuracy, lastTest.loss, record.idleSeconds,
                              ProgressPrinter.duration(wall),

@@ -75,6 +75,7 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     if peers.rank == 0 {
         let coordinator = FederatedCoordinator(config: config, peers: peers, test: local, model: model,
                                                samples: [0] + parts.map(\.count), executorOf: executorOf, start: start)
+        let tracer = coordinator.tracer
         if config.resume { try resumeFederated(config: config, peers: peers, restore: coordinator.restore) }
         coordinator.progress.line(summary(config, model: model, clients: clients, executors: executors, trainCount: labels.count,
                                           test: local)
@@ -83,7 +84,10 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
         let histogram = labelHistogram(labels: labels, classes: classes, partitions: parts)
         coordinator.progress.line(virtual && clients > 32 ? compactPartitionSummary(histogram: histogram, executorOf: executorOf)
                                                         : partitionSummary(histogram: histogram))
-        return try coordinator.run()
+        let final = try coordinator.run()
+        try tracer.write(to: config.tracePath, peers: peers, timeout: config.communicationTimeout)
+        if let path = config.tracePath { coordinator.progress.line("trace: \(path) (open in ui.perfetto.dev or chrome://tracing)") }
+        return final
     }
     let states = virtual
         ? mine.clients.map { ClientState(id: $0.id, indices: $0.indices, config: config) }
@@ -91,6 +95,7 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
     let client = try FederatedClient(config: config, peers: peers, train: local, states: states, model: model)
     if config.resume { try resumeFederated(config: config, peers: peers, restore: client.restore) }
     try client.run()
+    try client.tracer.write(to: config.tracePath, peers: peers, timeout: config.communicationTimeout)
     return nil
 }
 

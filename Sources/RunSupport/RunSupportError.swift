@@ -8,12 +8,15 @@ public enum RunSupportError: Error, CustomStringConvertible, Equatable, Sendable
     /// `--resume` asked for something that is not there. Thrown inside
     /// `PeerGroup.agree`, so every rank stops with the same line.
     case resume(String)
+    /// `--trace`: a rank that did not take part in gathering the timeline.
+    case trace(String)
 
     public var description: String {
         switch self {
         case let .output(path, problem): return "\(path): \(problem)"
         case let .checkpoint(file, problem): return "\(file): \(problem)"
         case let .resume(text): return text
+        case let .trace(text): return "--trace: \(text)"
         }
     }
 }

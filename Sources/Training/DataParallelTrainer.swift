@@ -24,6 +24,8 @@ public final class DataParallelTrainer {
     let partitions: [[Int]]
     let model: Model
     let exchange: GradientExchange
+    /// `--trace`: this rank's phases.
+    let tracer: Tracer
     let optimizer: SGD
     let schedule: LearningRateSchedule
     var sampler: MinibatchSampler
@@ -63,6 +65,13 @@ public final class DataParallelTrainer {
         exchange = config.compression.map {
             GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: peers)
         } ?? DenseExchange(transport: peers)
+        let tracer = Tracer(enabled: config.tracePath != nil)
+        self.tracer = tracer
+        if tracer.enabled {
+            let observe: (String, Double, Double) -> Void = { tracer.record($0, "communicate", from: $1, to: $2) }
+            (exchange as? DenseExchange)?.ring.stepObserver = observe
+            (exchange as? GroupTopKExchange)?.ring.stepObserver = observe
+        }
         stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
         schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
         optimizer = SGD(parameterCount: model.parameterCount, learningRate: Float(schedule.rate(at: 0)),
@@ -94,15 +103,17 @@ public final class DataParallelTrainer {
                 if config.checkEvery > 0 && state.step % config.checkEvery == 0 { _ = try agreedModelHash() }
                 // Evaluate before checkpointing, so that a checkpoint holds the
                 // evaluation's record and a resume does not skip it.
-                if config.evalEvery > 0 && state.step % config.evalEvery == 0, try evaluateNow() {
+                if config.evalEvery > 0 && state.step % config.evalEvery == 0, try tracer.span("evaluate", "evaluate", { try evaluateNow() }) {
                     stopped = true
                     break
                 }
-                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try saveCheckpoint() }
+                if config.checkpointEvery > 0 && state.step % config.checkpointEvery == 0 { try tracer.span("checkpoint", "checkpoint", saveCheckpoint) }
             }
-            try finishEpoch(seconds: monotonicSeconds() - epochStart,
-                            eta: ProgressPrinter.eta(elapsed: monotonicSeconds() - trainStart, done: state.epoch - firstEpoch + 1,
-                                                     total: config.epochs - firstEpoch + 1))
+            try tracer.span("end of epoch (evaluate, record)", "evaluate") {
+                try finishEpoch(seconds: monotonicSeconds() - epochStart,
+                                eta: ProgressPrinter.eta(elapsed: monotonicSeconds() - trainStart, done: state.epoch - firstEpoch + 1,
+                                                         total: config.epochs - firstEpoch + 1))
+            }
             if stopped {
                 progress.line(String(format: "reached test accuracy %.4f >= %.4f (mean of the last %d evaluations) at step %d: stopping",
                                      recentAccuracies.reduce(0, +) / Double(max(recentAccuracies.count, 1)),
@@ -139,28 +150,32 @@ public final class DataParallelTrainer {
     func step(_ features: inout [Float], _ labels: inout [Int32]) throws {
         let t0 = monotonicSeconds()
         let batch = sampler.next()
-        let result = features.withUnsafeMutableBufferPointer { x in
+        let result = tracer.span("forward/backward", "compute") { features.withUnsafeMutableBufferPointer { x in
             labels.withUnsafeMutableBufferPointer { y in
                 train.fillBatch(indices: batch, features: x.baseAddress!, labels: y.baseAddress!)
                 return model.trainStep(features: x.baseAddress!, labels: y.baseAddress!, batch: config.batch)
             }
-        }
+        } }
         // Agreed (one tiny MPI_Allreduce per step; the dense exchange has no
         // header to carry it): the lowest failing rank's message, printed once.
+        let checks = tracer.now()
         try peers.agree {
             try checkFinite(loss: result.loss)
             try checkDivergence(loss: result.loss)
         }
+        tracer.record("checks (agreed)", "wait", from: checks)
         try dumpGradientIfAsked()
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
         state.epochCompute += monotonicSeconds() - t0
+        let exchangeStart = tracer.now()
         let stats = try exchange.average(model.store.gradients)
+        if stats.compressSeconds > 0 { tracer.record("compress", "compress", from: exchangeStart, to: exchangeStart + stats.compressSeconds) }
         state.epochExchange.add(stats)
         state.total.add(stats)
         state.densitySum += stats.density
         optimizer.learningRate = Float(schedule.rate(at: state.step))
-        optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients)
+        tracer.span("sgd step", "compute") { optimizer.step(parameters: model.store.parameters, gradients: model.store.gradients) }
         state.step += 1
         state.stepInEpoch += 1
     }
@@ -290,6 +305,8 @@ public final class DataParallelTrainer {
                           timeToTargetSeconds: config.targetAccuracy.map { _ in state.timeToTarget ?? .nan }),
             memory: try memoryKeys())
         if rank == 0 { try record(final) }
+        try tracer.write(to: config.tracePath, peers: peers, timeout: config.communicationTimeout)
+        if rank == 0, let path = config.tracePath { progress.line("trace: \(path) (open in ui.perfetto.dev or chrome://tracing)") }
         progress.line(String(
             format: "done: test accuracy %.4f, test loss %.4f, %d epochs, %d steps, %@, %@ sent by rank 0",
             state.lastTest.accuracy, state.lastTest.loss, config.epochs, state.step, ProgressPrinter.duration(wall),

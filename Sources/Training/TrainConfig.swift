@@ -31,6 +31,8 @@ public struct TrainConfig: Sendable {
     public var data: DataSource = .fashionMNIST(directory: FashionMNIST.defaultDirectory)
     /// JSON Lines metrics file, written by rank 0.
     public var metricsPath: String?
+    /// `--trace FILE`: every rank's phases as a Chrome trace, written by rank 0 (`Tracer`).
+    public var tracePath: String?
     /// Test-set evaluation batch.
     public var evalBatch = 1000
     /// Rank 0 also evaluates every this many steps (0: only after each epoch),

@@ -164,10 +164,14 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "Write JSON Lines metrics (one record per round and a final one) to this file.")
     var metrics: String?
 
+    @Option(help: "Write a timeline of every rank's phases to this file (Chrome Trace Event format; open in ui.perfetto.dev or chrome://tracing).")
+    var trace: String?
+
     @Flag(help: "Print the final record as one JSON line on stdout (progress goes to stderr).")
     var json = false
 
     func validate() throws {
+        if let trace { try requireWritableDirectory(ofFile: trace, "--trace") }
         try requireAtLeast(1, rounds, "--rounds")
         if let clientsPerRound { try requireAtLeast(1, clientsPerRound, "--clients-per-round") }
         if let fraction, !(fraction > 0 && fraction <= 1) { throw ValidationError("--fraction must be in (0, 1], got \(fraction)") }
@@ -297,6 +301,7 @@ struct FederatedCommand: ParsableCommand {
         c.asyncMixing = asyncAlpha
         c.communicationTimeout = commTimeout
         c.metricsPath = metrics
+        c.tracePath = trace
         (c.checkpointDir, c.checkpointEvery, c.resume) = (checkpoints.checkpointDir, checkpoints.checkpointEvery, checkpoints.resume)
         c.json = json
         return c

@@ -57,6 +57,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write JSON Lines metrics (one record per epoch and a final one) to this file.")
     var metrics: String?
 
+    @Option(help: "Write a timeline of every rank's phases to this file (Chrome Trace Event format; open in ui.perfetto.dev or chrome://tracing).")
+    var trace: String?
+
     @Option(help: "Rank 0 also evaluates every this many steps (eval records in --metrics).")
     var evalEvery: Int = 0
 
@@ -99,6 +102,7 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if let trace { try requireWritableDirectory(ofFile: trace, "--trace") }
         try requireAtLeast(1, epochs, "--epochs")
         try requireAtLeast(1, batch, "--batch")
         if let lr { try requirePositive(lr, "--lr") }
@@ -140,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         c.seed = seed
         c.data = data.source()
         c.metricsPath = metrics
+        c.tracePath = trace
         c.evalEvery = evalEvery
         (c.checkpointDir, c.checkpointEvery, c.resume) = (checkpoints.checkpointDir, checkpoints.checkpointEvery, checkpoints.resume)
         c.checkEvery = checkEvery

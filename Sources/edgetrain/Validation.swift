@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 // The checks of option values that several commands share. Each throws one
 // `ValidationError` naming the option and the bad value; the commands call
@@ -33,5 +34,17 @@ func checkGroupSize(_ g: Int) throws {
     guard g >= 1 else { throw ValidationError("--group-size must be at least 1, got \(g)") }
     guard g <= Int(UInt32.max) else {
         throw ValidationError("--group-size \(g) is too big for its encoding (positions are UInt32, at most \(UInt32.max))")
+    }
+}
+
+/// An output file's directory must exist and be writable (checked before MPI
+/// starts, so that no rank runs for hours to fail at the end).
+func requireWritableDirectory(ofFile path: String, _ flag: String) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    let dir = directory.isEmpty ? "." : directory
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue,
+          FileManager.default.isWritableFile(atPath: dir) else {
+        throw ValidationError("\(flag) \(path): the directory \(dir) does not exist or is not writable")
     }
 }
