@@ -4,7 +4,8 @@
     python3 bench/tables.py                 # rewrite every generated table in docs/benchmarks.md
     python3 bench/tables.py --print NAME    # print one results file's tables (allreduce, compress, train,
                                             # topk-accuracy, edge, federated, robust, soak,
-                                            # lr-scaling, cloud-edge)
+                                            # lr-scaling, cloud-edge, virtual-clients, flower)
+    BENCH_RESULTS=DIR python3 bench/tables.py --print NAME   # from DIR instead of bench/results
 
 In docs/benchmarks.md each generated block sits between `<!-- table NAME -->`
 and `<!-- /table NAME -->`; everything else is prose and stays as written.
@@ -20,7 +21,8 @@ import statistics
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "bench", "results")
+# BENCH_RESULTS: another directory of results files (a smoke test's, say).
+RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(ROOT, "bench", "results")
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 
 # Crossing rule of every "reaches X" figure: the first round (or evaluation)
@@ -86,6 +88,7 @@ def commands(records, key=lambda r: r["label"]):
         command = re.sub(r"--seed \d+", "--seed S", r.get("command", "?"))
         command = re.sub(r"--metrics \S+", "--metrics FILE", command)
         command = re.sub(r"peak-rss\.py \S+", "peak-rss.py FILE", command)
+        command = re.sub(r"rss-timeline\.py (--tree )?\S+", r"rss-timeline.py \1FILE", command)
         entry = seen.setdefault(key(r), ({}, set()))
         entry[0][command] = True
         if r.get("seed") is not None:
@@ -607,6 +610,244 @@ def cloud_edge(records):
     return "\n\n".join([provenance("cloud-edge", records)] + blocks + [commands(records)])
 
 
+# ---------------------------------------------------------------- virtual clients and Flower (issue 17)
+
+def runs_of(records, bench):
+    """{(label, seed): run} of one bench, in file order; a run holds its round records in
+    order, its final and failed records (or None) and its RSS timelines by rank (-1: a
+    whole process tree), as bench/rss-timeline.py --records makes them."""
+    runs = {}
+    for r in records:
+        if r.get("bench") != bench:
+            continue
+        run = runs.setdefault((r["label"], r.get("seed")),
+                              {"rounds": [], "final": None, "failed": None, "timelines": {}})
+        event = r.get("event")
+        if event == "round":
+            run["rounds"].append(r)
+        elif event in ("final", "failed"):
+            run[event] = r
+        elif event == "rss_timeline":
+            run["timelines"][r["rank"]] = r
+    for run in runs.values():
+        run["rounds"].sort(key=lambda r: r["round"])
+    return runs
+
+
+def compute_share(round_record, executors):
+    """The compute-only time of a round's clients divided over the executors: the sum of
+    the arrived clients' compute_s (their own local steps) / executors."""
+    return sum(c.get("compute_s") or 0 for c in round_record.get("clients", []) if not c.get("dropped")) / executors
+
+
+def rss_at(timeline, t):
+    """A timeline's resident bytes at the last sample taken at or before t seconds after the
+    process started (the first sample when none is that early)."""
+    before = [b for s, b in zip(timeline["t_s"], timeline["rss_bytes"]) if s <= t and b is not None]
+    return before[-1] if before else timeline["rss_bytes"][0]
+
+
+def mib(x):
+    return f"{x / 2**20:.0f}" if x is not None and x == x else "-"
+
+
+def mean_sd(values, fmt="{:.4f}"):
+    """mean ± sd, compact (no range): per-round cells over seeds."""
+    values = [v for v in values if v is not None and v == v]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
+
+
+def failed_text(run):
+    f = run.get("failed")
+    return f"failed (exit {f.get('exit_status', '?')}): {f.get('error', '?')}" if f else "no round records"
+
+
+def setup_seconds(run):
+    """Seconds before round 1 began, from the run's own clock: wall_s - round_s of round 1
+    (loading, partitioning, placement, plus round 1's test evaluation)."""
+    first = run["rounds"][0]
+    return first["wall_s"] - first["round_s"]
+
+
+VC_RSS_ROUNDS = (1, 10, 50, 100)
+
+
+def virtual_clients(records):
+    many = runs_of(records, "virtual-clients-1k")
+    huge = runs_of(records, "virtual-clients-10k")
+    if not many and not huge:
+        return None
+    blocks = [provenance("virtual-clients", records)]
+    if many:
+        rows, rss_rows, marks = [], [], []
+        for (label, seed), run in many.items():
+            if not run["rounds"] or not run["final"]:
+                rows.append([label, seed, failed_text(run)] + [""] * 8)
+                continue
+            executors = run["final"]["ranks"] - 1
+            rs = run["rounds"]
+            shares = [compute_share(r, executors) for r in rs]
+            over = [r["round_s"] / s - 1 for r, s in zip(rs, shares) if s > 0]
+            total = sum(r["round_s"] for r in rs) / sum(shares) - 1 if sum(shares) > 0 else float("nan")
+            rows.append([label, seed, len(rs), executors, f"{statistics.median(r['round_s'] for r in rs):.3f}",
+                         f"{statistics.median(shares):.3f}",
+                         f"{statistics.median(over):+.0%} ({min(over):+.0%} to {max(over):+.0%})" if over else "-",
+                         f"{total:+.0%}", f"{setup_seconds(run):.2f}", f"{run['final']['test_accuracy']:.4f}",
+                         f"{run['final']['wall_s']:.1f}"])
+            last = rs[-1]["round"]
+            marks = [n for n in VC_RSS_ROUNDS if n < last] + [last]
+            ends = {r["round"]: r["wall_s"] for r in rs}
+            for rank, tl in sorted(run["timelines"].items()):
+                at = [rss_at(tl, ends[n]) if n in ends else None for n in marks]
+                rss_rows.append([seed, rank, "coordinator" if rank == 0 else "executor"]
+                                + [mib(b) for b in at]
+                                + [f"{(at[-1] - at[0]) / 2**20:+.1f}" if None not in (at[0], at[-1]) else "-",
+                                   mib(tl.get("peak_rss_bytes")), tl.get("samples", len(tl["t_s"]))])
+        blocks.append("1,000 clients: round time against the compute-only time of the round's sampled clients "
+                      "divided over the executors (overhead = round_s / (sum of the round's clients' compute_s / "
+                      "executors) - 1, per round; over all rounds: the sums' ratio - 1; round_s is the coordinator's "
+                      "time from sending the first model to the aggregate, evaluation not included; set-up: wall_s - "
+                      "round_s of round 1, i.e. loading, partitioning and placement plus round 1's evaluation)\n\n"
+                      + table(["run", "seed", "rounds", "executors", "round s, median", "compute s / executors, median",
+                               "overhead per round, median (min to max)", "overhead, all rounds", "set-up s",
+                               "final test accuracy", "wall s"], rows))
+        if rss_rows:
+            blocks.append("1,000 clients: resident memory per rank (MiB) at the end of rounds "
+                          + ", ".join(map(str, marks)) + " (the last bench/rss-timeline.py sample, every 0.25 s, at "
+                          "or before the round's wall_s on the process's clock, which starts at launch: up to the "
+                          "MPI start-up earlier), its change over the run, and the peak (the kernel's high-water "
+                          "mark, ru_maxrss)\n\n"
+                          + table(["seed", "rank", "role"] + [f"round {n}" for n in marks]
+                                  + [f"round {marks[0]} to {marks[-1]}", "peak", "samples"], rss_rows))
+    if huge:
+        rows = []
+        for (label, seed), run in huge.items():
+            if not run["rounds"] or not run["final"]:
+                rows.append([label, seed, failed_text(run)] + [""] * 7)
+                continue
+            executors = run["final"]["ranks"] - 1
+            peaks = [tl.get("peak_rss_bytes") for _, tl in sorted(run["timelines"].items()) if _ >= 0]
+            lifetime = run["timelines"].get(0, {}).get("lifetime_s")
+            rows.append([label, seed, len(run["rounds"]), f"{setup_seconds(run):.2f}",
+                         ", ".join(f"{r['round_s']:.2f}" for r in run["rounds"]),
+                         ", ".join(f"{compute_share(r, executors):.2f}" for r in run["rounds"]),
+                         " / ".join(mib(p) for p in peaks), mib(sum(p for p in peaks if p)) if peaks else "-",
+                         f"{lifetime:.1f}" if lifetime else "-", f"{run['final']['test_accuracy']:.4f}"])
+        blocks.append("10,000 clients: start-up, round times and memory (set-up and round_s as above; peak RSS "
+                      "per rank in MiB, coordinator first, each rank's ru_maxrss; their sum bounds the run's total "
+                      "from above; launch to exit: rank 0's process, mpirun's start-up not included)\n\n"
+                      + table(["run", "seed", "rounds", "set-up s", "round s, each round",
+                               "compute s / executors, each round", "peak RSS per rank MiB", "sum of peaks MiB",
+                               "launch to exit s", "final test accuracy"], rows))
+    blocks.append(commands([r for r in records if r.get("event") in ("final", "failed")]))
+    return "\n\n".join(blocks)
+
+
+FLOWER_SIDES = ["edgetrain", "flower"]
+
+
+def flower_run_figures(run):
+    """One side-by-side run's figures; None when it has no rounds."""
+    rs = run["rounds"]
+    if not rs or not run["final"]:
+        return None
+    walls = [b["wall_s"] - a["wall_s"] for a, b in zip(rs, rs[1:])]
+    tree = run["timelines"].get(-1, {})
+    ranks = [tl.get("peak_rss_bytes") for k, tl in sorted(run["timelines"].items()) if k >= 0]
+    return {
+        "round_s": statistics.median(r["round_s"] for r in rs[1:]) if len(rs) > 1 else rs[0]["round_s"],
+        "wall_round_s": statistics.median(walls) if walls else float("nan"),
+        "first_round_s": rs[0]["round_s"],
+        "compute_s": statistics.median(sum(c.get("compute_s") or 0 for c in r.get("clients", [])) for r in rs),
+        "lifetime_s": tree.get("lifetime_s"),
+        "accuracy": rs[-1]["test_accuracy"],
+        "tree_rss": tree.get("peak_rss_bytes"),
+        "tree_pss": tree.get("peak_pss_bytes"),
+        "rank_peaks": ranks,
+        "by_round": {r["round"]: r for r in rs},
+    }
+
+
+def flower(records):
+    runs = runs_of(records, "flower")
+    if not runs:
+        return None
+    figures = {side: {seed: flower_run_figures(run) for (label, seed), run in runs.items() if label == side}
+               for side in FLOWER_SIDES}
+    failures = [f"{label} seed {seed}: {failed_text(run)}" for (label, seed), run in runs.items()
+                if flower_run_figures(run) is None]
+    rows = []
+    for side in FLOWER_SIDES:
+        fs = [f for f in figures[side].values() if f]
+        if not fs:
+            continue
+        final = next(run["final"] for (label, _), run in runs.items() if label == side and run["final"])
+        who = (f"flwr {final['flwr']}, ray {final['ray']}, torch {final['torch']}" if side == "flower"
+               else f"commit {final.get('commit', '?')}")
+        ranks = max((len(f["rank_peaks"]) for f in fs), default=0)
+        per_rank = [mean([f["rank_peaks"][k] for f in fs if len(f["rank_peaks"]) > k]) for k in range(ranks)]
+        rows.append([side, who, len(fs), spread([f["round_s"] for f in fs], "{:.3f}"),
+                     spread([f["wall_round_s"] for f in fs], "{:.3f}"), spread([f["first_round_s"] for f in fs], "{:.2f}"),
+                     spread([f["compute_s"] for f in fs], "{:.3f}"), spread([f["lifetime_s"] for f in fs], "{:.1f}"),
+                     spread([f["accuracy"] for f in fs]),
+                     spread([f["tree_rss"] for f in fs], "{:.0f}", scale=1 / 2**20),
+                     spread([f["tree_pss"] for f in fs], "{:.0f}", scale=1 / 2**20),
+                     " / ".join(mib(p) for p in per_rank) if per_rank else "-"])
+    rounds = max((len(f["by_round"]) for side in figures.values() for f in side.values() if f), default=0)
+    blocks = [provenance("flower", records),
+              f"FedAvg, 100 clients (iid), C = 0.1, E = 1, B = 32, the MLP, plain SGD at 0.05, {rounds} rounds, "
+              "2 clients training at a time; mean ± sd (min–max) over seeds of each run's figure. round s: the "
+              "median over rounds 2 on of the server's time from sending the round's models (Flower: sampling "
+              "them) to the aggregate, evaluation not included; wall s per round: the median difference of "
+              "consecutive rounds' wall_s (evaluation included); round 1: its round s (Flower starts its actors "
+              "and they read the data in it; EdgeTrain reads the data before it); clients' compute: the sum of "
+              "the round's 10 clients' compute_s, median over rounds; launch to exit: the whole command; memory: "
+              "the peak of the sampled sum over the command's whole process tree (RSS counts a shared page in "
+              "every process that maps it, PSS, sampled every 2 s, divides it among them), and each EdgeTrain rank's "
+              "peak (ru_maxrss, mean over seeds; rank 0 the coordinator)",
+              table(["side", "software", "seeds", "round s", "wall s per round", "round 1 s", "clients' compute s per round",
+                     "launch to exit s", "final test accuracy", "peak RSS, process tree MiB",
+                     "peak PSS, process tree MiB", "peak RSS per rank MiB"], rows)]
+    pairs = []
+    for seed in sorted(set(figures["edgetrain"]) & set(figures["flower"]), key=lambda s: (s is None, s)):
+        e, f = figures["edgetrain"][seed], figures["flower"][seed]
+        if not e or not f:
+            continue
+        pairs.append([seed, f"{e['round_s']:.3f}", f"{f['round_s']:.3f}", f"**{f['round_s'] / e['round_s']:.1f}x**",
+                      f"{f['wall_round_s'] / e['wall_round_s']:.1f}x",
+                      f"{f['lifetime_s'] / e['lifetime_s']:.1f}x" if e["lifetime_s"] and f["lifetime_s"] else "-",
+                      f"{100 * (e['accuracy'] - f['accuracy']):+.2f}",
+                      f"{f['tree_pss'] / e['tree_pss']:.1f}x" if e["tree_pss"] and f["tree_pss"] else "-"])
+    if pairs:
+        blocks.append("Side by side, per seed (the two runs of a seed ran back to back): Flower / EdgeTrain\n\n"
+                      + table(["seed", "EdgeTrain round s", "Flower round s", "round s", "wall s per round",
+                               "launch to exit", "final accuracy, EdgeTrain - Flower (points)",
+                               "peak PSS of the process tree"], pairs))
+    per_round = []
+    for n in range(1, rounds + 1):
+        cells = {}
+        for side in FLOWER_SIDES:
+            rs = [f["by_round"][n] for f in figures[side].values() if f and n in f["by_round"]]
+            cells[side] = rs
+        e_s, f_s = [r["round_s"] for r in cells["edgetrain"]], [r["round_s"] for r in cells["flower"]]
+        ratio = f"{mean(f_s) / mean(e_s):.1f}x" if e_s and f_s else "-"
+        per_round.append([n, mean_sd(e_s, "{:.3f}"), mean_sd(f_s, "{:.3f}"), ratio,
+                          mean_sd([r["test_accuracy"] for r in cells["edgetrain"]]),
+                          mean_sd([r["test_accuracy"] for r in cells["flower"]])])
+    blocks.append("Per round, mean ± sd over seeds (round s as above; test accuracy of the global model on the "
+                  "10,000 test images)\n\n"
+                  + table(["round", "EdgeTrain round s", "Flower round s", "Flower / EdgeTrain",
+                           "EdgeTrain test accuracy", "Flower test accuracy"], per_round))
+    if failures:
+        blocks.append("Runs without results: " + "; ".join(failures))
+    blocks.append(commands([r for r in records if r.get("event") in ("final", "failed")]))
+    return "\n\n".join(blocks)
+
+
 TABLES = {
     "allreduce": lambda: allreduce(load("allreduce")),
     "compress": lambda: compress(load("compress")),
@@ -619,6 +860,8 @@ TABLES = {
     "soak": lambda: soak(load("soak")),
     "lr-scaling": lambda: lr_scaling(load("lr-scaling")),
     "cloud-edge": lambda: cloud_edge(load("cloud-edge")),
+    "virtual-clients": lambda: virtual_clients(load("virtual-clients")),
+    "flower": lambda: flower(load("flower")),
 }
 
 
@@ -633,6 +876,9 @@ def main():
         return
     if len(sys.argv) != 1:
         sys.exit(__doc__)
+    if os.environ.get("BENCH_RESULTS"):
+        sys.exit("bench/tables.py: BENCH_RESULTS is set; docs/benchmarks.md is made from bench/results only "
+                 "(use --print NAME to see other results)")
     doc = open(DOC).read()
     missing = []
     for name, make in TABLES.items():

@@ -123,4 +123,81 @@ final class BenchTablesTests: XCTestCase {
             assert ours[2][1:] == ["2.00", "1.00", "3.00", "0.40", "0.50", "6.00", "0.70"], (ours[2], text)
             """)
     }
+
+    /// The virtual-clients tables: overhead = round_s / (the arrived clients' compute_s
+    /// summed / executors) - 1 per round and over the run (a dropped client's compute
+    /// does not count; executors = ranks - 1), set-up = wall_s - round_s of round 1, RSS
+    /// at a round = the last sample at or before its wall_s, and the 10k run's peaks
+    /// per rank without the process tree's (-1).
+    func testVirtualClientsTables() throws {
+        try python("""
+            MiB = 2**20
+            def rnd(n, wall, round_s, computes):
+                clients = [{"client": i + 1, "compute_s": c, "dropped": False} for i, c in enumerate(computes)]
+                clients.append({"client": 99, "compute_s": 9.0, "dropped": True})
+                return {"bench": "virtual-clients-1k", "label": "1k", "seed": 1, "event": "round", "round": n,
+                        "wall_s": wall, "round_s": round_s, "clients": clients, "command": "x"}
+            records = [rnd(1, 2.0, 1.5, [1.0, 0.5]), rnd(2, 3.0, 0.6, [1.0]), rnd(3, 4.5, 0.9, [0.4, 0.6]),
+                       {"bench": "virtual-clients-1k", "label": "1k", "seed": 1, "event": "final", "ranks": 3,
+                        "test_accuracy": 0.7, "wall_s": 4.6, "command": "x"},
+                       {"bench": "virtual-clients-1k", "label": "1k", "seed": 1, "event": "rss_timeline", "rank": 1,
+                        "t_s": [0.0, 1.0, 2.0, 2.9, 3.1, 4.4, 4.6],
+                        "rss_bytes": [m * MiB for m in [1, 10, 20, 30, 40, 50, 60]],
+                        "peak_rss_bytes": 64 * MiB, "samples": 7, "command": "x"}]
+            for rank, peak in [(-1, 5000), (0, 100), (1, 10), (2, 20)]:
+                records.append({"bench": "virtual-clients-10k", "label": "10k", "seed": 1, "event": "rss_timeline",
+                                "rank": rank, "t_s": [0.0], "rss_bytes": [MiB], "peak_rss_bytes": peak * MiB, "command": "x"})
+            records += [{"bench": "virtual-clients-10k", "label": "10k", "seed": 1, "event": "round", "round": 1,
+                         "wall_s": 3.0, "round_s": 2.5, "clients": [{"compute_s": 0.3}, {"compute_s": 0.1}], "command": "x"},
+                        {"bench": "virtual-clients-10k", "label": "10k", "seed": 1, "event": "final", "ranks": 3,
+                         "test_accuracy": 0.4, "wall_s": 3.1, "command": "x"}]
+            text = tables.virtual_clients(records)
+            got = rows(text)
+            # Shares 0.75, 0.5, 0.5: overheads +100%, +20%, +80%; all rounds 3.0 / 1.75 - 1 = +71%.
+            many = [r for r in got if r[0] == "1k"][0]
+            assert many[4:9] == ["0.900", "0.500", "+80% (+20% to +100%)", "+71%", "0.50"], (many, text)
+            # Rank 1 at round 1 (wall 2.0): the 2.0 s sample, 20 MiB; round 3 (wall 4.5): the 4.4 s one, 50 MiB.
+            rss = [r for r in got if r[:3] == ["1", "1", "executor"]][0]
+            assert rss[3:] == ["20", "50", "+30.0", "64", "7"], (rss, text)
+            huge = [r for r in got if r[0] == "10k"][0]
+            assert huge[3:8] == ["0.50", "2.50", "0.20", "100 / 10 / 20", "130"], (huge, text)
+            """)
+    }
+
+    /// The Flower side-by-side tables: each side's round time is the median over
+    /// rounds 2 on, the ratios pair the two runs of one seed, and a seed whose
+    /// Flower run failed is reported, not paired.
+    func testFlowerTablesPairBySeed() throws {
+        try python("""
+            MiB = 2**20
+            def run(label, seed, round_s, walls, accs, lifetime, pss):
+                out = [{"bench": "flower", "label": label, "seed": seed, "event": "round", "round": i + 1,
+                        "round_s": s, "wall_s": w, "test_accuracy": a, "clients": [{"compute_s": 0.1}], "command": "x"}
+                       for i, (s, w, a) in enumerate(zip(round_s, walls, accs))]
+                final = {"bench": "flower", "label": label, "seed": seed, "event": "final", "test_accuracy": accs[-1],
+                         "command": "x", "flwr": "1", "ray": "2", "torch": "3"}
+                tree = {"bench": "flower", "label": label, "seed": seed, "event": "rss_timeline", "rank": -1, "t_s": [0.0],
+                        "rss_bytes": [MiB], "peak_rss_bytes": 2 * pss * MiB, "peak_pss_bytes": pss * MiB,
+                        "lifetime_s": lifetime, "command": "x"}
+                return out + [final, tree]
+            records = (run("edgetrain", 1, [2.0, 0.2, 0.4], [3.0, 3.5, 4.5], [0.5, 0.7, 0.80], 5.0, 100)
+                       + run("flower", 1, [30.0, 1.0, 1.4], [40.0, 41.5, 43.5], [0.5, 0.7, 0.79], 50.0, 1000)
+                       + run("edgetrain", 2, [2.0, 0.3, 0.3], [3.0, 3.4, 3.8], [0.5, 0.7, 0.81], 5.0, 100)
+                       + [{"bench": "flower", "label": "flower", "seed": 2, "event": "failed", "exit_status": 1,
+                           "error": "ray did not start", "command": "x"}])
+            text = tables.flower(records)
+            got = rows(text)
+            pairs = [r for r in got if r[0] == "1" and len(r) == 8]
+            # Medians over rounds 2-3: 0.3 and 1.2 (4.0x); wall per round 0.75 and 1.75 (2.3x); lifetimes 10x;
+            # accuracy 0.80 - 0.79 = +1.00 points; PSS 10x.
+            assert pairs == [["1", "0.300", "1.200", "**4.0x**", "2.3x", "10.0x", "+1.00", "10.0x"]], (pairs, text)
+            assert not [r for r in got if r[0] == "2" and len(r) == 8], text
+            assert "flower seed 2: failed (exit 1): ray did not start" in text, text
+            # Per round 2: EdgeTrain 0.2 and 0.3 over the two seeds (0.250 ± 0.071), Flower 1.0: 4.0x.
+            second = [r for r in got if r[0] == "2" and len(r) == 6][0]
+            assert second[1:4] == ["0.250 ± 0.071", "1.000", "4.0x"], (second, text)
+            sides = {r[0]: r for r in got if r[0] in ("edgetrain", "flower")}
+            assert sides["edgetrain"][2] == "2" and sides["flower"][2] == "1", (sides, text)
+            """)
+    }
 }
