@@ -160,7 +160,10 @@ public struct Report {
                 guard !entries.isEmpty else { return 0 }
                 return entries.reduce(0) { $0 + (($1[k] as? NSNumber)?.doubleValue ?? 0) } / Double(entries.count)
             }
+            // With --clients the round is on the clients' emulated clocks:
+            // idle is the round's emulated time less each client's.
             let idle = rounds.map { r -> Double in
+                if let emulatedRound = r.number("emulated_round_s") { return max(0, emulatedRound - mean(r, "emulated_s")) }
                 let n = max(1, Int(r.number("participants") ?? 1))
                 return (r.number("idle_s") ?? 0) / Double(n)
             }
@@ -245,7 +248,8 @@ public struct Report {
             <style>
             body{font-family:sans-serif;margin:24px;max-width:1100px;color:#222}
             h1{font-size:20px} h2{font-size:16px;margin-top:28px}
-            figure{margin:12px 0} figcaption{font-size:12px;color:#555}
+            figure{margin:8px 0} figcaption{font-size:12px;color:#555} svg{max-width:100%;height:auto}
+            .curves{display:grid;grid-template-columns:1fr 1fr;gap:4px 12px}
             table{border-collapse:collapse;font-size:12px;margin:8px 0} td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
             .warn{color:#a00}
             </style></head><body>
@@ -254,11 +258,17 @@ public struct Report {
 
             """
         for w in runs.flatMap(\.warnings) { s += "<p class=\"warn\">\(SVG.escape(w))</p>\n" }
+        // Curves two to a row; bars and timelines full width.
+        var inGrid = false
         for (figure, caption) in figures() {
+            let curve = figure.id.contains("-accuracy-") || figure.id.contains("-loss-")
+            if curve != inGrid { s += curve ? "<div class=\"curves\">\n" : "</div>\n" }
+            inGrid = curve
             s += "<figure id=\"\(figure.id)\">\n\(figure.svg)"
             if !caption.isEmpty { s += "<figcaption>\(SVG.escape(caption))</figcaption>" }
             s += "</figure>\n"
         }
+        if inGrid { s += "</div>\n" }
         s += "<h2>Final figures</h2>\n" + finalTable()
         s += "<h2>Configuration</h2>\n" + configurations()
         return s + "</body></html>\n"
