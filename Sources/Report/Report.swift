@@ -13,9 +13,13 @@ import Foundation
 /// yet is drawn from the records it has.
 public struct Report {
     public let runs: [MetricsFile]
+    /// `--trace` files to draw, each over `traceWindow` (seconds from its start; nil: all).
+    public var traces: [TraceFile] = []
+    public var traceWindow: ClosedRange<Double>?
 
-    public init(runs: [MetricsFile]) {
+    public init(runs: [MetricsFile], traces: [TraceFile] = []) {
         self.runs = runs
+        self.traces = traces
     }
 
     /// Settings that tell runs apart in a legend, when they differ.
@@ -132,6 +136,12 @@ public struct Report {
                 }
                 if command == .cloudEdge, let f = tierBytes(run) { out.append((f, "")) }
             }
+        }
+        for trace in traces {
+            let window = traceWindow.map { String(format: " (%.3f-%.3f s)", $0.lowerBound, $0.upperBound) } ?? ""
+            let t = TraceTimeline(title: "\(trace.name): every rank's phases\(window)", trace: trace, window: traceWindow)
+            out.append((Figure(id: "trace-\(slug(trace.name))", title: t.title, svg: t.svg()),
+                        "Each pixel column shows the phase that took most of its time; --trace-window zooms in."))
         }
         return out
     }
@@ -254,7 +264,8 @@ public struct Report {
             .warn{color:#a00}
             </style></head><body>
             <h1>\(SVG.escape(title))</h1>
-            <p>Runs: \(runs.map { "\(SVG.escape($0.name)) (\($0.command.rawValue), \($0.records.count) records)" }.joined(separator: ", ")).</p>
+            <p>\((runs.map { "\(SVG.escape($0.name)) (\($0.command.rawValue), \($0.records.count) records)" }
+                   + traces.map { "\(SVG.escape($0.name)) (trace, \($0.slices.count) ranks)" }).joined(separator: ", ")).</p>
 
             """
         for w in runs.flatMap(\.warnings) { s += "<p class=\"warn\">\(SVG.escape(w))</p>\n" }
@@ -269,8 +280,10 @@ public struct Report {
             s += "</figure>\n"
         }
         if inGrid { s += "</div>\n" }
-        s += "<h2>Final figures</h2>\n" + finalTable()
-        s += "<h2>Configuration</h2>\n" + configurations()
+        if !runs.isEmpty {
+            s += "<h2>Final figures</h2>\n" + finalTable()
+            s += "<h2>Configuration</h2>\n" + configurations()
+        }
         return s + "</body></html>\n"
     }
 }

@@ -18,7 +18,13 @@ struct ReportCommand: ParsableCommand {
     )
 
     @Argument(help: "Metrics files (JSON Lines) of train, federated or cloud-edge runs.")
-    var runs: [String]
+    var runs: [String] = []
+
+    @Option(name: .customLong("trace"), help: "A --trace file to draw as one row per rank (repeatable).")
+    var traces: [String] = []
+
+    @Option(help: "Draw the traces from A to B seconds after their start (A:B), e.g. 2.5:2.8 for a few steps.")
+    var traceWindow: String?
 
     @Option(name: [.short, .customLong("output")], help: "The HTML file to write (atomically).")
     var output: String = "report.html"
@@ -30,14 +36,18 @@ struct ReportCommand: ParsableCommand {
     var title: String?
 
     func validate() throws {
-        guard !runs.isEmpty else { throw ValidationError("give at least one metrics file") }
+        guard !runs.isEmpty || !traces.isEmpty else { throw ValidationError("give at least one metrics file or --trace file") }
+        if let traceWindow, window(traceWindow) == nil {
+            throw ValidationError("--trace-window must be A:B with 0 <= A < B seconds, got \(traceWindow)")
+        }
     }
 
     func run() throws {
         let files = try runs.map { try MetricsFile(path: $0) }
         for w in files.flatMap(\.warnings) { writeStandardError("edgetrain: warning: \(w)") }
-        let report = Report(runs: files)
-        let page = report.html(title: title ?? "EdgeTrain report: " + files.map(\.name).joined(separator: ", "))
+        var report = Report(runs: files, traces: try traces.map { try TraceFile(path: $0) })
+        report.traceWindow = traceWindow.flatMap(window)
+        let page = report.html(title: title ?? "EdgeTrain report: " + (files.map(\.name) + report.traces.map(\.name)).joined(separator: ", "))
         try writeAtomically(Array(page.utf8), to: output)
         var written = [output]
         if let svg {
@@ -48,6 +58,14 @@ struct ReportCommand: ParsableCommand {
                 written.append(path)
             }
         }
-        writeStandardError("report: \(files.count) run\(files.count == 1 ? "" : "s") -> \(output)\(svg.map { " and \(written.count - 1) SVG files in \($0)" } ?? "") (\(page.utf8.count / 1024) KiB)")
+        writeStandardError("report: \(files.count) run\(files.count == 1 ? "" : "s"), \(traces.count) trace\(traces.count == 1 ? "" : "s") -> \(output)\(svg.map { " and \(written.count - 1) SVG files in \($0)" } ?? "") (\(page.utf8.count / 1024) KiB)")
     }
+
+    /// "A:B" as seconds, or nil.
+    func window(_ text: String) -> ClosedRange<Double>? {
+        let parts = text.split(separator: ":").map { Double($0) }
+        guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a, b.isFinite else { return nil }
+        return a...b
+    }
+
 }

@@ -285,3 +285,44 @@ func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: Static
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }
+
+final class TraceTimelineTests: XCTestCase {
+    func write(_ object: [String: Any]) throws -> String {
+        let path = NSTemporaryDirectory() + "t-\(UUID().uuidString).json"
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Two ranks, 10,000 alternating compute/communicate slices each: one
+    /// row per rank, at most one rectangle per pixel column; zoomed into the
+    /// first 100 microseconds every slice is its own rectangle, in order.
+    func testRowsPerRankThinnedByPixelColumn() throws {
+        var events: [[String: Any]] = [["ph": "M", "name": "process_name", "pid": 0, "tid": 0, "args": ["name": "rank 0 (a)"]],
+                                       ["ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": ["name": "rank 1 (b)"]]]
+        for pid in 0...1 {
+            for k in 0..<10_000 {
+                events.append(["ph": "X", "pid": pid, "tid": 0, "name": k % 2 == 0 ? "forward/backward" : "all-gather 1",
+                               "cat": k % 2 == 0 ? "compute" : "communicate", "ts": Double(k) * 10, "dur": 10.0])
+            }
+        }
+        let path = try write(["traceEvents": events])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trace = try TraceFile(path: path)
+        XCTAssertEqual(trace.slices[1]?.count, 10_000)
+        let whole = TraceTimeline(title: "t", trace: trace).svg()
+        XCTAssertTrue(whole.contains(">rank 0 (a)</text>") && whole.contains(">rank 1 (b)</text>"))
+        XCTAssertLessThanOrEqual(whole.components(separatedBy: "<rect x=").count - 1, 2 * 630 + 1)
+        let zoomed = TraceTimeline(title: "t", trace: trace, window: 0...0.0001).svg()
+        let row0 = zoomed.components(separatedBy: "data-rank=\"0\"")[1].components(separatedBy: "</g>")[0]
+        let categories = row0.components(separatedBy: "data-category=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        XCTAssertEqual(categories, (0..<10).map { $0 % 2 == 0 ? "compute" : "communicate" })
+    }
+
+    func testANonTraceIsOneLine() throws {
+        let path = try write(["event": "final"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try TraceFile(path: path)) {
+            XCTAssertEqual("\($0)", "\(path):1: not a Chrome trace (a JSON object with a traceEvents array)")
+        }
+    }
+}
