@@ -93,7 +93,8 @@ public struct Report {
     static func xLabel(_ axis: XAxis, _ command: RunCommand) -> String {
         switch (axis, command) {
         case (.progress, .train): return "optimizer step"
-        case (.progress, _): return "round (async: global version)"
+        case (.progress, .federated): return "round (async: global version)"
+        case (.progress, .cloudEdge): return "round"
         case (.wall, _): return "wall seconds"
         case (.bytes, .train): return "bytes sent by rank 0 (gradient exchange)"
         case (.bytes, .federated): return "bytes through the coordinator (up + down)"
