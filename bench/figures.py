@@ -3,6 +3,11 @@
 `edgetrain report --svg` (one plotting code for reports and docs):
 
     python3 bench/figures.py [NAME ...]        # default: every figure set below
+    python3 bench/figures.py --page NAME OUT.html   # the whole report page of one set
+
+The README's screenshot is
+    python3 bench/figures.py --page federated-ablation /tmp/page.html
+    bench/screenshot.sh /tmp/page.html docs/report-screenshot.png 1150 1500
 
 For each figure set: the runs of one bench, one seed and some labels are
 taken from bench/results/<file>.jsonl, their metrics records written to a
@@ -44,7 +49,7 @@ def binary():
     return path
 
 
-def draw(name, spec, edgetrain):
+def draw(name, spec, edgetrain, page=None):
     results, bench, seed, labels, keep = spec
     path = os.path.join(ROOT, "bench/results", results + ".jsonl")
     if not os.path.exists(path):
@@ -71,8 +76,12 @@ def draw(name, spec, edgetrain):
                 for r in runs[label]:
                     f.write(json.dumps(r, sort_keys=True) + "\n")
         svg = os.path.join(tmp, "svg")
-        subprocess.run([edgetrain, "report", *files, "-o", os.path.join(tmp, "report.html"), "--svg", svg],
+        subprocess.run([edgetrain, "report", *files, "-o", page or os.path.join(tmp, "report.html"), "--svg", svg,
+                        "--title", f"EdgeTrain report: {name} (seed {seed})" if seed else f"EdgeTrain report: {name}"],
                        check=True, stderr=subprocess.DEVNULL)
+        if page:
+            print(page)
+            return
         out = os.path.join(ROOT, "docs/figures", name)
         os.makedirs(out, exist_ok=True)
         for figure in keep:
@@ -85,6 +94,9 @@ def draw(name, spec, edgetrain):
 
 
 def main():
+    if sys.argv[1:2] == ["--page"]:
+        draw(sys.argv[2], FIGURES[sys.argv[2]], binary(), page=os.path.abspath(sys.argv[3]))
+        return
     names = sys.argv[1:] or list(FIGURES)
     edgetrain = binary()
     for name in names:
