@@ -848,6 +848,22 @@ def flower(records):
     return "\n\n".join(blocks)
 
 
+def report(records):
+    """Report size and opening time per input (median over rounds)."""
+    if not records:
+        return None
+    rows = []
+    for name in sorted({r["label"] for r in records}):
+        rs = [r for r in records if r["label"] == name]
+        med = lambda k: statistics.median(r[k] for r in rs)
+        rows.append([name, rs[0]["records"], f"{med('html_bytes') / 2**20:.2f} MiB", secs(med("report_s")),
+                     secs(med("chromium_s")), secs(med("chromium_blank_s")),
+                     secs(med("chromium_s") - med("chromium_blank_s"))])
+    header = ["input", "records", "HTML", "edgetrain report", "Chromium: load + screenshot", "same, blank page",
+              "difference (the page's own cost)"]
+    return "\n\n".join([provenance("report", records), table(header, rows), commands(records)])
+
+
 TABLES = {
     "allreduce": lambda: allreduce(load("allreduce")),
     "compress": lambda: compress(load("compress")),
@@ -862,6 +878,7 @@ TABLES = {
     "cloud-edge": lambda: cloud_edge(load("cloud-edge")),
     "virtual-clients": lambda: virtual_clients(load("virtual-clients")),
     "flower": lambda: flower(load("flower")),
+    "report": lambda: report(load("report")),
 }
 
 
