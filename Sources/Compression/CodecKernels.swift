@@ -67,56 +67,22 @@ struct BitWriter {
     }
 }
 
-/// Reads what `BitWriter` wrote from a stream of `byteCount` bytes. The
-/// caller has checked that the stream holds every field it reads.
-struct BitReader {
-    private let base: UnsafeRawPointer
-    private let byteCount: Int
-    private var word: UInt64 = 0
-    private var available = 0
-    private var offset = 0
-
-    init(_ base: UnsafeRawPointer, byteCount: Int) {
-        self.base = base
-        self.byteCount = byteCount
+/// Field i of a stream of `width`-bit fields (1...16) that `BitWriter`
+/// wrote, `streamBytes` long: one unaligned 4-byte load from the field's
+/// first byte (32 bits hold any such field at any bit offset), byte by byte
+/// near the end. No state is carried from field to field.
+@inline(__always)
+func field(_ stream: UnsafeRawPointer, _ i: Int, width: Int, streamBytes: Int) -> UInt32 {
+    assert(width >= 1 && width <= 16)
+    let bit = i &* width, byte = bit &>> 3
+    var w: UInt32
+    if byte &+ 4 <= streamBytes {
+        w = UInt32(littleEndian: stream.loadUnaligned(fromByteOffset: byte, as: UInt32.self))
+    } else {
+        w = 0
+        for k in 0..<streamBytes &- byte { w |= UInt32(stream.load(fromByteOffset: byte &+ k, as: UInt8.self)) &<< UInt32(8 &* k) }
     }
-
-    @inline(__always)
-    mutating func read(width: Int) -> UInt64 {
-        assert(width >= 1 && width <= 32)
-        let mask: UInt64 = (1 &<< UInt64(width)) &- 1
-        if available >= width {
-            let v = word & mask
-            word = word &>> UInt64(width)
-            available &-= width
-            return v
-        }
-        let (next, bits) = load()
-        let v = (word | next &<< UInt64(available)) & mask
-        let used = width &- available
-        word = used < 64 ? next &>> UInt64(used) : 0
-        available = bits &- used
-        return v
-    }
-
-    /// The next 8 bytes (fewer at the end, zero-extended) and their bit count.
-    @inline(__always)
-    private mutating func load() -> (UInt64, Int) {
-        if offset + 8 <= byteCount {
-            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            offset &+= 8
-            return (w, 64)
-        }
-        var w: UInt64 = 0
-        var shift: UInt64 = 0
-        let start = offset
-        while offset < byteCount {
-            w |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) &<< shift
-            shift &+= 8
-            offset &+= 1
-        }
-        return (w, (offset - start) * 8)
-    }
+    return (w &>> UInt32(bit & 7)) & ((1 &<< UInt32(width)) &- 1)
 }
 
 /// Bits of a stream of `count` fields of `width` bits: ceil(count x width / 8) bytes.
@@ -151,24 +117,55 @@ struct UniformDraws {
         hasSpare = true
         return Float(w &>> 40) * 0x1p-24
     }
+
+    /// The next `n` draws, in order, into `u` (a bucket's draws before its
+    /// vector pass: filling memory keeps the generator out of that loop).
+    mutating func fill(_ u: UnsafeMutablePointer<Float>, count n: Int, _ generator: inout SeededGenerator) {
+        var i = 0
+        if hasSpare && n > 0 {
+            u[0] = next(&generator)
+            i = 1
+        }
+        // Whole words, two draws each, in `next`'s order.
+        while i + 2 <= n {
+            let w = generator.next()
+            u[i] = Float(w &>> 40) * 0x1p-24
+            u[i &+ 1] = Float((w & 0xFFFF_FFFF) &>> 8) * 0x1p-24
+            i &+= 2
+        }
+        if i < n { u[i] = next(&generator) }
+    }
 }
 
-/// Where a decoder puts the value of element i: generic, so each decode
-/// kernel is specialised once per mode and the store inlines.
+/// Where a decoder puts the value of element i (or of the 16 elements from
+/// i): generic, so each decode kernel is specialised once per mode and the
+/// store inlines.
 protocol ElementStore {
     static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>, _ i: Int)
+    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int)
 }
 
 enum OverwriteStore: ElementStore {
     @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>, _ i: Int) { p[i] = v }
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+    }
 }
 
 enum AddStore: ElementStore {
     @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>, _ i: Int) { p[i] += v }
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        let r = UnsafeMutableRawPointer(p)
+        r.storeBytes(of: r.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self) + v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+    }
 }
 
 enum SubtractStore: ElementStore {
     @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>, _ i: Int) { p[i] -= v }
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        let r = UnsafeMutableRawPointer(p)
+        r.storeBytes(of: r.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self) - v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+    }
 }
 
 /// The float the message holds at `offset` (little-endian).

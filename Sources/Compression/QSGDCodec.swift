@@ -72,24 +72,26 @@ public struct QSGDCodec: GradientCodec, Sendable {
                 guard let x0 = x.baseAddress else { return }
                 let buckets = bucketCount(n, bucketSize)
                 let norms = p + CodecHeader.byteCount
-                var writer = BitWriter(norms + 4 * buckets)
+                let stream = norms + 4 * buckets
+                var writer = BitWriter(stream)
                 var draws = UniformDraws()
                 let s = Float(levels), width = bitsPerElement
+                let fields = UnsafeMutablePointer<UInt32>.allocate(capacity: min(bucketSize, n))
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(bucketSize, n))
+                defer {
+                    fields.deallocate()
+                    scratch.deallocate()
+                }
                 for b in 0..<buckets {
                     let start = b * bucketSize, count = min(bucketSize, n - start)
                     let norm = min(l2Norm(x0 + start, count: count), Float.greatestFiniteMagnitude)
                     storeFloat(norm, norms, 4 * b)
-                    let v = x0 + start
-                    for i in 0..<count {
-                        let bits = v[i].bitPattern
-                        var level: UInt64 = 0
-                        if norm > 0 {
-                            // |x| <= norm (both Float32 roundings are monotone), so t <= s.
-                            let t = min((Float(bitPattern: bits & 0x7FFF_FFFF) / norm) * s, s)
-                            let f = t.rounded(.down)
-                            level = UInt64(f) &+ (draws.next(&generator) < t - f ? 1 : 0)
-                        }
-                        writer.append(UInt64(bits >> 31) | level &<< 1, width: width)
+                    qsgdFields(x0 + start, count: count, norm: norm, levels: s, into: fields, draws: &draws, scratch: scratch, generator: &generator)
+                    if width == 8 {
+                        // Byte-aligned fields (s = 64...127): one byte each.
+                        for i in 0..<count { stream.storeBytes(of: UInt8(truncatingIfNeeded: fields[i]), toByteOffset: start + i, as: UInt8.self) }
+                    } else {
+                        for i in 0..<count { writer.append(UInt64(fields[i]), width: width) }
                     }
                 }
                 writer.finish()
@@ -110,9 +112,9 @@ public struct QSGDCodec: GradientCodec, Sendable {
             }
             // Every field's level is at most s when s fills its bits (1, 3, 7, 15, 127, ...).
             if levels != (1 << levelBits) - 1 {
-                var reader = BitReader(codes, byteCount: codeBytes)
+                let width = bitsPerElement
                 for i in 0..<n {
-                    let level = reader.read(width: bitsPerElement) >> 1
+                    let level = UInt64(field(codes, i, width: width, streamBytes: codeBytes) >> 1)
                     guard level <= UInt64(levels) else {
                         throw CompressionError.undecodable(encoding: name, reason: "element \(i) has level \(level), above \(levels)")
                     }
@@ -134,38 +136,19 @@ public struct QSGDCodec: GradientCodec, Sendable {
         _ codes: UnsafeRawPointer, codeBytes: Int, norms: UnsafeRawPointer, count n: Int,
         into out: UnsafeMutablePointer<Float>, _: S.Type
     ) {
-        var reader = BitReader(codes, byteCount: codeBytes)
         let width = bitsPerElement, s = Float(levels)
         for b in 0..<bucketCount(n, bucketSize) {
             let start = b * bucketSize, count = min(bucketSize, n - start)
-            // Signed level x norm / s (see `dequantize`; the fields are read in order).
-            dequantize(count: count, scale: loadFloat(norms, 4 * b), divisor: s, into: out + start, S.self) { _ in
-                let field = reader.read(width: width)
-                let level = Float(field >> 1)
-                return field & 1 == 0 ? level : -level
+            // level x norm / s, by the step norm / s when that is a normal
+            // float, else dividing each product (as int8's `dequantize`).
+            let norm = loadFloat(norms, 4 * b), step = norm / s, normal = step.isNormal
+            for i in start..<start + count {
+                let f = field(codes, i, width: width, streamBytes: codeBytes)
+                let level = Float(f >> 1)
+                let magnitude = normal ? level * step : level * norm / s
+                // The sign bit goes straight to the float's.
+                S.store(Float(bitPattern: magnitude.bitPattern | f << 31), out, i)
             }
         }
     }
-}
-
-/// The L2 norm of `n` finite floats, summed in Double (no overflow or
-/// underflow for any Float32 input) and rounded once to Float32, which may
-/// then be infinite.
-func l2Norm(_ x: UnsafePointer<Float>, count n: Int) -> Float {
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    var i = 0
-    while i + 4 <= n {
-        let a = Double(x[i]), b = Double(x[i &+ 1]), c = Double(x[i &+ 2]), d = Double(x[i &+ 3])
-        s0 += a * a
-        s1 += b * b
-        s2 += c * c
-        s3 += d * d
-        i &+= 4
-    }
-    while i < n {
-        let a = Double(x[i])
-        s0 += a * a
-        i &+= 1
-    }
-    return Float(((s0 + s1) + (s2 + s3)).squareRoot())
 }

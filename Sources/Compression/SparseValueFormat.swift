@@ -8,8 +8,8 @@
 /// - `float16`: 2 bytes a value, rounded to nearest binary16 and clamped to
 ///   +-65504, with `Float16Codec`'s error bound (2^-11 |v| for |v| >= 2^-14,
 ///   2^-25 below). With UInt16 positions an entry is 4 bytes instead of 6.
-/// - `int8`: 1 byte a value, q = round(127 v / m) in -127...127 (halves away
-///   from zero), m the largest magnitude among the values the group holds in
+/// - `int8`: 1 byte a value, q = round(127 v / m) in -127...127 (ties to
+///   even), m the largest magnitude among the values the group holds in
 ///   this block, sent as one Float32 scale per group of the block; error at
 ///   most m / 254 (plus Float32 rounding, as `ScaledInt8Codec`'s nearest
 ///   rounding). An entry is 3 bytes plus 4 / k per group.

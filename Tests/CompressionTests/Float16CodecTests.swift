@@ -35,6 +35,30 @@ final class Float16CodecTests: XCTestCase {
         XCTAssertEqual(try roundTrip(codec, [Float(0x1p-25).nextDown, -0x1p-26]), [0, -0.0])  // below half the smallest subnormal: zero
     }
 
+    /// The encoder converts sixteen at a time by integer arithmetic; it must
+    /// round exactly as the standard library's Float16(_:) (IEEE, nearest,
+    /// ties to even), so it is checked against it where rounding is hardest:
+    /// every midpoint between neighbouring finite halves (ties, both
+    /// signs), the floats just either side of each midpoint, every half
+    /// itself, and values past 65504 (clamped). Lengths are multiples of 16,
+    /// so no value takes the scalar tail.
+    func testVectorConversionRoundsAsFloat16Does() throws {
+        var x = [Float]()
+        let halves = (0...UInt16(0x7BFF)).map { Float(Float16(bitPattern: $0)) }  // 0 ... 65504
+        for (a, b) in zip(halves, halves.dropFirst()) {
+            let mid = (a + b) / 2  // exact in Float32: halves have 11 significant bits
+            x += [a, mid, mid.nextDown, mid.nextUp, -mid, -mid.nextUp]
+        }
+        x += [65504, 65519.99, 65520, 70000, 1e30, .greatestFiniteMagnitude, Float.leastNonzeroMagnitude, 0x1p-25, -0x1p-25, -0.0]
+        while x.count % 16 != 0 { x.append(0x1p-24 * 1.5) }  // a subnormal tie
+        let bytes = try encoded(codec, x)
+        for (i, v) in x.enumerated() {
+            let got = UInt16(bytes[12 + 2 * i]) | UInt16(bytes[13 + 2 * i]) << 8
+            let want = Float16(min(max(v, -65504), 65504)).bitPattern
+            if got != want { XCTFail("x = \(v) (0x\(String(v.bitPattern, radix: 16))): 0x\(String(got, radix: 16)), not 0x\(String(want, radix: 16))") }
+        }
+    }
+
     /// Finite values beyond 65504 are clamped to +-65504, never infinity.
     func testOverflowClampsToTheLargestHalf() throws {
         let x: [Float] = [65504, 65520, 1e6, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
