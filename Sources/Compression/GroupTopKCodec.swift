@@ -26,6 +26,9 @@ import Random
 /// keeps the dropped entries and the rounding of the sent ones. A NaN is
 /// refused as Group-TopK refuses it (`CompressionError.notANumber`); the
 /// quantized formats also refuse a selected infinity (`.notFinite`).
+///
+/// An instance keeps the selector of the last length it encoded: use one
+/// per thread (the value codecs are plain `Sendable` structs).
 public final class GroupTopKCodec: GradientCodec {
     public let groupSize: Int
     public let ratio: Double

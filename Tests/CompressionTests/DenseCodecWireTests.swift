@@ -94,6 +94,53 @@ final class DenseCodecWireTests: XCTestCase {
         XCTAssertEqual(try codec.decode(bytes, count: 5), [2, -2, 0, 2, -2])
     }
 
+    /// The bit stream of QSGD's fields, at every width 1...16 and counts
+    /// that end inside and on 64-bit words: BitWriter's bytes are those of a
+    /// bit-by-bit packer written from the definition (field i at stream bits
+    /// [i w, (i + 1) w), stream bit j = bit j mod 8 of byte j / 8), and
+    /// `field` reads every field back.
+    func testBitFieldsAtEveryWidth() throws {
+        var rng = SeededGenerator(seed: 13)
+        for width in 1...16 {
+            for count in [0, 1, 7, 63, 64, 65, 200] {
+                let values = (0..<count).map { _ in UInt32(truncatingIfNeeded: rng.next()) & ((1 << UInt32(width)) - 1) }
+                let total = (count * width + 7) / 8
+                var reference = [UInt8](repeating: 0, count: total)
+                for (i, v) in values.enumerated() {
+                    for k in 0..<width where (v >> UInt32(k)) & 1 == 1 {
+                        let j = i * width + k
+                        reference[j / 8] |= 1 << UInt8(j % 8)
+                    }
+                }
+                var written = [UInt8](repeating: 0xEE, count: total)
+                written.withUnsafeMutableBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    var writer = BitWriter(base)
+                    for v in values { writer.append(UInt64(v), width: width) }
+                    writer.finish()
+                }
+                XCTAssertEqual(written, reference, "width \(width) count \(count)")
+                let read = written.withUnsafeBytes { raw in
+                    (0..<count).map { field(raw.baseAddress!, $0, width: width, streamBytes: total) }
+                }
+                XCTAssertEqual(read, values, "width \(width) count \(count)")
+            }
+        }
+        // And through QSGD at widths the other tests do not use (s = 2: 3 bits, 255: 9, 32767: 16).
+        for s in [2, 255, 32_767] {
+            let codec = QSGDCodec(levels: s, bucketSize: 50)
+            let x = gaussian(333, seed: 14)
+            let back = try roundTrip(codec, x)
+            // A level is within 1 of t: one step, plus the Float32 roundings (4 u of the norm and of the step).
+            for start in stride(from: 0, to: 333, by: 50) {
+                let r = start..<min(333, start + 50)
+                let norm = x[r].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                let bound = norm / Double(s) * (1 + 4 * unitRoundoff) + 4 * unitRoundoff * norm
+                for i in r { XCTAssertLessThanOrEqual(abs(Double(back[i]) - Double(x[i])), bound, "s \(s) element \(i)") }
+            }
+        }
+    }
+
     func testEveryHeaderFieldIsChecked() throws {
         let n = 100
         for codec in denseCodecs() {
