@@ -9,8 +9,8 @@ import Random
 ///
 /// Unbiased: E[decoded] = x, within 2^-24 of a level (the grid of the
 /// uniform draws) and a few Float32 roundings (t, the step ||v|| / s and
-/// the product: 4 x 2^-24 relative, plus 2^-149 for a subnormal norm). Variance, per bucket of n elements
-/// (the paper's Lemma 3.1):
+/// the product: 4 x 2^-24 relative, plus 2^-149 for a subnormal norm).
+/// Variance, per bucket of n elements (the paper's Lemma 3.1):
 ///
 ///     E ||Q(v) - v||^2  =  (||v|| / s)^2  sum_i frac(t_i) (1 - frac(t_i))
 ///                      <=  min(n / s^2, sqrt(n) / s) ||v||^2

@@ -2,8 +2,8 @@ import Random
 
 /// 8-bit scaled values: the vector is cut into buckets of `bucketSize`
 /// (the last one possibly shorter); each bucket sends its largest magnitude
-/// m as a Float32 scale and each element as q = round(127 x / m) (ties to even), an Int8 in
-/// -127...127 (never -128), so x is read back as q m / 127.
+/// m as a Float32 scale and each element as q = round(127 x / m), an Int8
+/// in -127...127 (never -128), so x is read back as q m / 127.
 ///
 /// Wire format (little-endian):
 ///
