@@ -94,3 +94,114 @@ public func measureCompression(gradient: [Float], residual: [Float]? = nil, grou
         seconds: median(plain), secondsWithFeedback: median(feedback), encodeSeconds: median(encoding),
         copySeconds: median(copies), encodedBytes: encoded)
 }
+
+/// What `measureCodec` found for one codec and input. Times are medians of
+/// the timed repetitions, one core.
+public struct CodecThroughput: Sendable {
+    /// The codec's name (`qsgd`, `fp16`, ...).
+    public let codec: String
+    public let length: Int
+    /// Bytes of one message, `encodedBytes(count: length)`.
+    public let encodedBytes: Int
+    /// Encoding the vector into its message.
+    public let encodeSeconds: Double
+    /// Decoding the message and adding it into an accumulator (what each
+    /// message of an all-gather costs its receiver).
+    public let decodeSeconds: Double
+    /// Copying the vector (memcpy), measured interleaved as this machine's yardstick.
+    public let copySeconds: Double
+
+    /// Wire bits per input element, header and scales included.
+    public var bitsPerElement: Double { length > 0 ? Double(8 * encodedBytes) / Double(length) : 0 }
+    /// Input bytes (4 a float) encoded per second.
+    public var encodeGigabytesPerSecond: Double { Double(length * 4) / encodeSeconds / 1e9 }
+    /// Output bytes (4 a float) decoded per second.
+    public var decodeGigabytesPerSecond: Double { Double(length * 4) / decodeSeconds / 1e9 }
+}
+
+/// Times `codec` on `gradient`: encode, then decode-add, median of
+/// `iterations` after one warm-up, interleaved with a memcpy of the vector.
+/// Stochastic codecs draw from a generator of `seed`. `clock` gives seconds.
+public func measureCodec(_ codec: any GradientCodec, gradient: [Float], iterations: Int, seed: UInt64 = 1,
+                         clock: () -> Double) throws -> CodecThroughput
+{
+    let n = gradient.count
+    var generator = SeededGenerator(seed: seed)
+    var bytes = [UInt8](repeating: 0, count: codec.encodedBytes(count: n))
+    var sum = [Float](repeating: 0, count: n)
+    var copy = [Float](repeating: 0, count: n)
+    var encodes = [Double](), decodes = [Double](), copies = [Double]()
+    for i in 0...iterations {
+        var t0 = clock()
+        do {
+            var span = bytes.mutableSpan
+            var raw = span.mutableBytes
+            try codec.encode(gradient.span, into: &raw, using: &generator)
+        }
+        let e = clock() - t0
+        t0 = clock()
+        do {
+            var span = sum.mutableSpan
+            try codec.decode(bytes.span.bytes, into: &span, .add)
+        }
+        let d = clock() - t0
+        t0 = clock()
+        copy.withUnsafeMutableBufferPointer { c in
+            gradient.withUnsafeBufferPointer { if n > 0 { c.baseAddress!.update(from: $0.baseAddress!, count: n) } }
+        }
+        let c = clock() - t0
+        if i > 0 {
+            encodes.append(e)
+            decodes.append(d)
+            copies.append(c)
+        }
+    }
+    return CodecThroughput(codec: codec.name, length: n, encodedBytes: bytes.count, encodeSeconds: median(encodes),
+                           decodeSeconds: median(decodes), copySeconds: median(copies))
+}
+
+/// What `measurePowerSGD` found for one layer shape and rank (medians, one core).
+public struct PowerSGDThroughput: Sendable {
+    public let rows: Int, columns: Int, rank: Int
+    /// W = M + E and P = W Q.
+    public let computePSeconds: Double
+    /// Orthonormalizing P and Q = W^T P.
+    public let computeQSeconds: Double
+    /// M_hat = P Q^T and E = W - M_hat.
+    public let finishSeconds: Double
+    /// Bytes of the two factors, 4 r (m + n).
+    public let bytesPerStep: Int
+
+    public var stepSeconds: Double { computePSeconds + computeQSeconds + finishSeconds }
+}
+
+/// Times one PowerSGD step on a seeded Gaussian m x n gradient at rank r,
+/// phase by phase, with the all-reduces left out (one rank: the mean is the
+/// buffer itself), median of `iterations` after one warm-up.
+public func measurePowerSGD(rows: Int, columns: Int, rank: Int, iterations: Int, clock: () -> Double) throws -> PowerSGDThroughput {
+    let compressor = PowerSGD(rows: rows, columns: columns, rank: rank, seed: 1)
+    let gradient = gaussianVector(length: rows * columns)
+    var output = [Float](repeating: 0, count: rows * columns)
+    var ps = [Double](), qs = [Double](), fs = [Double]()
+    for i in 0...iterations {
+        var t0 = clock()
+        try compressor.computeP(gradient: gradient.span)
+        let p = clock() - t0
+        t0 = clock()
+        try compressor.computeQ()
+        let q = clock() - t0
+        t0 = clock()
+        do {
+            var span = output.mutableSpan
+            try compressor.finish(into: &span)
+        }
+        let f = clock() - t0
+        if i > 0 {
+            ps.append(p)
+            qs.append(q)
+            fs.append(f)
+        }
+    }
+    return PowerSGDThroughput(rows: rows, columns: columns, rank: rank, computePSeconds: median(ps), computeQSeconds: median(qs),
+                              finishSeconds: median(fs), bytesPerStep: compressor.bytesPerStep)
+}

@@ -1,5 +1,6 @@
-/// What compressing a vector, or decoding and merging a sparse block, can
-/// refuse. `description` is one line naming the element, group or block.
+/// What compressing a vector, or decoding and merging a sparse block or a
+/// codec's message, can refuse. `description` is one line naming the
+/// element, group, block or field.
 public enum CompressionError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Group-TopK met a NaN, which has no magnitude to rank (see `GroupTopK`):
     /// `position` is the element of the vector holding the first one, `what`
@@ -16,6 +17,13 @@ public enum CompressionError: Error, CustomStringConvertible, Equatable, Sendabl
     /// Received bytes do not decode as a block of `groups`; `reason` says what
     /// is wrong (form, size, position width or a position).
     case undecodableBlock(groups: Range<Int>, reason: String)
+    /// A codec was given a value it cannot encode: a NaN or an infinity
+    /// (a scale or norm cannot hold one), at element `position` of the
+    /// input. `encoding` names the encoding ("qsgd", "fp16 sparse values", ...).
+    case notFinite(position: Int, value: Float, encoding: String)
+    /// Received bytes do not decode as an `encoding` message of the expected
+    /// shape; `reason` says what is wrong (size, header field, a scale, a level).
+    case undecodable(encoding: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +37,10 @@ public enum CompressionError: Error, CustomStringConvertible, Equatable, Sendabl
             return "a NaN at element \(position) of the block, which reselect cannot rank"
         case let .undecodableBlock(groups, reason):
             return "bad sparse block for groups \(groups): \(reason)"
+        case let .notFinite(position, value, encoding):
+            return "\(value) at element \(position) of the input; the \(encoding) encoding takes finite values only"
+        case let .undecodable(encoding, reason):
+            return "bad \(encoding) message: \(reason)"
         }
     }
 }

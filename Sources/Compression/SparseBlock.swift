@@ -55,32 +55,65 @@ public struct SparseBlock: Sendable {
     /// 65,536 entries, one more than UInt16 holds.
     var countBytes: Int { layout.groupSize < 65_536 ? 2 : 4 }
 
-    /// Bytes this block takes on the wire in `form`, header included.
-    public var wireBytes: Int { Self.headerBytes + payloadBytes(form, entries: values.count) }
+    /// Bytes this block takes on the wire in `form` with Float32 values, header included.
+    public var wireBytes: Int { wireBytes(values: .float32) }
+
+    /// Bytes this block takes on the wire in `form` with values in `format`,
+    /// header included (see `encode(into:values:)`).
+    public func wireBytes(values format: SparseValueFormat) -> Int {
+        Self.headerBytes + payloadBytes(form, entries: values.count, values: format)
+    }
 
     static let headerBytes = 4
 
-    func payloadBytes(_ form: Form, entries: Int) -> Int {
+    func payloadBytes(_ form: Form, entries: Int, values format: SparseValueFormat = .float32) -> Int {
+        let scales = format.scaleBytes(groups: groups.count)
         switch form {
-        case .fixed: return entries * layout.entryBytes
-        case .variable: return groups.count * countBytes + entries * layout.entryBytes
-        case .dense: return elements.count * 4
+        case .fixed: return scales + entries * (format.valueBytes + layout.positionBytes)
+        case .variable: return groups.count * countBytes + scales + entries * (format.valueBytes + layout.positionBytes)
+        case .dense: return scales + elements.count * format.valueBytes
         }
     }
 
-    /// Adds the block's elements into `output`, where `output[i - origin]`
-    /// holds element i of the vector (origin 0: `output` is the whole vector).
-    package func add(into output: UnsafeMutablePointer<Float>, origin: Int = 0) {
-        let base = elements.lowerBound - origin
+    /// The indices into `values` of group `groups.lowerBound + j`'s values, in
+    /// any form; `start` is where group j's entries begin (the sum of the
+    /// earlier counts) and is advanced past them.
+    @inline(__always)
+    func valueRange(ofGroup j: Int, start: inout Int) -> Range<Int> {
         if form == .dense {
-            for i in 0..<values.count { output[base + i] += values[i] }
+            let r = layout.range(ofGroup: groups.lowerBound + j)
+            return r.lowerBound - elements.lowerBound..<r.upperBound - elements.lowerBound
+        }
+        defer { start += counts[j] }
+        return start..<start + counts[j]
+    }
+
+    /// The element of the vector that value `e` stands for.
+    func element(ofValue e: Int) -> Int {
+        if form == .dense { return elements.lowerBound + e }
+        var start = 0
+        for j in 0..<groups.count {
+            let r = valueRange(ofGroup: j, start: &start)
+            if r.contains(e) { return layout.range(ofGroup: groups.lowerBound + j).lowerBound + Int(positions[e]) }
+        }
+        preconditionFailure("value \(e) is outside the block's \(values.count)")
+    }
+
+    /// Adds the block's elements into `output` (subtracts them when
+    /// `negated`), where `output[i - origin]` holds element i of the vector
+    /// (origin 0: `output` is the whole vector).
+    package func add(into output: UnsafeMutablePointer<Float>, origin: Int = 0, negated: Bool = false) {
+        let base = elements.lowerBound - origin
+        let sign: Float = negated ? -1 : 1
+        if form == .dense {
+            for i in 0..<values.count { output[base + i] += sign * values[i] }
             return
         }
         var e = 0
         for (j, g) in groups.enumerated() {
             let start = layout.range(ofGroup: g).lowerBound - origin
             for _ in 0..<counts[j] {
-                output[start + Int(positions[e])] += values[e]
+                output[start + Int(positions[e])] += sign * values[e]
                 e += 1
             }
         }
@@ -99,9 +132,12 @@ public struct SparseBlock: Sendable {
     }
 
     /// Switches between `variable` and `dense`, whichever is smaller on the
-    /// wire (SparCML's switch: fill-in grows with every merge).
-    mutating func chooseSmallerForm() {
-        if form == .variable && payloadBytes(.dense, entries: 0) < payloadBytes(.variable, entries: values.count) {
+    /// wire with values in `format` (SparCML's switch: fill-in grows with
+    /// every merge).
+    mutating func chooseSmallerForm(values format: SparseValueFormat = .float32) {
+        if form == .variable
+            && payloadBytes(.dense, entries: 0, values: format) < payloadBytes(.variable, entries: values.count, values: format)
+        {
             makeDense()
         }
     }

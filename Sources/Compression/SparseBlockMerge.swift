@@ -1,10 +1,11 @@
 /// The two ways a ring hop combines a received block with the local one.
 extension SparseBlock {
     /// `exact`: the sum keeps the union of positions. The result is
-    /// `variable`, or `dense` once that is smaller; summing is exact up to
-    /// float rounding, so the ring's result equals an all-reduce of the
+    /// `variable`, or `dense` once that is smaller on the wire with values in
+    /// `format` (the format the block will be sent in); summing is exact up
+    /// to float rounding, so the ring's result equals an all-reduce of the
     /// densified inputs.
-    public mutating func mergeExact(_ other: SparseBlock) {
+    public mutating func mergeExact(_ other: SparseBlock, values format: SparseValueFormat = .float32) {
         precondition(other.layout == layout && other.groups == groups, "merging blocks of different groups")
         if form == .dense || other.form == .dense {
             makeDense()
@@ -23,7 +24,7 @@ extension SparseBlock {
             newCounts.append(newValues.count - before)
         }
         (form, counts, values, positions) = (.variable, newCounts, newValues, newPositions)
-        chooseSmallerForm()
+        chooseSmallerForm(values: format)
     }
 
     /// `reselect`: the union sum cut back to Group-TopK, so the block stays
