@@ -1,4 +1,5 @@
 import Collectives
+import Compression
 
 /// Where SGD's momentum goes when gradients are compressed.
 public enum SparseMomentum: String, CaseIterable, Sendable {
@@ -12,8 +13,32 @@ public enum SparseMomentum: String, CaseIterable, Sendable {
     case optimizer
 }
 
-/// Group-TopK settings of a run.
+/// The compression methods (`--compression NAME`, docs/compression.md).
+public enum CompressionMethod: String, CaseIterable, Sendable {
+    /// Group-TopK on the sparse ring (Float32 values), the seed method.
+    case groupTopK = "group-topk"
+    /// Group-TopK with Float16 or scaled Int8 values: each rank's message
+    /// all-gathered (`GroupTopKCodec`).
+    case groupTopKFP16 = "group-topk-fp16"
+    case groupTopKInt8 = "group-topk-int8"
+    /// Dense codecs, each rank's message all-gathered: Float16, scaled Int8,
+    /// QSGD, scaled sign (EF-SignSGD).
+    case fp16, int8, qsgd, sign
+    /// Low-rank factors summed by the dense ring (Vogels et al. 2019).
+    case powerSGD = "powersgd"
+
+    /// Whether the method is one message of the whole vector (`GradientCodec`).
+    public var isCodec: Bool { self != .groupTopK && self != .powerSGD }
+    /// Whether it keeps top-k entries (the Group-TopK settings apply).
+    public var isTopK: Bool { self == .groupTopK || self == .groupTopKFP16 || self == .groupTopKInt8 }
+    /// Error feedback by default: on for the biased methods, off for QSGD
+    /// (unbiased) and for Float16 (its error is a rounding).
+    public var errorFeedbackByDefault: Bool { self != .qsgd && self != .fp16 }
+}
+
+/// The compression settings of a run.
 public struct CompressionSettings: Sendable, Equatable {
+    public var method: CompressionMethod = .groupTopK
     public var groupSize = 1024
     public var ratio = 0.01
     /// `reselect` needs `errorFeedback`: the residual is where it keeps the
@@ -21,6 +46,36 @@ public struct CompressionSettings: Sendable, Equatable {
     public var policy: SparseReducePolicy = .exact
     public var errorFeedback = true
     public var momentum: SparseMomentum = .fold
+    /// The dense codecs' options: bucket (int8, qsgd) or sign group size,
+    /// QSGD's levels, int8's rounding.
+    public var bucketSize = 512
+    public var levels = 127
+    public var stochasticRounding = false
+    /// PowerSGD's rank.
+    public var powerRank = 2
 
     public init() {}
+
+    /// The codec of a codec method (nil for Group-TopK on the ring and PowerSGD).
+    public func makeCodec() -> (any GradientCodec)? {
+        guard method.isCodec else { return nil }
+        var o = CodecOptions()
+        o.bucketSize = bucketSize
+        o.levels = levels
+        o.rounding = stochasticRounding ? .stochastic : .nearest
+        o.groupSize = groupSize
+        o.ratio = ratio
+        return makeGradientCodec(named: method.rawValue, options: o)
+    }
+
+    /// What decides the trained model, for fingerprints: the Group-TopK
+    /// form as before, the method and its options appended for the others.
+    public var fingerprint: String {
+        let topK = "\(groupSize)/\(ratio)/\(policy.rawValue)/\(errorFeedback)/\(momentum.rawValue)"
+        switch method {
+        case .groupTopK: return topK
+        case .powerSGD: return "powersgd/\(powerRank)/\(errorFeedback)/\(momentum.rawValue)"
+        default: return "\(method.rawValue)/\(topK)/\(bucketSize)/\(levels)/\(stochasticRounding)"
+        }
+    }
 }

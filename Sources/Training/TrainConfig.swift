@@ -84,7 +84,7 @@ public struct TrainConfig: Sendable {
     /// (metrics, evaluation, checkpoints, timeouts) are left out, except
     /// that `--stop-at-target` makes the target and evaluation interval count.
     public var fingerprint: String {
-        let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.policy.rawValue)/\($0.errorFeedback)/\($0.momentum.rawValue)" } ?? "none"
+        let c = compression?.fingerprint ?? "none"
         let fields: [String] = [
             "train", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(epochs)", "\(batch)",
             "\(learningRate)", "\(momentum)", "\(nesterov)", "\(weightDecay)", scaling.rawValue, "\(maxLearningRateScale)", "\(baseBatch ?? -1)",
