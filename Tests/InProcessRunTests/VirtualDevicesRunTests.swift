@@ -29,11 +29,12 @@ final class VirtualDevicesRunTests: XCTestCase {
         return c
     }
 
-    /// The cloud's final record and its round records.
+    /// The cloud's final record and its round records (written to
+    /// `config.metricsPath`, or to a file of their own).
     func run(_ config: CloudEdgeConfig, ranks: Int) throws -> (final: CloudEdgeFinalRecord, rounds: [[String: Any]]) {
         var c = config
-        let path = NSTemporaryDirectory() + "vd-\(UUID().uuidString).jsonl"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = config.metricsPath ?? NSTemporaryDirectory() + "vd-\(UUID().uuidString).jsonl"
+        defer { if config.metricsPath == nil { try? FileManager.default.removeItem(atPath: path) } }
         c.metricsPath = path
         let withMetrics = c
         let finals = try LoopbackTransport.run(ranks: ranks) { try runCloudEdge(config: withMetrics, peers: $0) }
@@ -42,7 +43,7 @@ final class VirtualDevicesRunTests: XCTestCase {
         let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
             .map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
             .filter { $0["event"] as? String == "round" }
-        XCTAssertEqual(rounds.count, config.rounds)
+        XCTAssertEqual(rounds.count, config.rounds, "one round record per round")
         return (final, rounds)
     }
 
@@ -175,6 +176,103 @@ final class VirtualDevicesRunTests: XCTestCase {
             XCTAssertEqual(held[3 + x].train, mine.reduce(0) { $0 + partitions[$1].count }, "executor \(x): its devices' samples")
             XCTAssertLessThan(held[3 + x].train ?? 1080, 1080)
             XCTAssertEqual(held[3 + x].test, nil)
+        }
+    }
+
+    /// Checkpoints after rounds 2 and 4 of 6 with 9 devices on 2
+    /// executors (each file holds all its devices' samplers); resuming from
+    /// round 4 ends with both models of the run that never stopped, and
+    /// another rank count is refused.
+    func testAResumedRunWithVirtualDevicesEndsBitwiseLikeTheUninterruptedOne() throws {
+        let dir = try temporaryDirectory("inprocess-vd-resume")
+        var c = config()
+        c.rounds = 6
+        c.localSteps = 2
+        let reference = try run(c, ranks: 5).final
+        c.checkpointDir = dir + "/ckpt"
+        c.checkpointEvery = 2
+        c.metricsPath = dir + "/metrics.jsonl"
+        XCTAssertEqual(try run(c, ranks: 5).final.modelSHA256, reference.modelSHA256, "checkpointing changed the run")
+        c.resume = true
+        let (resumed, rounds) = try run(c, ranks: 5)
+        XCTAssertEqual(resumed.modelSHA256, reference.modelSHA256)
+        XCTAssertEqual(resumed.cloudModelSHA256, reference.cloudModelSHA256)
+        XCTAssertEqual(resumed.bytes, reference.bytes, "byte counts carry over")
+        XCTAssertEqual(rounds.compactMap { $0["round"] as? Int }, Array(1...6))
+        XCTAssertThrowsError(try run(c, ranks: 6)) {
+            XCTAssertTrue("\($0)".contains("written by 5 ranks; this run has 6"), "\($0)")
+        }
+    }
+
+    /// Device entries: compute seconds measured per device (the round's
+    /// max and mean are theirs), link seconds emulated per device from its
+    /// own rate. With one edge server the rates do not change the plan, so
+    /// a device on a 20x slower link leaves the models, and the other
+    /// devices' entries, as they were: its slowness is accounted, not
+    /// waited for by its executor's other devices.
+    func testDeviceEntriesAccountEachDevicesComputeAndLink() throws {
+        var c = config()
+        c.edgeServers = 1
+        let (uniform, uniformRounds) = try run(c, ranks: 4)
+        c.deviceBandwidth = [Double](repeating: 10, count: 8) + [0.5]
+        let (slow, slowRounds) = try run(c, ranks: 4)
+        XCTAssertEqual(slow.modelSHA256, uniform.modelSHA256)
+        XCTAssertEqual(slow.cloudModelSHA256, uniform.cloudModelSHA256)
+        let samples = c.localSteps * c.batch
+        // Per sample: 32 activations and a label up, 32 gradients down, 4 bytes each.
+        let workload = SplitWorkload(uploadBytesPerSample: 33 * 4, downloadBytesPerSample: 32 * 4, workPerSample: 0)
+        var sawSlow = false
+        for (u, s) in zip(uniformRounds, slowRounds) {
+            let entries = try XCTUnwrap(s["devices"] as? [[String: Any]])
+            let uniformEntries = try XCTUnwrap(u["devices"] as? [[String: Any]])
+            XCTAssertEqual(entries.map { $0["device"] as? Int }, uniformEntries.map { $0["device"] as? Int })
+            for entry in entries {
+                let d = try XCTUnwrap(entry["device"] as? Int)
+                XCTAssertEqual(entry["rank"] as? Int, 2 + d % 2)
+                XCTAssertGreaterThan(try XCTUnwrap(entry["compute_s"] as? Double), 0)
+                let link = try XCTUnwrap(entry["emulated_link_s"] as? Double)
+                XCTAssertEqual(link, transmissionSeconds(samples: samples, mbps: d == 8 ? 0.5 : 10, workload: workload))
+                if d == 8 { sawSlow = true }
+            }
+            let compute = entries.compactMap { $0["compute_s"] as? Double }
+            XCTAssertEqual(s["device_compute_max_s"] as? Double, compute.max())
+            // The mean is summed as c / n per device: within n roundings of the sum's.
+            let mean = try XCTUnwrap(s["device_compute_mean_s"] as? Double)
+            XCTAssertEqual(mean, compute.reduce(0, +) / Double(compute.count), accuracy: mean * Double(compute.count) * 2 * .ulpOfOne)
+        }
+        XCTAssertTrue(sawSlow, "device 8 was never sampled: the test checks nothing about a slow link")
+    }
+
+    /// What `--devices` cannot run is refused on every rank before any
+    /// message, with one line naming the flag and the numbers.
+    func testBadVirtualDeviceCombinationsAreRefusedBeforeAnyMessage() {
+        func with(_ change: (inout CloudEdgeConfig) -> Void) -> CloudEdgeConfig {
+            var c = config()
+            change(&c)
+            return c
+        }
+        let cases: [(CloudEdgeConfig, Int, String)] = [
+            (with { $0.devices = 4 }, 8,
+             "--devices 4 is fewer than the 5 device executor ranks (ranks 3...7 with --edge-servers 2); run at most 7 ranks"),
+            (with { $0.devices = 0 }, 5, "--devices must be at least 1, got 0"),
+            (with { ($0.clientsPerRound, $0.fraction) = (nil, 0.05) }, 5,
+             "--fraction 0.05 selects 0 of the 9 devices (round(0.05 x 9) = 0); give at least 0.05555555555555555 or --clients-per-round"),
+            (with { $0.clientsPerRound = 10 }, 5, "--clients-per-round 10 is more than the 9 device(s) on 2 executor(s) (ranks 3...4)"),
+            (with { $0.minClusterSize = 4 }, 5, """
+                --clusters 2 x --min-cluster-size 4 needs 8 devices per round; this run samples 6 of its 9 device(s) on 2 executor(s) \
+                (ranks 3...4, with 2 edge server(s) on 5 ranks)
+                """),
+            (with { $0.deviceBandwidth = [1, 2] }, 5, "--device-bandwidth has 2 values for 9 devices (give 1 or 9)"),
+        ]
+        for (config, ranks, message) in cases {
+            XCTAssertThrowsError(try run(config, ranks: ranks)) { error in
+                XCTAssertEqual("\(error)", message)
+                XCTAssertEqual((error as? CloudEdgeError)?.raisedOnEveryRank, true, message)
+            }
+        }
+        // More devices than the data holds batches of: the device is named, on every rank alike.
+        XCTAssertThrowsError(try run(with { ($0.devices, $0.partition) = (200, .iid) }, ranks: 5)) {
+            XCTAssertEqual("\($0)", "--batch 8 is larger than device 80's partition of 5 samples")
         }
     }
 }
