@@ -33,15 +33,22 @@ final class CloudEdgeIntegrationTests: XCTestCase {
     }
 
     /// The in-process run (threads over LoopbackTransport, the configuration
-    /// the command line makes of the same arguments) ends with the model of
-    /// the mpirun run, bit for bit.
+    /// the command line makes of the same arguments) ends with the models of
+    /// the mpirun run, bit for bit, with one device per rank and with
+    /// virtual devices.
     func testInProcessAndMPIRunsEndWithTheSameModel() throws {
-        let arguments = small + ["--edge-servers", "2", "--clustering", "random", "--matching", "greedy"]
-        let config = try CloudEdgeCommand.parse(Array(arguments.dropFirst())).makeConfig()
-        let inProcess = try LoopbackTransport.run(ranks: 6) { peers in try runCloudEdge(config: config, peers: peers)?.modelSHA256 }
-        let outcome = try MPIJob.run("edgetrain", arguments, ranks: 6, timeout: 240)
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        XCTAssertEqual(try XCTUnwrap(inProcess[0]), try XCTUnwrap(outcome.jsonLines.last?["model_sha256"] as? String))
+        for extra in [[], ["--devices", "7"]] {
+            let arguments = small + ["--edge-servers", "2", "--clustering", "random", "--matching", "greedy"] + extra
+            let config = try CloudEdgeCommand.parse(Array(arguments.dropFirst())).makeConfig()
+            let inProcess = try LoopbackTransport.run(ranks: 6) { peers in
+                try runCloudEdge(config: config, peers: peers).map { [$0.modelSHA256, $0.cloudModelSHA256] }
+            }
+            let outcome = try MPIJob.run("edgetrain", arguments, ranks: 6, timeout: 240)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            let final = try XCTUnwrap(outcome.jsonLines.last)
+            XCTAssertEqual(try XCTUnwrap(inProcess[0]), [final["model_sha256"] as? String, final["cloud_model_sha256"] as? String],
+                           "\(extra)")
+        }
     }
 
     /// `--devices 7` (label-skewed, 4 of them a round) on 1 and 3 executors
