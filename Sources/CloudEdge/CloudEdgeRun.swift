@@ -323,7 +323,8 @@ final class CloudEdgeRun {
         let speeds = network.edgeSpeeds.map { String(format: "%g", $0 / 1e9) }.joined(separator: ",")
         let rates = network.linkMbps.map { $0[0] }
         let links = config.topologyPath.map { "from \($0)" }
-            ?? (rates.count > 32 ? String(format: "%g to %g", rates.min()!, rates.max()!)
+            ?? (rates.count > 32 ? (rates.min() == rates.max() ? String(format: "%g (all %d)", rates[0], rates.count)
+                                                                 : String(format: "%g to %g", rates.min()!, rates.max()!))
                                  : rates.map { String(format: "%g", $0) }.joined(separator: ",")) + " Mbit/s"
         let executors = roles.virtual ? " on \(roles.executors) executor(s) (\(roles.executorRanks))" : ""
         let summary = roles.devices > 32
