@@ -61,9 +61,9 @@ final class CloudEdgeRun {
     /// devices starts a round from.
     var globalFront: [Float]?
     /// An executor's fronts, one per device it trains at once (its sampled
-    /// devices of a round, who step together): made as the most sampled
-    /// devices of a round grows, reused across rounds, each loaded with the
-    /// global front when a device takes it.
+    /// devices of a round, who step together): grown to the most devices
+    /// sampled on it in a round so far, reused across rounds, each loaded
+    /// with the global front when a device takes it.
     var frontPool: [Model] = []
     /// Floats at the cut per sample.
     let cutCount: Int
