@@ -10,7 +10,8 @@ import RunSupport
 ///
 /// - the cloud: the global front and back, the cloud model, the run's
 ///   counters and last evaluations, the metrics records written;
-/// - a device: its minibatch sampler;
+/// - a device executor: each of its devices' minibatch sampler, under
+///   `device.<id>.` (with `--devices`, all the devices it serves);
 /// - an edge server: nothing but its role (its back half is the global one).
 ///
 /// Every rank's file carries the round. On resume the cloud sends the
@@ -23,7 +24,7 @@ extension CloudEdgeRun {
         switch role {
         case .cloud: return "cloud"
         case .edge: return "edge"
-        case .device: return "device"
+        case .executor: return "device"
         }
     }
 
@@ -36,7 +37,7 @@ extension CloudEdgeRun {
         file.set("rank", integer: rank)
         file.set("config_sha256", string: config.fingerprint(network: network))
         file.set("round", integer: roundsDone)
-        if let sampler { file.set(sampler: sampler.state) }
+        for device in deviceStates { file.set(sampler: device.sampler.state, prefix: "device.\(device.id).") }
         if let state = cloud {
             file["model"] = .floats(globalParameters)
             file["cloud_model"] = .floats(state.model.store.copyParameters())
@@ -75,8 +76,9 @@ extension CloudEdgeRun {
         guard try file.integer("rank", file: name) == peers.rank else { throw fail("belongs to another rank") }
         let round = try file.integer("round", file: name)
         guard round >= 1 && round <= config.rounds else { throw fail("round \(round) does not fit this run") }
-        if case let .device(d) = role {
-            sampler = try file.sampler(indices: partitions[d], batchSize: config.batch, file: name)
+        for (i, device) in deviceStates.enumerated() {
+            deviceStates[i].sampler = try file.sampler(indices: device.indices, batchSize: config.batch, file: name,
+                                                       prefix: "device.\(device.id).")
         }
         if let state = cloud {
             let model = try file.floats("model", file: name)

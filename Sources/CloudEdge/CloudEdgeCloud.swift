@@ -66,13 +66,16 @@ extension CloudEdgeRun {
         }
         let bytes = try receive(in: tier, from: 1, tag: CloudEdgeTag.aggregate, "the averaged model from the aggregator (rank 1)")
         let sender = "the aggregator"
-        let m = try WireMessage(decoding: bytes, from: sender, scalars: AggregateFigures.count,
+        let m = try WireMessage(decoding: bytes, from: sender, scalars: AggregateFigures.count + plan.sampled.count,
                                 floats: front.parameterCount + back.parameterCount)
         state.roundBytes.edgeCloudUp += bytes.count
         let devices = AggregateFigures(m.scalars)
         _ = try wireSeconds(devices.computeMax, "device compute max seconds", from: sender)
         _ = try wireSeconds(devices.computeMean, "device compute mean seconds", from: sender)
         _ = try wireCount(devices.rssPeakKilobytes, "device peak RSS KiB", from: sender)
+        for (d, seconds) in zip(plan.sampled, devices.compute) {
+            _ = try wireSeconds(seconds, "compute seconds of device \(d)", from: sender)
+        }
         state.devices = devices
         state.roundBytes.frontUpload = try wireCount(devices.frontUpload, "front upload bytes", from: sender)
         state.roundBytes.backUpload = try wireCount(devices.backUpload, "back upload bytes", from: sender)
@@ -82,8 +85,8 @@ extension CloudEdgeRun {
         state.distillLosses = samples.labels.isEmpty ? nil
             : config.distill ? distil(samples, cloud: state.model) : (back: nil, cloud: trainOnHardLabels(samples, cloud: state.model))
         full.store.loadParameters(globalParameters)
-        state.lastEdge = evaluate(full, on: test, batch: config.evalBatch)
-        state.lastCloud = evaluateChain(front, then: state.model, on: test, batch: config.evalBatch)
+        state.lastEdge = evaluate(full, on: test!, batch: config.evalBatch)
+        state.lastCloud = evaluateChain(front, then: state.model, on: test!, batch: config.evalBatch)
     }
 
     /// Mutual distillation on the round's samples (activations at the cut
@@ -158,6 +161,7 @@ extension CloudEdgeRun {
             randomMatchingCost: plan.randomCost,
             emulatedRoundSeconds: plan.emulatedSeconds, deviceComputeMax: state.devices.computeMax,
             deviceComputeMean: state.devices.computeMean, deviceRSSPeakBytes: Int(state.devices.rssPeakKilobytes) * 1024,
+            devices: deviceEntries(plan, compute: state.devices.compute),
             distillBackLoss: state.distillLosses?.back, distillCloudLoss: state.distillLosses?.cloud,
             distillSamples: state.distillSamples), bytes: state.roundBytes)
         try state.metrics.append(record)
@@ -172,6 +176,19 @@ extension CloudEdgeRun {
                                                          total: config.rounds - roundsAtStart))))
     }
 
+    /// The round's sampled devices, in order: the executor rank, the
+    /// compute seconds the aggregator relayed (measured) and the link time
+    /// the cost model gives on its link to its edge server (emulated).
+    func deviceEntries(_ plan: RoundPlan, compute: [Double]) -> [CloudEdgeDeviceEntry] {
+        zip(plan.sampled, compute).map { d, seconds in
+            let edge = plan.placement(ofDevice: d)!.edge
+            return CloudEdgeDeviceEntry(
+                device: d, rank: roles.rank(ofDevice: d), computeSeconds: seconds,
+                emulatedLinkSeconds: transmissionSeconds(samples: config.localSteps * config.batch, mbps: network.linkMbps[d][edge],
+                                                         workload: workload))
+        }
+    }
+
     /// The final record, written to the metrics and summarized.
     func finalRecord() throws -> CloudEdgeFinalRecord {
         let state = cloud!
@@ -183,7 +200,8 @@ extension CloudEdgeRun {
             matching: config.matching.rawValue, distill: config.distill, seed: config.seed, data: config.data.name,
             testAccuracy: state.lastEdge.accuracy, testLoss: state.lastEdge.loss, cloudTestAccuracy: state.lastCloud.accuracy,
             cloudTestLoss: state.lastCloud.loss, wallSeconds: wall, emulatedSeconds: state.emulatedSeconds,
-            modelSHA256: SHA256.hex(globalParameters)), bytes: state.totalBytes)
+            modelSHA256: SHA256.hex(globalParameters), cloudModelSHA256: SHA256.hex(state.model.store.copyParameters())),
+            bytes: state.totalBytes)
         try state.metrics.append(final)
         state.metricsRecords += 1
         let b = state.totalBytes

@@ -28,6 +28,9 @@ public struct CloudEdgeConfig: Sendable {
     public var cutLayer: String?
     /// Edge servers E: ranks 1...E.
     public var edgeServers = 2
+    /// Virtual devices D over the device executor ranks E+1...R-1
+    /// (`--devices`; nil: one device per executor rank).
+    public var devices: Int?
     /// Clusters K per round (nil: E).
     public var clusters: Int?
     public var minClusterSize = 1
@@ -110,7 +113,8 @@ public struct CloudEdgeConfig: Sendable {
     }
 
     /// SHA-256 of everything that decides the trained models (checkpoints
-    /// resume only a run with the same fingerprint). The network counts, as
+    /// resume only a run with the same fingerprint). `--devices` counts when
+    /// given (and leaves the fingerprint of a run without it as it was). The network counts, as
     /// parsed (`network`: edge speeds and link rates, however given): it
     /// decides the matching. So an edited topology file changes the
     /// fingerprint, and the same network from another path or from the
@@ -122,7 +126,7 @@ public struct CloudEdgeConfig: Sendable {
             "\(clientsPerRound ?? -1)", "\(fraction ?? -1)", "\(localSteps)", "\(batch)", "\(learningRate)",
             "\(distill)/\(temperature)/\(distillAlpha)/\(distillSteps)/\(distillSamples)", "\(network.edgeSpeeds)",
             "\(network.linkMbps)", "\(partition)", "\(seed)", "\(data)",
-        ]
+        ] + (devices.map { ["devices \($0)"] } ?? [])
         return SHA256.hex(Array(fields.joined(separator: "|").utf8))
     }
 }

@@ -46,6 +46,22 @@ public struct LinkBytes: Codable, Sendable, Equatable {
     }
 }
 
+/// One sampled device's entry of a round record.
+struct CloudEdgeDeviceEntry: Codable, Sendable, Equatable {
+    var device: Int
+    /// The executor rank that trained it.
+    var rank: Int
+    /// Measured: its own front forward, backward and steps.
+    var computeSeconds: Double
+    /// Emulated (the cost model, not waited for): its activations up and
+    /// gradients down on its link to its cluster's edge server.
+    var emulatedLinkSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case device, rank, computeSeconds = "compute_s", emulatedLinkSeconds = "emulated_link_s"
+    }
+}
+
 /// `{"event":"round"}`: one round, after the cloud evaluated both models.
 struct CloudEdgeRoundRecord: Codable, Sendable {
     var figures: Figures
@@ -74,6 +90,8 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
         var deviceComputeMax: Double
         var deviceComputeMean: Double
         var deviceRSSPeakBytes: Int
+        /// One entry per sampled device, in device order.
+        var devices: [CloudEdgeDeviceEntry]
         /// With distillation: the last distillation step's mean losses.
         var distillBackLoss: Double?
         var distillCloudLoss: Double?
@@ -87,7 +105,7 @@ struct CloudEdgeRoundRecord: Codable, Sendable {
                  randomClusterKLMean = "random_cluster_kl_mean", greedyMatchingCost = "greedy_matching_cost_s",
                  randomMatchingCost = "random_matching_cost_s",
                  emulatedRoundSeconds = "emulated_round_s", deviceComputeMax = "device_compute_max_s",
-                 deviceComputeMean = "device_compute_mean_s", deviceRSSPeakBytes = "device_rss_peak_bytes",
+                 deviceComputeMean = "device_compute_mean_s", deviceRSSPeakBytes = "device_rss_peak_bytes", devices,
                  distillBackLoss = "distill_back_loss", distillCloudLoss = "distill_cloud_loss",
                  distillSamples = "distill_samples"
         }
@@ -140,6 +158,8 @@ public struct CloudEdgeFinalRecord: Codable, Sendable {
         /// SHA-256 of the global front's parameters then the back's: the
         /// whole edge model's.
         public var modelSHA256: String
+        /// SHA-256 of the cloud model's parameters.
+        public var cloudModelSHA256: String
 
         enum CodingKeys: String, CodingKey {
             case event, model, cutLayer = "cut_layer", frontParameters = "front_parameters",
@@ -147,11 +167,12 @@ public struct CloudEdgeFinalRecord: Codable, Sendable {
                  edgeServers = "edge_servers", devices, clusters, rounds, clustering, matching, distill, seed, data,
                  testAccuracy = "test_accuracy", testLoss = "test_loss", cloudTestAccuracy = "cloud_test_accuracy",
                  cloudTestLoss = "cloud_test_loss", wallSeconds = "wall_s", emulatedSeconds = "emulated_s",
-                 modelSHA256 = "model_sha256"
+                 modelSHA256 = "model_sha256", cloudModelSHA256 = "cloud_model_sha256"
         }
     }
 
     public var modelSHA256: String { summary.modelSHA256 }
+    public var cloudModelSHA256: String { summary.cloudModelSHA256 }
     public var testAccuracy: Double { summary.testAccuracy }
 
     public func encode(to encoder: Encoder) throws {

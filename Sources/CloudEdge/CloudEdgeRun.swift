@@ -29,41 +29,57 @@ final class CloudEdgeRun {
     let role: CloudEdgeRoles.Role
     let startTime: Double
     /// The edge-cloud tier (cloud and edge servers) and the device-edge tier
-    /// (edge servers and devices); nil on a rank outside it.
+    /// (edge servers and device executors); nil on a rank outside it.
     let edgeCloud: PeerGroup?
     let deviceEdge: PeerGroup?
-    let train: ImageDataset
-    let test: ImageDataset
-    /// Each device's partition of `train` and label histogram.
+    /// The training samples on the whole set, for the header.
+    let trainCount: Int
+    /// An executor's devices' samples only (`gatherPartitions`), nil elsewhere.
+    let train: ImageDataset?
+    /// The test set, on the cloud only.
+    let test: ImageDataset?
+    /// Each device's partition of the training set and label histogram
+    /// (every rank holds all of them: the plan needs the histograms).
     let partitions: [[Int]]
     let histograms: [[Int]]
     let network: NetworkState
     let workload: SplitWorkload
     /// The whole edge model, on the cloud only (for evaluation), and the
-    /// halves a role needs (the global ones between rounds): the cloud both,
-    /// an edge server the back, a device the front; nil elsewhere.
+    /// halves a role holds between rounds (the global ones): the cloud both,
+    /// an edge server the back; nil elsewhere. An executor holds the global
+    /// front as floats (`globalFront`) and a front per device it trains in a
+    /// round (`frontPool`).
     let full: Model!
     let front: Model!
     let back: Model!
     let frontCount: Int
     let backCount: Int
     /// The aggregator's (edge server 0's) averaged front of the last round:
-    /// the global front, which it broadcasts to the devices.
+    /// the global front, which it broadcasts to the executors.
     var aggregatedFront: [Float]?
+    /// An executor's copy of the global front, which each of its sampled
+    /// devices starts a round from.
+    var globalFront: [Float]?
+    /// An executor's fronts, one per device it trains at once (its sampled
+    /// devices of a round, who step together): grown to the most devices
+    /// sampled on it in a round so far, reused across rounds, each loaded
+    /// with the global front when a device takes it.
+    var frontPool: [Model] = []
     /// Floats at the cut per sample.
     let cutCount: Int
     var roundsDone = 0
     /// The rounds done when this process started (for the ETA).
     var roundsAtStart = 0
-    /// Role state: the device's sampler, the cloud's model and bookkeeping.
-    var sampler: MinibatchSampler?
+    /// Role state: an executor's devices (id, partition, sampler), the
+    /// cloud's model and bookkeeping.
+    var deviceStates: [DeviceState] = []
     var cloud: CloudState?
 
     init(config: CloudEdgeConfig, peers: PeerGroup, start: Double) throws {
         self.config = config
         self.peers = peers
         self.startTime = start
-        let roles = try CloudEdgeRoles(ranks: peers.size, edges: config.edgeServers)
+        let roles = try CloudEdgeRoles(ranks: peers.size, edges: config.edgeServers, devices: config.devices)
         self.roles = roles
         role = roles.role(of: peers.rank)
         try Self.checkSettings(config, roles: roles)
@@ -72,7 +88,7 @@ final class CloudEdgeRun {
         let split: SplitModel
         do {
             split = try makeSplitModel(config.model, imageShape: [28, 28, 1], classes: 10, hidden: config.hidden, cut: config.cut,
-                                       seed: config.seed, front: role == .cloud || role.isDevice, back: !role.isDevice)
+                                       seed: config.seed, front: false, back: role != .cloud && !role.isExecutor)
         } catch let error as NNError {
             throw CloudEdgeError.setup("--cut-layer \(config.cut): \(error)")
         }
@@ -81,7 +97,7 @@ final class CloudEdgeRun {
             full = whole
             (front, back) = try whole.split(at: config.cut)
         } else {
-            (full, front, back) = (nil, split.front, split.back)
+            (full, front, back) = (nil, nil, split.back)
         }
         (frontCount, backCount) = (split.frontParameterCount, split.backParameterCount)
         cutCount = split.cutShape.reduce(1, *)
@@ -90,24 +106,41 @@ final class CloudEdgeRun {
         let r = peers.rank, e = roles.edges
         edgeCloud = try peers.split(color: r <= e ? 0 : nil, key: r)
         deviceEdge = try peers.split(color: r >= 1 ? 0 : nil, key: r)
-        let (train, test) = try peers.agree {
-            let (train, test) = try loadData(config.data, seed: config.seed)
-            guard [train.height, train.width, train.channels, train.classes] == [28, 28, 1, 10] else {
-                throw CloudEdgeError.setup("cloud-edge mode takes 28x28x1 images of 10 classes; \(config.data.name) has "
-                                           + "\(train.height)x\(train.width)x\(train.channels) of \(train.classes)")
-            }
-            return (train, test)
-        }
-        (self.train, self.test) = (train, test)
-        let devices = roles.devices
+        // Every rank reads the training labels (to partition and plan); then
+        // the cloud loads the test set, each executor only its devices'
+        // samples, and an edge server nothing more.
+        let labels = try peers.agree { try loadTrainingLabels(config.data, seed: config.seed) }
+        trainCount = labels.count
+        let classes = config.data.classes
         let partitions = try peers.agree {
-            let parts = try partition(labels: train.labels, classes: train.classes, parts: devices, scheme: config.partition,
+            let parts = try partition(labels: labels, classes: classes, parts: roles.devices, scheme: config.partition,
                                       seed: config.seed)
-            try checkBatchFits(config.batch, partitions: parts, firstRank: e + 1)
+            if roles.virtual {
+                try checkBatchFits(config.batch, partitions: parts, firstRank: 0, holder: "device")
+            } else {
+                try checkBatchFits(config.batch, partitions: parts, firstRank: e + 1)
+            }
             return parts
         }
         self.partitions = partitions
-        histograms = labelHistogram(labels: train.labels, classes: train.classes, partitions: partitions)
+        histograms = labelHistogram(labels: labels, classes: classes, partitions: partitions)
+        let role = role, mine: [Int]
+        if case let .executor(x) = role { mine = roles.devices(ofExecutor: x) } else { mine = [] }
+        let gathered = gatherPartitions(mine.map { partitions[$0] })
+        (train, test) = try peers.agree { () -> (ImageDataset?, ImageDataset?) in
+            let loaded: (train: ImageDataset?, test: ImageDataset?)
+            switch role {
+            case .cloud: loaded = (nil, try loadTestSet(config.data, seed: config.seed))
+            case .executor: loaded = (try loadTrainingSubset(config.data, seed: config.seed, indices: gathered.samples), nil)
+            case .edge: loaded = (nil, nil)
+            }
+            if let set = loaded.train ?? loaded.test,
+               [set.height, set.width, set.channels, set.classes] != [28, 28, 1, 10] {
+                throw CloudEdgeError.setup("cloud-edge mode takes 28x28x1 images of 10 classes; \(config.data.name) has "
+                                           + "\(set.height)x\(set.width)x\(set.channels) of \(set.classes)")
+            }
+            return loaded
+        }
         network = try peers.agree { try Self.network(config, roles: roles) }
         // Bytes: a float per activation up (and a label), a float per gradient down.
         // Work: forward and the two backward passes, 2 FLOP per multiply-add.
@@ -116,9 +149,11 @@ final class CloudEdgeRun {
         switch role {
         case .cloud:
             cloud = CloudState(config: config, cutShape: split.cutShape, progress: ProgressPrinter(enabled: true, toStandardError: config.json))
-        case let .device(d):
-            sampler = MinibatchSampler(indices: partitions[d], batchSize: config.batch, seed: config.seed,
-                                       stream: UInt64(peers.rank))
+        case .executor:
+            deviceStates = zip(mine, gathered.local).map { d, indices in
+                DeviceState(id: d, indices: indices, sampler: MinibatchSampler(
+                    indices: indices, batchSize: config.batch, seed: config.seed, stream: roles.samplerStream(ofDevice: d)))
+            }
         case .edge:
             break
         }
@@ -134,14 +169,19 @@ final class CloudEdgeRun {
             throw CloudEdgeError.setup("--clusters \(k) exceeds --edge-servers \(e): each cluster trains on its own edge server")
         }
         if let c = config.clientsPerRound, c > d {
-            throw CloudEdgeError.setup("--clients-per-round \(c) is more than the \(d) device(s) (\(roles.deviceRanks))")
+            throw CloudEdgeError.setup("--clients-per-round \(c) is more than the \(roles.devicesWhere())")
+        }
+        if roles.virtual, let f = config.fraction, let share = fractionOfClients(f, of: d), share < 1 {
+            throw CloudEdgeError.setup("""
+                --fraction \(f) selects 0 of the \(d) devices (round(\(f) x \(d)) = 0); give at least \(1 / (2 * Double(d))) \
+                or --clients-per-round
+                """)
         }
         let m = config.perRound(devices: d)
         guard m >= k * config.minClusterSize else {
             throw CloudEdgeError.setup("""
                 --clusters \(k) x --min-cluster-size \(config.minClusterSize) needs \(k * config.minClusterSize) devices per \
-                round; this run samples \(m) of its \(d) device(s) (\(roles.deviceRanks), with \(e) edge server(s) on \
-                \(roles.ranks) ranks)
+                round; this run samples \(m) of its \(roles.devicesWhere(", with \(e) edge server(s) on \(roles.ranks) ranks"))
                 """)
         }
         if let s = config.edgeSpeed, s.count != 1 && s.count != e {
@@ -191,7 +231,7 @@ final class CloudEdgeRun {
                 switch role {
                 case .cloud: try cloudRound(plan)
                 case let .edge(e): try edgeRound(plan, edge: e)
-                case let .device(d): try deviceRound(plan, device: d)
+                case let .executor(x): try executorRound(plan, executor: x)
                 }
                 try distributeGlobalModel(aggregatorHasFront: true)
                 if role == .cloud { try finishRound(plan) }
@@ -209,9 +249,10 @@ final class CloudEdgeRun {
 
     /// The global model to the ranks that hold its halves (collective):
     /// the back from the cloud to the edge servers (one broadcast over the
-    /// edge-cloud tier), the front from the aggregator to the devices (one
-    /// broadcast over the device-edge tier, which the other edge servers
-    /// receive and drop). The devices never receive the back, nor the slow
+    /// edge-cloud tier), the front from the aggregator to the device
+    /// executors (one broadcast over the device-edge tier, which the other
+    /// edge servers receive and drop; an executor receives it once for all
+    /// its devices). The devices never receive the back, nor the slow
     /// device links carry it. The aggregator averaged the front itself (the
     /// cloud does not change it); at the start and on resume, when it has
     /// not (`aggregatorHasFront` false), the cloud first sends it the front
@@ -246,10 +287,10 @@ final class CloudEdgeRun {
             guard bytes.count == frontCount * 4 else {
                 throw CloudEdgeError.failed("rank \(r): the global front from the aggregator has \(bytes.count) bytes, not \(frontCount * 4)")
             }
-            if role.isDevice { front.store.loadParameters(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }) }
+            if role.isExecutor { globalFront = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
         }
         // The cloud counts the front's broadcast: to every other member of the device-edge tier.
-        if role == .cloud { cloud!.roundBytes.frontBroadcast += frontCount * 4 * (roles.edges + roles.devices - 1) }
+        if role == .cloud { cloud!.roundBytes.frontBroadcast += frontCount * 4 * (roles.edges + roles.executors - 1) }
     }
 
     /// Sends `message` to `destination` of `group` without waiting; the
@@ -280,18 +321,26 @@ final class CloudEdgeRun {
             ? "on (T \(c.temperature), alpha \(c.distillAlpha), \(c.distillSteps) step(s), up to \(c.distillSamples) samples per edge server)"
             : "off"
         let speeds = network.edgeSpeeds.map { String(format: "%g", $0 / 1e9) }.joined(separator: ",")
+        let rates = network.linkMbps.map { $0[0] }
         let links = config.topologyPath.map { "from \($0)" }
-            ?? network.linkMbps.map { String(format: "%g", $0[0]) }.joined(separator: ",") + " Mbit/s"
+            ?? (rates.count > 32 ? (rates.min() == rates.max() ? String(format: "%g (all %d)", rates[0], rates.count)
+                                                                 : String(format: "%g to %g", rates.min()!, rates.max()!))
+                                 : rates.map { String(format: "%g", $0) }.joined(separator: ",")) + " Mbit/s"
+        let executors = roles.virtual ? " on \(roles.executors) executor(s) (\(roles.executorRanks))" : ""
+        let summary = roles.devices > 32
+            ? compactPartitionSummary(histogram: histograms, holder: "device", ranks: (0..<roles.devices).map(roles.rank(ofDevice:)))
+            : partitionSummary(histogram: histograms)
         return """
             edgetrain cloud-edge: \(c.model.rawValue) cut at \(c.cut) (front \(frontCount), back \(backCount), \
-            cloud \(cloud?.model.parameterCount ?? 0) parameters), cloud + \(roles.edges) edge server(s) + \(roles.devices) device(s)
+            cloud \(cloud?.model.parameterCount ?? 0) parameters), cloud + \(roles.edges) edge server(s) + \(roles.devices) \
+            device(s)\(executors)
             \(c.rounds) rounds, \(m) device(s) per round in \(c.clusterCount) cluster(s) (\(c.clustering.rawValue), min size \
             \(c.minClusterSize)), matching \(c.matching.rawValue), \(c.localSteps) local steps, batch \(c.batch), lr \
             \(c.learningRate), distillation \(distill), seed \(c.seed)
             network: edge speeds \(speeds) GFLOP/s, device links \(links); per sample \(Int(workload.uploadBytesPerSample)) B up, \
             \(Int(workload.downloadBytesPerSample)) B down, \(String(format: "%.3g", workload.workPerSample)) FLOP on the edge
-            data: \(c.data.name) (\(train.count) train over the devices, \(test.count) test on the cloud)
-            \(partitionSummary(histogram: histograms))\(roundsDone > 0 ? "\nresumed after round \(roundsDone)" : "")
+            data: \(c.data.name) (\(trainCount) train over the devices, \(test?.count ?? 0) test on the cloud)
+            \(summary)\(roundsDone > 0 ? "\nresumed after round \(roundsDone)" : "")
             """
     }
 }

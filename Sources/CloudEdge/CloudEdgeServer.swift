@@ -18,17 +18,24 @@ struct EdgeFigures {
 }
 
 /// The devices' figures the aggregator sends the cloud with the averaged
-/// model, as the scalars of a `CloudEdgeTag.aggregate` message.
+/// model, as the scalars of a `CloudEdgeTag.aggregate` message: five
+/// figures, then each sampled device's compute seconds in the plan's order.
 struct AggregateFigures {
     var computeMax = 0.0
     var computeMean = 0.0
     var rssPeakKilobytes = 0.0
     var frontUpload = 0.0
     var backUpload = 0.0
+    /// Compute seconds of each sampled device, in `RoundPlan.sampled` order.
+    var compute: [Double] = []
 
-    var scalars: [Double] { [computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload] }
+    var scalars: [Double] { [computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload] + compute }
     init() {}
-    init(_ s: [Double]) { (computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload) = (s[0], s[1], s[2], s[3], s[4]) }
+    init(_ s: [Double]) {
+        (computeMax, computeMean, rssPeakKilobytes, frontUpload, backUpload) = (s[0], s[1], s[2], s[3], s[4])
+        compute = Array(s[Self.count...])
+    }
+    /// Scalars before the per-device seconds.
     static let count = 5
 }
 
@@ -56,6 +63,9 @@ extension CloudEdgeRun {
             var figures = EdgeFigures()
             var reservoir = SampleReservoir(capacity: config.distillSamples, width: cutCount,
                                             rng: SampleReservoir.generator(seed: config.seed, round: plan.round, edge: e))
+            // A step's gradients are waited for once the next step's
+            // activations are in: their executors had them by then.
+            var lastStep = [PendingSend]()
             for step in 1...config.localSteps {
                 var features = [Float](), labels = [Int32](), sizes = [Int]()
                 for d in devices {
@@ -74,6 +84,8 @@ extension CloudEdgeRun {
                     sizes.append(m.labels.count)
                     figures.deviceEdgeUp += Double(bytes.count)
                 }
+                try finishSends(lastStep, in: devicesTier)
+                lastStep.removeAll()
                 let total = labels.count
                 let stepStart = monotonicSeconds()
                 var gradient = [Float](repeating: 0, count: total * cutCount)
@@ -96,10 +108,11 @@ extension CloudEdgeRun {
                     let slice = gradient[offset..<offset + sizes[i] * cutCount].map { $0 * scale }
                     offset += sizes[i] * cutCount
                     figures.deviceEdgeDown += Double(try post(WireMessage(floats: slice), in: devicesTier,
-                                                              to: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.gradient, pending: &pending))
+                                                              to: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.gradient, pending: &lastStep))
                 }
                 reservoir.offer(features: features, labels: labels)
             }
+            pending += lastStep
             if e == 0 {
                 ownBack = back.store.copyParameters()
             } else {
@@ -121,12 +134,14 @@ extension CloudEdgeRun {
     /// The weights come from the plan (local steps x batch per device, the
     /// cluster's sum for a back half: every step of every device is a full
     /// batch, which the edge servers check); the counts the senders report
-    /// must equal them.
+    /// must equal them. Fronts are summed as they arrive (in device order:
+    /// an executor sends its devices' in that order), so the aggregator
+    /// holds one sum, not a front per sampled device.
     func aggregate(_ plan: RoundPlan, ownBack: [Float]?, pending: inout [PendingSend]) throws {
         guard let devicesTier = deviceEdge, let cloudTier = edgeCloud else { return }
         var figures = AggregateFigures()
         let perDevice = config.localSteps * config.batch
-        var fronts = [(Double, [Float])]()
+        var fronts = WeightedSum(count: frontCount)
         for d in plan.sampled {
             let bytes = try receive(in: devicesTier, from: roles.tierRank(ofDevice: d), tag: CloudEdgeTag.front,
                                     "the trained front of device \(d) (rank \(roles.rank(ofDevice: d)))")
@@ -135,7 +150,8 @@ extension CloudEdgeRun {
             try checkSampleCount(m.scalars[0], expected: perDevice, from: sender)
             let compute = try wireSeconds(m.scalars[1], "compute seconds", from: sender)
             let rss = try wireCount(m.scalars[2], "peak RSS KiB", from: sender)
-            fronts.append((Double(perDevice), m.floats))
+            fronts.add(m.floats, weight: Double(perDevice))
+            figures.compute.append(compute)
             figures.computeMax = max(figures.computeMax, compute)
             figures.computeMean += compute / Double(plan.sampled.count)
             figures.rssPeakKilobytes = max(figures.rssPeakKilobytes, Double(rss))
@@ -156,7 +172,7 @@ extension CloudEdgeRun {
             backs.append((Double(samples), m.floats))
             figures.backUpload += Double(bytes.count)
         }
-        let globalFront = weightedAverage(fronts)
+        let globalFront = fronts.average
         aggregatedFront = globalFront
         let model = globalFront + weightedAverage(backs)
         try post(WireMessage(scalars: figures.scalars, floats: model), in: cloudTier, to: 0, tag: CloudEdgeTag.aggregate,
@@ -170,10 +186,25 @@ extension CloudEdgeRun {
 /// order and rounded to Float once.
 func weightedAverage(_ parts: [(weight: Double, values: [Float])]) -> [Float] {
     guard let first = parts.first else { return [] }
-    let total = parts.reduce(0) { $0 + $1.weight }
-    var sum = [Double](repeating: 0, count: first.values.count)
-    for (w, values) in parts {
+    var sum = WeightedSum(count: first.values.count)
+    for (w, values) in parts { sum.add(values, weight: w) }
+    return sum.average
+}
+
+/// `weightedAverage` taken one part at a time: the parts' weighted sum and
+/// their total weight, in Double, in the order added.
+struct WeightedSum {
+    private var sum: [Double]
+    private var total = 0.0
+
+    init(count: Int) { sum = [Double](repeating: 0, count: count) }
+
+    mutating func add(_ values: [Float], weight w: Double) {
+        precondition(values.count == sum.count, "\(values.count) values for a sum of \(sum.count)")
+        total += w
         for i in 0..<sum.count { sum[i] += w * Double(values[i]) }
     }
-    return sum.map { Float($0 / total) }
+
+    /// The sum over the total weight, each rounded to Float once.
+    var average: [Float] { sum.map { Float($0 / total) } }
 }

@@ -49,14 +49,20 @@ public func offloadCosts(
     for device in clusters.joined() where !(0..<network.deviceCount).contains(device) {
         throw CloudEdgeError.clientOutOfRange(client: device, clients: network.deviceCount)
     }
-    let bitsPerSample = (workload.uploadBytesPerSample + workload.downloadBytesPerSample) * 8
     return clusters.map { devices in
         let samples = Double(devices.reduce(0) { $0 + samplesPerRound[$1] })
         return (0..<network.edgeCount).map { edge in
             let transmission = devices.reduce(0.0) { slowest, d in
-                max(slowest, Double(samplesPerRound[d]) * bitsPerSample / (network.linkMbps[d][edge] * 1e6))
+                max(slowest, transmissionSeconds(samples: samplesPerRound[d], mbps: network.linkMbps[d][edge], workload: workload))
             }
             return transmission + samples * workload.workPerSample / network.edgeSpeeds[edge]
         }
     }
+}
+
+/// Seconds a device's round of `samples` samples takes on a link of `mbps`
+/// Mbit/s (10^6 bit/s): samples x (upload + download bytes per sample) x 8 /
+/// (mbps x 10^6), the cost model's transmission term for one device.
+public func transmissionSeconds(samples: Int, mbps: Double, workload: SplitWorkload) -> Double {
+    Double(samples) * ((workload.uploadBytesPerSample + workload.downloadBytesPerSample) * 8) / (mbps * 1e6)
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The number of samples of each class in each partition: `partitions.count`
 /// rows of `classes` counts. Every label must be below `classes` and every
 /// index inside `labels`.
@@ -40,4 +42,27 @@ public func partitionSummary(histogram: [[Int]]) -> String {
                 + row.map { " " + padded(String($0), countWidth) }.joined())
     }
     return lines.joined(separator: "\n")
+}
+
+/// A partition summary for many partitions, where `partitionSummary`'s
+/// table would run to a line each: the count, the sizes (min, median, max)
+/// and the mean number of classes held, then one line per rank with its
+/// partitions and samples. `holder` names a partition's owner ("client",
+/// "device"); `ranks[i]` is the rank serving partition i. No trailing newline.
+public func compactPartitionSummary(histogram: [[Int]], holder: String, ranks: [Int]) -> String {
+    precondition(ranks.count == histogram.count, "one rank per partition")
+    let sizes = histogram.map { $0.reduce(0, +) }
+    let sorted = sizes.sorted()
+    let classes = histogram.map { $0.filter { $0 > 0 }.count }
+    var perRank = [Int: (parts: Int, samples: Int)]()
+    for (i, size) in sizes.enumerated() {
+        perRank[ranks[i], default: (0, 0)].parts += 1
+        perRank[ranks[i], default: (0, 0)].samples += size
+    }
+    let meanClasses = Double(classes.reduce(0, +)) / Double(max(classes.count, 1))
+    let head = "partition: \(sizes.count) \(holder)s, samples per \(holder) min \(sorted.first ?? 0) median "
+        + "\(sorted.isEmpty ? 0 : sorted[sorted.count / 2]) max \(sorted.last ?? 0), classes per \(holder) mean "
+        + String(format: "%.2f", meanClasses)
+    let lines = perRank.keys.sorted().map { "rank \($0): \(perRank[$0]!.parts) \(holder)s, \(perRank[$0]!.samples) samples" }
+    return ([head] + lines).joined(separator: "\n")
 }

@@ -11,7 +11,7 @@ struct CloudEdgeCommand: ParsableCommand {
         abstract: "Cloud-edge-device split learning: devices train the front, edge servers the back, a cloud model distils.",
         discussion: """
             Roles by rank: 0 the cloud, 1...E the edge servers (--edge-servers E; rank 1 also aggregates), the rest \
-            devices, one client each. Launch with mpirun: \
+            devices, one each, or with --devices N executors of N virtual devices. Launch with mpirun: \
             `scripts/mpirun -np 8 --oversubscribe .build/release/edgetrain cloud-edge --edge-servers 2`.
             """
     )
@@ -26,6 +26,12 @@ struct CloudEdgeCommand: ParsableCommand {
 
     @Option(help: "Edge servers E: ranks 1...E. The other ranks after them are devices.")
     var edgeServers: Int = 2
+
+    @Option(help: """
+        Virtual devices: N devices over the executor ranks E+1...R-1, device d on executor d mod (R-1-E), each \
+        executor training its sampled devices side by side (default: one device per rank).
+        """)
+    var devices: Int?
 
     @Option(help: "Clusters per round (default: --edge-servers; at most that).")
     var clusters: Int?
@@ -103,6 +109,7 @@ struct CloudEdgeCommand: ParsableCommand {
 
     func validate() throws {
         try requireAtLeast(1, edgeServers, "--edge-servers")
+        if let devices { try requireAtLeast(1, devices, "--devices") }
         if let clusters {
             try requireAtLeast(1, clusters, "--clusters")
             guard clusters <= edgeServers else {
@@ -138,6 +145,7 @@ struct CloudEdgeCommand: ParsableCommand {
         c.hidden = model.hidden
         c.cutLayer = cutLayer
         c.edgeServers = edgeServers
+        c.devices = devices
         c.clusters = clusters
         c.minClusterSize = minClusterSize
         c.balancedClusters = balancedClusters

@@ -27,14 +27,49 @@ final class RoundPlanTests: XCTestCase {
     func testRolesGoByRank() throws {
         let roles = try CloudEdgeRoles(ranks: 8, edges: 2)
         XCTAssertEqual(roles.devices, 5)
+        XCTAssertEqual(roles.executors, 5)
+        XCTAssertFalse(roles.virtual)
         XCTAssertEqual((0..<8).map { roles.role(of: $0) },
-                       [.cloud, .edge(0), .edge(1), .device(0), .device(1), .device(2), .device(3), .device(4)])
+                       [.cloud, .edge(0), .edge(1), .executor(0), .executor(1), .executor(2), .executor(3), .executor(4)])
         XCTAssertEqual(roles.rank(ofDevice: 4), 7)
         XCTAssertEqual(roles.tierRank(ofDevice: 0), 2)
+        XCTAssertEqual((0..<5).map(roles.devices(ofExecutor:)), [[0], [1], [2], [3], [4]])
+        XCTAssertEqual((0..<5).map(roles.samplerStream(ofDevice:)), [3, 4, 5, 6, 7], "one device per rank: the device's rank")
         XCTAssertThrowsError(try CloudEdgeRoles(ranks: 3, edges: 2)) {
             XCTAssertEqual("\($0)", "--edge-servers 2 needs at least 4 ranks (the cloud, 2 edge server(s) and at least one device), got 3")
         }
         XCTAssertThrowsError(try CloudEdgeRoles(ranks: 5, edges: 0))
+    }
+
+    /// `--devices D` over X executors: device d on executor d mod X (every
+    /// executor serving D / X or one more), its sampler stream by its id
+    /// alone, and the counts that cannot work refused with one line.
+    func testVirtualDevicesAreDealtToTheExecutors() throws {
+        for (ranks, edges, devices) in [(4, 2, 1), (4, 2, 7), (5, 2, 9), (6, 2, 9), (8, 3, 4), (7, 1, 1000)] {
+            let roles = try CloudEdgeRoles(ranks: ranks, edges: edges, devices: devices)
+            let x = ranks - 1 - edges
+            XCTAssertEqual(roles.executors, x)
+            XCTAssertTrue(roles.virtual)
+            let served = (0..<x).map(roles.devices(ofExecutor:))
+            XCTAssertEqual(served.flatMap { $0 }.sorted(), Array(0..<devices), "every device on one executor")
+            XCTAssertLessThanOrEqual(served.map(\.count).max()! - served.map(\.count).min()!, 1, "balanced: \(served.map(\.count))")
+            for d in 0..<devices {
+                let e = roles.executor(ofDevice: d)
+                XCTAssertTrue(served[e].contains(d))
+                XCTAssertEqual(roles.rank(ofDevice: d), edges + 1 + e)
+                XCTAssertEqual(roles.role(of: roles.rank(ofDevice: d)), .executor(e))
+                XCTAssertEqual(roles.tierRank(ofDevice: d), edges + e)
+                XCTAssertEqual(roles.samplerStream(ofDevice: d), UInt64(edges + 1 + d), "by the device's id, not its executor")
+            }
+        }
+        XCTAssertThrowsError(try CloudEdgeRoles(ranks: 8, edges: 2, devices: 4)) {
+            XCTAssertEqual("\($0)", "--devices 4 is fewer than the 5 device executor ranks (ranks 3...7 with --edge-servers 2); run at most 7 ranks")
+        }
+        XCTAssertThrowsError(try CloudEdgeRoles(ranks: 4, edges: 2, devices: 0)) {
+            XCTAssertEqual("\($0)", "--devices must be at least 1, got 0")
+        }
+        XCTAssertEqual(try CloudEdgeRoles(ranks: 6, edges: 2, devices: 9).devicesWhere(), "9 device(s) on 3 executor(s) (ranks 3...5)")
+        XCTAssertEqual(try CloudEdgeRoles(ranks: 6, edges: 2).devicesWhere(), "3 device(s) (ranks 3...5)")
     }
 
     static let histograms = (0..<6).map { $0 < 3 ? [10, 0] : [0, 10] }

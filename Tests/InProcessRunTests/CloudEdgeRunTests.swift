@@ -149,6 +149,7 @@ final class CloudEdgeRunTests: XCTestCase {
             let resumed = try run(config, ranks: ranks)
             XCTAssertEqual(resumed.modelSHA256, reference.modelSHA256, "N \(ranks)")
             XCTAssertEqual(resumed.summary.cloudTestLoss, reference.summary.cloudTestLoss, "N \(ranks): the cloud model resumed too")
+            XCTAssertEqual(resumed.cloudModelSHA256, reference.cloudModelSHA256, "N \(ranks): the cloud model resumed too")
             XCTAssertEqual(resumed.bytes, reference.bytes, "N \(ranks): byte counts carry over")
             let events = try records(dir + "/metrics.jsonl").map { "\($0["event"] ?? "?") \($0["round"] ?? "")" }
             XCTAssertEqual(events, (1...6).map { "round \($0)" } + ["final "], "N \(ranks)")

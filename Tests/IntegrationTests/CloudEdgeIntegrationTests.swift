@@ -33,15 +33,40 @@ final class CloudEdgeIntegrationTests: XCTestCase {
     }
 
     /// The in-process run (threads over LoopbackTransport, the configuration
-    /// the command line makes of the same arguments) ends with the model of
-    /// the mpirun run, bit for bit.
+    /// the command line makes of the same arguments) ends with the models of
+    /// the mpirun run, bit for bit, with one device per rank and with
+    /// virtual devices.
     func testInProcessAndMPIRunsEndWithTheSameModel() throws {
-        let arguments = small + ["--edge-servers", "2", "--clustering", "random", "--matching", "greedy"]
-        let config = try CloudEdgeCommand.parse(Array(arguments.dropFirst())).makeConfig()
-        let inProcess = try LoopbackTransport.run(ranks: 6) { peers in try runCloudEdge(config: config, peers: peers)?.modelSHA256 }
-        let outcome = try MPIJob.run("edgetrain", arguments, ranks: 6, timeout: 240)
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        XCTAssertEqual(try XCTUnwrap(inProcess[0]), try XCTUnwrap(outcome.jsonLines.last?["model_sha256"] as? String))
+        for extra in [[], ["--devices", "7"]] {
+            let arguments = small + ["--edge-servers", "2", "--clustering", "random", "--matching", "greedy"] + extra
+            let config = try CloudEdgeCommand.parse(Array(arguments.dropFirst())).makeConfig()
+            let inProcess = try LoopbackTransport.run(ranks: 6) { peers in
+                try runCloudEdge(config: config, peers: peers).map { [$0.modelSHA256, $0.cloudModelSHA256] }
+            }
+            let outcome = try MPIJob.run("edgetrain", arguments, ranks: 6, timeout: 240)
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            let final = try XCTUnwrap(outcome.jsonLines.last)
+            XCTAssertEqual(try XCTUnwrap(inProcess[0]), [final["model_sha256"] as? String, final["cloud_model_sha256"] as? String],
+                           "\(extra)")
+        }
+    }
+
+    /// `--devices 7` (label-skewed, 4 of them a round) on 1 and 3 executors
+    /// (4 and 6 ranks) trains one edge model and one cloud model.
+    func testVirtualDevicesTrainOneModelOnTwoRankCounts() throws {
+        let arguments = small + ["--edge-servers", "2", "--devices", "7", "--clients-per-round", "4", "--partition", "dirichlet",
+                                 "--alpha", "0.5", "--min-partition-size", "16"]
+        var finals = [[String: Any]]()
+        for ranks in [4, 6] {
+            let outcome = try MPIJob.run("edgetrain", arguments, ranks: ranks, timeout: 240)
+            XCTAssertEqual(outcome.status, 0, "N \(ranks): \(outcome.stderr)")
+            let final = try XCTUnwrap(outcome.jsonLines.last, "N \(ranks): no final record")
+            XCTAssertEqual(final["devices"] as? Int, 7, "N \(ranks)")
+            XCTAssertEqual(final["ranks"] as? Int, ranks)
+            finals.append(final)
+        }
+        XCTAssertEqual(try XCTUnwrap(finals[0]["model_sha256"] as? String), try XCTUnwrap(finals[1]["model_sha256"] as? String))
+        XCTAssertEqual(try XCTUnwrap(finals[0]["cloud_model_sha256"] as? String), try XCTUnwrap(finals[1]["cloud_model_sha256"] as? String))
     }
 
     /// Bad role counts, cut layers and cluster counts: one line naming the
@@ -64,6 +89,11 @@ final class CloudEdgeIntegrationTests: XCTestCase {
             (["cloud-edge", "--device-bandwidth", "1,2"] + synthetic, 6, "edgetrain: --device-bandwidth has 2 values for 3 devices"),
             (["cloud-edge", "--topology", "/nonexistent/topo.json"] + synthetic, 5,
              "edgetrain: /nonexistent/topo.json: cannot read the file"),
+            (["cloud-edge", "--devices", "2"] + synthetic, 6,
+             "edgetrain: --devices 2 is fewer than the 3 device executor ranks (ranks 3...5 with --edge-servers 2); run at most 5 ranks"),
+            (["cloud-edge", "--devices", "40", "--fraction", "0.01"] + synthetic, 5,
+             "edgetrain: --fraction 0.01 selects 0 of the 40 devices (round(0.01 x 40) = 0)"),
+            (["cloud-edge", "--devices", "0"], 5, "edgetrain: --devices must be at least 1, got 0"),
         ]
         for c in cases {
             let outcome = try MPIJob.run("edgetrain", c.args, ranks: c.ranks, timeout: 60)

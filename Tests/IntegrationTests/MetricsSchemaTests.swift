@@ -36,7 +36,7 @@ final class MetricsSchemaTests: XCTestCase {
     func testTheDocumentCoversEveryCommandsRecords() {
         XCTAssertEqual(Set(schema.schemas.keys), [
             "train eval", "train epoch", "train final", "federated round", "federated round client", "federated final",
-            "cloud-edge round", "cloud-edge final",
+            "cloud-edge round", "cloud-edge round device", "cloud-edge final",
             "bench train", "bench train profile", "bench compress", "bench allreduce",
         ])
         XCTAssertEqual(schema.schemas["bench allreduce"]?.filter { $0.name.hasPrefix("exact_") }.count, 8)
@@ -90,17 +90,19 @@ final class MetricsSchemaTests: XCTestCase {
         }
     }
 
-    /// Cloud-edge, with and without distillation: every round key; the cloud
-    /// model's loss either way (it trains on hard labels without
-    /// distillation), the back half's distillation loss only when distilling.
+    /// Cloud-edge, with and without distillation and with virtual devices:
+    /// every round key; the cloud model's loss either way (it trains on
+    /// hard labels without distillation), the back half's distillation loss
+    /// only when distilling; one device entry per sampled device, naming the
+    /// rank that trained it.
     func testCloudEdgeRecordsMatchTheSchema() throws {
-        for distill in ["--distill", "--no-distill"] {
+        for (distill, devices) in [("--distill", nil), ("--no-distill", nil), ("--distill", 7)] as [(String, Int?)] {
             let path = temporaryFilePath("schema-ce")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let outcome = try MPIJob.run(
                 "edgetrain", ["cloud-edge", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--hidden", "16",
                               "--rounds", "2", "--local-steps", "2", "--batch", "8", "--edge-servers", "2", distill,
-                              "--json", "--metrics", path], ranks: 5, timeout: 120)
+                              "--json", "--metrics", path] + (devices.map { ["--devices", "\($0)"] } ?? []), ranks: 5, timeout: 120)
             XCTAssertEqual(outcome.status, 0, "\(distill): \(outcome.stderr)")
             XCTAssertEqual(outcome.jsonLines.count, 1, distill)
             let rounds = try jsonRecords(path).filter { $0["event"] as? String == "round" }
@@ -108,6 +110,12 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertTrue(rounds.allSatisfy { $0["distill_cloud_loss"] != nil && $0["distill_samples"] != nil }, distill)
             XCTAssertEqual(rounds.allSatisfy { $0["distill_back_loss"] != nil }, distill == "--distill", distill)
             XCTAssertTrue(rounds.allSatisfy { $0["distill_back_loss"] != nil } || rounds.allSatisfy { $0["distill_back_loss"] == nil }, distill)
+            for round in rounds {
+                let entries = try XCTUnwrap(round["devices"] as? [[String: Any]], distill)
+                XCTAssertEqual(entries.compactMap { $0["device"] as? Int }, round["sampled_devices"] as? [Int], distill)
+                XCTAssertEqual(entries.compactMap { $0["rank"] as? Int }, entries.compactMap { ($0["device"] as? Int).map { 3 + $0 % 2 } },
+                               "\(distill) \(String(describing: devices)): device d on executor d mod 2 (ranks 3, 4)")
+            }
         }
     }
 
