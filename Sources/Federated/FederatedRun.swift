@@ -82,7 +82,7 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
                                   + "\n" + ComputeKernels.summary
                                   + (coordinator.roundsDone > 0 ? "\nresumed after round \(coordinator.roundsDone)" : ""))
         let histogram = labelHistogram(labels: labels, classes: classes, partitions: parts)
-        coordinator.progress.line(virtual && clients > 32 ? compactPartitionSummary(histogram: histogram, executorOf: executorOf)
+        coordinator.progress.line(virtual && clients > 32 ? compactPartitionSummary(histogram: histogram, holder: "client", ranks: Array(executorOf.dropFirst()))
                                                         : partitionSummary(histogram: histogram))
         let final = try coordinator.run()
         try tracer.write(to: config.tracePath, peers: peers, timeout: config.communicationTimeout)

@@ -1,3 +1,5 @@
+import Data
+
 /// `--clients N`: N logical clients over the executor ranks 1..R-1.
 
 /// Assigns clients to executors, balanced by expected work: clients in
@@ -49,34 +51,13 @@ func virtualClientsProblem(_ config: FederatedConfig, executors: Int) -> String?
 }
 
 /// An executor's clients and the samples they hold (ascending, what it
-/// loads), each client's indices mapped into those samples. The mapping
-/// keeps the order, so a client's sampler draws the same samples on any
-/// executor.
+/// loads), each client's indices mapped into those samples in order
+/// (`gatherPartitions`), so a client's sampler draws the same samples on
+/// any executor.
 func executorClients(parts: [[Int]], executorOf: [Int], rank: Int) -> (samples: [Int], clients: [(id: Int, indices: [Int])]) {
     let ids = (1..<executorOf.count).filter { executorOf[$0] == rank }
-    let union = Array(Set(ids.flatMap { parts[$0 - 1] })).sorted()
-    var position = [Int: Int](minimumCapacity: union.count)
-    for (k, i) in union.enumerated() { position[i] = k }
-    return (union, ids.map { ($0, parts[$0 - 1].map { position[$0]! }) })
-}
-
-/// The partition summary of many clients: sizes and classes per client,
-/// and the clients and samples of each executor.
-func compactPartitionSummary(histogram: [[Int]], executorOf: [Int]) -> String {
-    let sizes = histogram.map { $0.reduce(0, +) }
-    let sorted = sizes.sorted()
-    let classes = histogram.map { $0.filter { $0 > 0 }.count }
-    var perExecutor = [Int: (clients: Int, samples: Int)]()
-    for (k, size) in sizes.enumerated() {
-        let e = executorOf[k + 1]
-        perExecutor[e, default: (0, 0)].clients += 1
-        perExecutor[e, default: (0, 0)].samples += size
-    }
-    let executors = perExecutor.keys.sorted().map { "rank \($0): \(perExecutor[$0]!.clients) clients, \(perExecutor[$0]!.samples) samples" }
-    return """
-        partition: \(sizes.count) clients, samples per client min \(sorted.first ?? 0) median \(sorted[sorted.count / 2]) \
-        max \(sorted.last ?? 0), classes per client mean \(String(format: "%.2f", Double(classes.reduce(0, +)) / Double(classes.count)))
-        """ + "\n" + executors.joined(separator: "\n")
+    let (samples, local) = gatherPartitions(ids.map { parts[$0 - 1] })
+    return (samples, Array(zip(ids, local)).map { (id: $0.0, indices: $0.1) })
 }
 
 extension FederatedConfig {
