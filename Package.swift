@@ -5,7 +5,7 @@
 // (scripts/check-imports compares the two). Dependencies point one way:
 //   edgetrain   -> Report, CloudEdge, Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
 //   Report      -> (nothing: it reads JSON Lines)
-//   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
+//   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   CloudEdge   -> RunSupport, Collectives, NN, Data, MPI, Random     (a mode)
 //   RunSupport  -> Collectives, NN, Data, Random
@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data", "Random"]),
 
         // The data-parallel mode: the training loop, LR schedule, gradient exchange.
-        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport"]),
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Random"]),
 
         // Federated mode: coordinator (rank 0) and client roles, a sibling of
         // Training. Its uploads go by point-to-point messages through
