@@ -5,10 +5,10 @@
 // (scripts/check-imports compares the two). Dependencies point one way:
 //   edgetrain   -> Report, CloudEdge, Federated, Training, RunSupport, Collectives, Compression, NN, Data, MPI
 //   Report      -> (nothing: it reads JSON Lines)
-//   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI      (a mode)
+//   Training    -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   Federated   -> RunSupport, Collectives, Compression, NN, Data, MPI, Random  (a mode)
 //   CloudEdge   -> RunSupport, Collectives, NN, Data, MPI, Random     (a mode)
-//   RunSupport  -> Collectives, NN, Data, Random
+//   RunSupport  -> Collectives, Compression, NN, Data, Random
 //   Collectives -> Compression, MPI, Random
 //   NN -> CDNNL, Random;  Data -> CZlib, Random;  Compression -> Random;  MPI -> CMPI
 // Training, Federated and CloudEdge are siblings: none imports another; what
@@ -68,10 +68,10 @@ let package = Package(
 
         // What every mode needs from a run: checkpoints, atomic files, the metrics
         // log, progress lines, SHA-256, the clock, evaluation, compression settings.
-        .target(name: "RunSupport", dependencies: ["Collectives", "NN", "Data", "Random"]),
+        .target(name: "RunSupport", dependencies: ["Collectives", "Compression", "NN", "Data", "Random"]),
 
         // The data-parallel mode: the training loop, LR schedule, gradient exchange.
-        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport"]),
+        .target(name: "Training", dependencies: ["MPI", "Collectives", "Compression", "NN", "Data", "RunSupport", "Random"]),
 
         // Federated mode: coordinator (rank 0) and client roles, a sibling of
         // Training. Its uploads go by point-to-point messages through
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
         .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "RunSupport", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
-        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "RunSupport"]),
+        .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "Compression", "RunSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["edgetrain", "mpi-selftest", "kernel-threads", "NN", "Training", "Federated", "CloudEdge", "Collectives"]

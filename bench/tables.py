@@ -864,6 +864,82 @@ def report(records):
     return "\n\n".join([provenance("report", records), table(header, rows), commands(records)])
 
 
+COMPRESSION_METHODS = ["none", "group-topk", "group-topk-fp16", "group-topk-int8", "fp16", "int8", "qsgd", "sign", "powersgd"]
+
+
+def compression_table(records):
+    """Issue 18's one table: per method, accuracy (MLP 3 seeds, CNN 1), bytes
+    and compression seconds a step per rank, and the step time on the
+    emulated edge cluster at 100 Mbit/s and 1 Gbit/s."""
+    acc = [r for r in records if r["bench"] == "compression-accuracy" and r.get("event") == "final"]
+    edge = [r for r in records if r["bench"] == "compression-edge" and r.get("event") == "epoch"]
+    if not acc and not edge:
+        return None
+    def finals(model, m):
+        return [r for r in acc if r["label"] == f"{model} {m}"]
+    def step_time(rate, model, m):
+        rs = [r for r in edge if r["label"] == f"{rate} {model} {m}"]
+        return rs[-1]["epoch_s"] / rs[-1]["step"] if rs else None
+    dense_mlp = mean([r["test_accuracy"] for r in finals("mlp", "none")])
+    rows, points = [], []
+    for m in COMPRESSION_METHODS:
+        mlp, cnn = finals("mlp", m), finals("cnn", m)
+        if not mlp and not cnn:
+            continue
+        accs = [r["test_accuracy"] for r in mlp]
+        gap = (mean(accs) - dense_mlp) * 100 if accs and dense_mlp == dense_mlp else float("nan")
+        def per_step(rs, key):
+            return mean([r[key] / max(r["steps"], 1) for r in rs]) if rs else float("nan")
+        rows.append([m, spread(accs), f"{gap:+.2f}" if gap == gap else "-",
+                     spread([r["test_accuracy"] for r in cnn]),
+                     f"{per_step(mlp, 'bytes_sent'):,.0f}", f"{per_step(cnn, 'bytes_sent'):,.0f}",
+                     secs(per_step(mlp, "compress_s")), secs(per_step(cnn, "compress_s")),
+                     secs(step_time("100mbit", "mlp", m)), secs(step_time("1gbit", "mlp", m)),
+                     secs(step_time("100mbit", "cnn", m)), secs(step_time("1gbit", "cnn", m))])
+        if accs:
+            points.append((m, per_step(mlp, "bytes_sent"), mean(accs)))
+    front = [p for p in points if not any(q[1] <= p[1] and q[2] >= p[2] and (q[1] < p[1] or q[2] > p[2]) for q in points)]
+    header = ["method", "MLP accuracy (3 seeds)", "MLP vs dense (points)", "CNN accuracy (1 seed)", "MLP bytes/step/rank",
+              "CNN bytes/step/rank", "MLP compress s/step", "CNN compress s/step", "MLP step @100 Mbit/s", "MLP step @1 Gbit/s",
+              "CNN step @100 Mbit/s", "CNN step @1 Gbit/s"]
+    pareto = ("Pareto front of MLP accuracy against bytes a step (no other method both smaller and more accurate): "
+              + ", ".join(f"{m} ({b:,.0f} B, {a:.4f})" for m, b, a in sorted(front, key=lambda p: p[1])) + ".")
+    fastest = []
+    for rate in ("100mbit", "1gbit"):
+        for model in ("mlp", "cnn"):
+            times = [(step_time(rate, model, m), m) for m in COMPRESSION_METHODS if step_time(rate, model, m)]
+            if times:
+                t, m = min(times)
+                fastest.append(f"{model} at {rate}: {m} ({secs(t)} a step)")
+    wins = ("Fastest step, as measured: " + "; ".join(fastest) + ".") if fastest else ""
+    return "\n\n".join(x for x in [provenance("compression", records), table(header, rows), pareto, wins,
+                                     commands(acc + [r for r in records if r["bench"] == "compression-edge" and r.get("event") == "final"])] if x)
+
+
+def compression_kernels(records):
+    """Encode and decode seconds per method, edgetrain against PyTorch (median over rounds)."""
+    ks = [r for r in records if r["bench"] == "compression-kernels"]
+    if not ks:
+        return None
+    def med(who, codec, key):
+        v = [r[key] for r in ks if r.get("who") == who and r.get("codec") == codec]
+        return statistics.median(v) if v else None
+    rows = []
+    for codec in ["fp16", "int8", "int8-per-tensor", "qsgd", "sign", "group-topk", "group-topk-fp16", "group-topk-int8", "powersgd"]:
+        e_enc, e_dec = med("edgetrain", codec, "encode_s"), med("edgetrain", codec, "decode_s")
+        t_enc, t_dec = med("pytorch", codec, "encode_s"), med("pytorch", codec, "decode_s")
+        if e_enc is None and t_enc is None:
+            continue
+        bits = next((r["bits_per_element"] for r in ks if r.get("who") == "edgetrain" and r.get("codec") == codec), None)
+        size = next((r["size"] for r in ks if r.get("codec") == codec), None)
+        ratio = lambda t, e: f"{t / e:.2f}x" if t and e else "-"
+        rows.append([codec, f"{size:,}" if size else "-", f"{bits:.3g}" if bits else "-", secs(e_enc), secs(t_enc), ratio(t_enc, e_enc),
+                     secs(e_dec), secs(t_dec), ratio(t_dec, e_dec)])
+    header = ["method", "floats", "bits a float", "edgetrain encode", "PyTorch encode", "PyTorch / edgetrain",
+              "edgetrain decode-add", "PyTorch decode-add", "PyTorch / edgetrain"]
+    return "\n\n".join([provenance("compression", ks), table(header, rows), commands(ks, key=lambda r: r["label"])])
+
+
 TABLES = {
     "allreduce": lambda: allreduce(load("allreduce")),
     "compress": lambda: compress(load("compress")),
@@ -879,6 +955,8 @@ TABLES = {
     "virtual-clients": lambda: virtual_clients(load("virtual-clients")),
     "flower": lambda: flower(load("flower")),
     "report": lambda: report(load("report")),
+    "compression": lambda: compression_table(load("compression")),
+    "compression-kernels": lambda: compression_kernels(load("compression")),
 }
 
 

@@ -204,7 +204,7 @@ extension FederatedClient {
         if let b = config.byzantine, b.ranks.contains(current.id) {
             b.poison(&delta, seed: config.seed, rank: current.id, round: plan.round)
         }
-        guard !early.isEmpty else { return try encodeDelta(&delta, into: &update) }
+        guard !early.isEmpty else { return try encodeDelta(&delta, into: &update, round: plan.round) }
         let masks = earlyCopyMasks(early.map { ($0.layer, $0.snapshot) }, threshold: config.autonomy.resendThreshold) {
             cumulativeUpdate(global, layers[$0].range)
         }

@@ -3,6 +3,7 @@ import Compression
 import Data
 import Foundation
 import NN
+import Random
 import RunSupport
 
 /// A client of the federated mode (ranks 1..N-1): waits for the global
@@ -17,6 +18,8 @@ final class FederatedClient {
     let model: Model
     /// Group-TopK's compressor (the residual is per client).
     let compressor: GroupTopK?
+    /// The other upload codecs (`CompressionMethod.isCodec`).
+    let codec: (any GradientCodec)?
     /// The model's layers with parameters, in order.
     let layers: [(name: String, range: Range<Int>)]
     /// The client being trained now; with `--clients`, `others` holds the
@@ -46,9 +49,10 @@ final class FederatedClient {
         current = first
         for s in states.dropFirst() { others[s.id] = s }
         tracer = Tracer(enabled: config.tracePath != nil)
-        compressor = config.compression.map {
-            GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio))
+        compressor = config.compression.flatMap {
+            $0.method == .groupTopK ? GroupTopK(layout: GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio)) : nil
         }
+        codec = config.compression?.makeCodec()
         let residualBytes = states.count * model.parameterCount * MemoryLayout<Float>.stride
         spill = config.virtualClients != nil && config.compression?.errorFeedback == true && residualBytes > config.residualMemoryBytes
             ? try ResidualSpill(directory: config.spillDirectory ?? NSTemporaryDirectory(), length: model.parameterCount, rank: peers.rank)
@@ -144,7 +148,10 @@ final class FederatedClient {
     /// A change holding a NaN cannot be compressed (Group-TopK cannot rank
     /// it): it goes dense, so that the coordinator's upload check rejects and
     /// counts it, and the residual stays as it was.
-    func encodeDelta(_ delta: inout [Float], into update: inout FederatedMessage) throws {
+    func encodeDelta(_ delta: inout [Float], into update: inout FederatedMessage, round: Int) throws {
+        if let codec, let settings = config.compression, delta.allSatisfy(\.isFinite) {
+            return try encode(delta, with: codec, errorFeedback: settings.errorFeedback, round: round, into: &update)
+        }
         guard let compressor, let settings = config.compression, !delta.contains(where: \.isNaN) else {
             delta.withUnsafeBufferPointer { update.setFloats($0) }
             return
@@ -162,6 +169,23 @@ final class FederatedClient {
         let n = SparseBlock(sparse, groups: 0..<compressor.layout.groupCount).encode(into: &bytes)
         update.payload = Array(bytes[0..<n])
         update[int: .payloadForm] = FederatedMessage.PayloadForm.sparseBlock.rawValue
+    }
+}
+
+extension FederatedClient {
+    /// One codec message of the change, with this client's residual under
+    /// error feedback. QSGD's and stochastic rounding's draws come from
+    /// (seed, client id, round), so a client encodes alike on any executor.
+    func encode(_ delta: [Float], with codec: any GradientCodec, errorFeedback: Bool, round: Int,
+                into update: inout FederatedMessage) throws {
+        var generator = SeededGenerator(seed: config.seed ^ (UInt64(round) &* 0x9E37_79B9_7F4A_7C15), stream: 0xC0DEC_0000 &+ UInt64(current.id))
+        if errorFeedback {
+            if current.residual.isEmpty { current.residual = [Float](repeating: 0, count: model.parameterCount) }
+            update.payload = try codec.encode(gradient: delta, residual: &current.residual, using: &generator)
+        } else {
+            update.payload = try codec.encode(delta, using: &generator)
+        }
+        update[int: .payloadForm] = FederatedMessage.PayloadForm.codec.rawValue
     }
 }
 

@@ -122,7 +122,7 @@ public struct FederatedConfig: Sendable {
     /// SHA-256 of everything that decides the trained model (checkpoints
     /// resume only a run with the same fingerprint).
     public var fingerprint: String {
-        let c = compression.map { "\($0.groupSize)/\($0.ratio)/\($0.errorFeedback)" } ?? "none"
+        let c = compression.map { $0.method == .groupTopK ? "\($0.groupSize)/\($0.ratio)/\($0.errorFeedback)" : $0.fingerprint } ?? "none"
         let a = autonomy
         let fields: [String] = [
             "federated", model.rawValue, hidden.map(String.init).joined(separator: ","), "\(rounds)", "\(clientsPerRound ?? -1)",

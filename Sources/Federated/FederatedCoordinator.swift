@@ -25,6 +25,8 @@ final class FederatedCoordinator {
     /// The run's origin on the monotonic clock (earlier for a resumed run).
     var start: Double { startTime - elapsedBefore }
     let layout: GroupLayout?
+    /// The upload codec (`CompressionMethod.isCodec`).
+    let codec: (any GradientCodec)?
     /// Model messages still in flight.
     var pending: [PendingSend] = []
     /// Clients holding a model they have not answered yet.
@@ -58,7 +60,10 @@ final class FederatedCoordinator {
         self.startTime = start
         metrics = MetricsLog(path: config.metricsPath)
         progress = ProgressPrinter(enabled: true, toStandardError: config.json)
-        layout = config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+        layout = config.compression.flatMap {
+            $0.method.isTopK ? GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) : nil
+        }
+        codec = config.compression?.makeCodec()
         tracer = Tracer(enabled: config.tracePath != nil)
     }
 
@@ -82,7 +87,7 @@ final class FederatedCoordinator {
             testAccuracy: lastTest.accuracy, testLoss: lastTest.loss, wallSeconds: wall,
             bytesSent: bytesDown, bytesReceived: bytesUp, bytesUp: bytesUp, bytesDown: bytesDown,
             droppedUpdates: dropped, lateUpdates: late, rejectedUpdates: rejected, modelSHA256: hash,
-            compression: config.compression == nil ? "none" : "group-topk")
+            compression: config.compression?.method.rawValue ?? "none")
         if let c = config.compression, let layout {
             final.ratio = c.ratio
             final.effectiveRatio = layout.effectiveRatio
@@ -157,8 +162,17 @@ final class FederatedCoordinator {
                 throw FederatedError.rejectedUpload("\(d.count) floats, expected \(model.parameterCount)")
             }
             return d
+        case .codec?:
+            guard let codec else { throw FederatedError.rejectedUpload("a codec update, but uploads are \(config.compression?.method.rawValue ?? "dense")") }
+            do {
+                return try codec.decode(message.payload, count: model.parameterCount)
+            } catch {
+                throw FederatedError.rejectedUpload("undecodable \(codec.name) update: \(error)")
+            }
         case .sparseBlock?:
-            guard let layout else { throw FederatedError.rejectedUpload("a compressed update, but uploads are dense") }
+            guard let layout, config.compression?.method == .groupTopK else {
+                throw FederatedError.rejectedUpload("a compressed update, but uploads are \(config.compression?.method.rawValue ?? "dense")")
+            }
             let block: SparseBlock
             do {
                 block = try message.payload.withUnsafeBytes { try SparseBlock(decoding: $0, layout: layout, groups: 0..<layout.groupCount) }

@@ -104,9 +104,13 @@ func summary(_ c: FederatedConfig, model: Model, clients: Int, executors: Int, t
     let mode = c.asynchronous
         ? "async (max staleness \(c.maxStaleness), \(c.stalenessWeighting.rawValue) weight, buffer \(c.buffer), alpha \(c.asyncMixing))"
         : "sync" + (c.roundTimeout.map { ", round timeout \($0) s" } ?? "")
-    let compression = c.compression.map {
-        let kept = GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio).effectiveRatio
-        return "group-topk (ratio \($0.ratio) (effective \(String(format: "%.4g", kept))), group \($0.groupSize))"
+    let compression = c.compression.map { s -> String in
+        let feedback = s.errorFeedback ? "error feedback" : "no error feedback"
+        guard s.method.isTopK else {
+            return "\(s.method.rawValue) (\(s.makeCodec()?.encodedBytes(count: model.parameterCount) ?? 0) bytes an upload, \(feedback))"
+        }
+        let kept = GroupLayout(length: model.parameterCount, groupSize: s.groupSize, ratio: s.ratio).effectiveRatio
+        return "\(s.method.rawValue) (ratio \(s.ratio) (effective \(String(format: "%.4g", kept))), group \(s.groupSize), \(feedback))"
     } ?? "none"
     let a = c.autonomy
     let aggregation = c.aggregation.rawValue + (c.aggregation == .trimmedMean

@@ -23,7 +23,9 @@ public struct FederatedMessage: Sendable, Equatable {
 
     /// How the payload is encoded.
     public enum PayloadForm: Int, Sendable {
-        case none = 0, denseFloats = 1, sparseBlock = 2
+        /// `codec`: one `GradientCodec` message (`--compression` fp16, int8,
+        /// qsgd, sign, group-topk-fp16, group-topk-int8) of the whole change.
+        case none = 0, denseFloats = 1, sparseBlock = 2, codec = 3
     }
 
     public typealias Field = FederatedHeader.Field

@@ -62,15 +62,15 @@ public final class DataParallelTrainer {
         let model = makeModel(config.model, imageShape: [train.height, train.width, train.channels],
                               classes: train.classes, hidden: config.hidden, seed: config.seed)
         self.model = model
-        exchange = config.compression.map {
-            GroupTopKExchange(length: model.parameterCount, settings: $0, momentum: config.momentum, transport: peers)
-        } ?? DenseExchange(transport: peers)
+        exchange = makeExchange(config, model: model, peers: peers)
         let tracer = Tracer(enabled: config.tracePath != nil)
         self.tracer = tracer
         if tracer.enabled {
             let observe: (String, Double, Double) -> Void = { tracer.record($0, "communicate", from: $1, to: $2) }
             (exchange as? DenseExchange)?.ring.stepObserver = observe
             (exchange as? GroupTopKExchange)?.ring.stepObserver = observe
+            (exchange as? CodecExchange)?.gather.stepObserver = observe
+            (exchange as? PowerSGDExchange)?.ring.stepObserver = observe
         }
         stepsPerEpoch = (train.count + ranks * config.batch - 1) / (ranks * config.batch)
         schedule = config.schedule(ranks: ranks, stepsPerEpoch: stepsPerEpoch)
@@ -316,20 +316,43 @@ public final class DataParallelTrainer {
 
     /// The Group-TopK layout of this model's gradient (nil: dense).
     var layout: GroupLayout? {
-        config.compression.map { GroupLayout(length: model.parameterCount, groupSize: $0.groupSize, ratio: $0.ratio) }
+        guard let c = config.compression, c.method.isTopK else { return nil }
+        return GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio)
     }
 
     /// The compression keys of every metrics record: `ratio` as asked,
     /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
     var compressionKeys: TrainCompressionKeys {
-        guard let c = config.compression, let layout else { return TrainCompressionKeys(compression: "none") }
-        return TrainCompressionKeys(compression: "group-topk", ratio: c.ratio, effectiveRatio: layout.effectiveRatio, groupSize: c.groupSize,
-                                    sparseReduce: c.policy.rawValue, errorFeedback: c.errorFeedback,
-                                    sparseMomentum: c.momentum.rawValue, momentumCorrection: c.momentum == .correction)
+        guard let c = config.compression else { return TrainCompressionKeys(compression: "none") }
+        var keys = TrainCompressionKeys(compression: c.method.rawValue, errorFeedback: c.errorFeedback, sparseMomentum: c.momentum.rawValue,
+                                        momentumCorrection: c.momentum == .correction)
+        if let layout {
+            (keys.ratio, keys.effectiveRatio, keys.groupSize) = (c.ratio, layout.effectiveRatio, c.groupSize)
+        }
+        switch c.method {
+        case .groupTopK: keys.sparseReduce = c.policy.rawValue
+        case .int8, .sign: keys.bucketSize = c.bucketSize
+        case .qsgd: (keys.bucketSize, keys.levels) = (c.bucketSize, c.levels)
+        case .powerSGD: keys.powerRank = c.powerRank
+        case .fp16, .groupTopKFP16, .groupTopKInt8: break
+        }
+        return keys
     }
 
     var compressionSummary: String {
-        guard let c = config.compression, let layout else { return "none (dense ring)" }
+        guard let c = config.compression else { return "none (dense ring)" }
+        let feedback = "error feedback " + (c.errorFeedback ? "on" : "off")
+        switch c.method {
+        case .groupTopK: break
+        case .powerSGD:
+            let ex = exchange as? PowerSGDExchange
+            return "powersgd (rank \(c.powerRank), \(ex?.matrices.count ?? 0) matrices low-rank, \(ex?.dense.count ?? 0) tensors dense, "
+                + "\(ex?.floatsPerStep ?? 0) of \(model.parameterCount) floats a step on two dense rings, \(feedback))"
+        default:
+            let bytes = (exchange as? CodecExchange)?.codec.encodedBytes(count: model.parameterCount) ?? 0
+            return "\(c.method.rawValue) (\(bytes) bytes a message for \(model.parameterCount) floats, all-gathered, \(feedback))"
+        }
+        guard let layout else { return "none (dense ring)" }
         return "group-topk (ratio \(c.ratio) (effective \(String(format: "%.4g", layout.effectiveRatio))), group \(c.groupSize), \(c.policy.rawValue), error feedback "
             + (c.errorFeedback ? "on" : "off") + ")"
     }

@@ -170,10 +170,17 @@ public struct TrainCompressionKeys: Codable, Sendable {
     public var errorFeedback: Bool?
     public var sparseMomentum: String?
     public var momentumCorrection: Bool?
+    /// int8, qsgd: elements per scale; sign: per group.
+    public var bucketSize: Int?
+    /// qsgd: s.
+    public var levels: Int?
+    /// powersgd: the factors' rank.
+    public var powerRank: Int?
 
     enum CodingKeys: String, CodingKey {
         case compression, ratio, effectiveRatio = "ratio_effective", groupSize = "group_size", sparseReduce = "sparse_reduce",
-             errorFeedback = "error_feedback", sparseMomentum = "sparse_momentum", momentumCorrection = "momentum_correction"
+             errorFeedback = "error_feedback", sparseMomentum = "sparse_momentum", momentumCorrection = "momentum_correction",
+             bucketSize = "bucket_size", levels = "qsgd_levels", powerRank = "powersgd_rank"
     }
 }
 

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: speed and traffic, measured side by side in one run.",
-        subcommands: [BenchAllReduce.self, BenchCompress.self, BenchTrain.self]
+        subcommands: [BenchAllReduce.self, BenchCompress.self, BenchCodecs.self, BenchTrain.self]
     )
 }

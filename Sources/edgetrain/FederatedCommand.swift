@@ -105,8 +105,26 @@ struct FederatedCommand: ParsableCommand {
     @Option(help: "FedProx's proximal weight.")
     var mu: Double = 0.01
 
-    @Option(help: "Upload compression: none or group-topk (with the client's own residual).")
+    @Option(help: """
+        Upload compression: none, group-topk, group-topk-fp16, group-topk-int8, fp16, int8, qsgd or sign, with the \
+        client's own error-feedback residual (off for qsgd and fp16 unless --error-feedback); docs/compression.md.
+        """)
     var compression: CompressionKind = .none
+
+    @Option(help: "Uploads: int8 and qsgd elements per scale; sign elements per scale group.")
+    var bucketSize: Int = 512
+
+    @Option(help: "Uploads: qsgd levels s (1...32767).")
+    var qsgdLevels: Int = 127
+
+    @Flag(help: "Uploads: int8 stochastic rounding instead of round-to-nearest.")
+    var stochasticRounding = false
+
+    @Flag(name: .customLong("error-feedback"), help: "Uploads: error feedback for qsgd or fp16 too.")
+    var errorFeedback = false
+
+    @Flag(name: .customLong("no-error-feedback"), help: "Uploads: no error feedback (drop what compression does not send).")
+    var noErrorFeedback = false
 
     @Option(help: "Group-TopK ratio of uploads.")
     var ratio: Double = 0.01
@@ -217,8 +235,19 @@ struct FederatedCommand: ParsableCommand {
         }
         let autonomous = strategy == .autonomy || earlyStop || earlyTransmit
         if autonomous && asynchronous { throw ValidationError("client autonomy works with synchronous rounds; drop --async") }
-        if (strategy == .autonomy || earlyTransmit) && compression == .groupTopK {
-            throw ValidationError("--early-transmit sends dense layers; it does not combine with --compression group-topk")
+        if compression == .powerSGD {
+            throw ValidationError("""
+                --compression powersgd sums low-rank factors with an all-reduce over ranks; a federated upload is one \
+                client's change: use qsgd, int8, fp16, sign or a group-topk method
+                """)
+        }
+        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
+            throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
+        }
+        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
+        if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
+        if (strategy == .autonomy || earlyTransmit) && compression != .none {
+            throw ValidationError("--early-transmit sends dense layers; it does not combine with --compression \(compression.rawValue)")
         }
         if (earlyStop || earlyTransmit) && strategy == .fedada {
             throw ValidationError("--early-stop and --early-transmit go on top of fedavg or fedprox, not fedada")
@@ -281,10 +310,15 @@ struct FederatedCommand: ParsableCommand {
         c.partition = data.scheme()
         c.data = data.source()
         c.seed = seed
-        if compression == .groupTopK {
+        if let method = CompressionMethod(rawValue: compression.rawValue) {
             var s = CompressionSettings()
+            s.method = method
             s.ratio = ratio
             s.groupSize = groupSize
+            s.bucketSize = bucketSize
+            s.levels = qsgdLevels
+            s.stochasticRounding = stochasticRounding
+            s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
             c.compression = s
         }
         c.clientSpeed = clientSpeed

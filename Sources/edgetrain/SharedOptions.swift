@@ -106,9 +106,12 @@ enum PartitionKind: String, CaseIterable, ExpressibleByArgument {
     case iid, dirichlet, shards
 }
 
-/// Group-TopK options of `train` (federated uploads have their own, off by default).
+/// Gradient compression options of `train` (federated uploads have their own, off by default).
 struct CompressionOptions: ParsableArguments {
-    @Option(help: "Gradient compression: group-topk or none (dense).")
+    @Option(help: """
+        Gradient compression: none (dense ring), group-topk (sparse ring), group-topk-fp16, group-topk-int8, fp16, int8, \
+        qsgd, sign (each rank's message all-gathered) or powersgd (low-rank factors on the dense ring); docs/compression.md.
+        """)
     var compression: CompressionKind = .groupTopK
 
     @Option(help: "Group-TopK: fraction of each group kept (k = max(1, round(ratio x group size))).")
@@ -120,11 +123,29 @@ struct CompressionOptions: ParsableArguments {
     @Option(help: "Sparse ring merge: exact (union, dense when smaller) or reselect (cut back to top-k).")
     var sparseReduce: SparseReducePolicy = .exact
 
-    @Flag(name: .customLong("no-error-feedback"), help: "Drop what Group-TopK does not send instead of accumulating it.")
+    @Flag(name: .customLong("no-error-feedback"), help: "Drop what the compression does not send instead of accumulating it.")
     var noErrorFeedback = false
 
-    @Option(help: "Where momentum goes under compression: fold (plain SGD at lr/(1-m)), correction (DGC), optimizer.")
-    var sparseMomentum: SparseMomentum = .fold
+    @Flag(name: .customLong("error-feedback"), help: "Error feedback for qsgd or fp16 too (on by default for the other methods).")
+    var errorFeedback = false
+
+    @Option(help: """
+        Where momentum goes under compression: fold (plain SGD at lr/(1-m)), correction (DGC, group-topk only), optimizer \
+        (default: fold for group-topk, optimizer for the other methods).
+        """)
+    var sparseMomentum: SparseMomentum?
+
+    @Option(help: "int8 and qsgd: elements per scale; sign: elements per scale group.")
+    var bucketSize: Int = 512
+
+    @Option(help: "qsgd: quantization levels s (1...32767).")
+    var qsgdLevels: Int = 127
+
+    @Flag(help: "int8: stochastic rounding (unbiased) instead of round-to-nearest.")
+    var stochasticRounding = false
+
+    @Option(help: "powersgd: the rank of the factors.")
+    var powersgdRank: Int = 2
 
     @Flag(help: "DGC momentum correction; the same as --sparse-momentum correction.")
     var momentumCorrection = false
@@ -132,8 +153,21 @@ struct CompressionOptions: ParsableArguments {
     func validate() throws {
         try checkRatio(ratio)
         try checkGroupSize(groupSize)
-        if momentumCorrection && sparseMomentum != .fold && sparseMomentum != .correction {
-            throw ValidationError("--momentum-correction contradicts --sparse-momentum \(sparseMomentum.rawValue)")
+        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
+            throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
+        }
+        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
+        try requireAtLeast(1, powersgdRank, "--powersgd-rank")
+        if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
+        let method = CompressionMethod(rawValue: compression.rawValue)
+        if let method, method != .groupTopK, momentumCorrection || sparseMomentum == .correction {
+            throw ValidationError("DGC momentum correction works with --compression group-topk only, not \(method.rawValue)")
+        }
+        if let method, method != .groupTopK, sparseReduce != .exact {
+            throw ValidationError("--sparse-reduce is the sparse ring's; --compression \(method.rawValue) does not use it")
+        }
+        if momentumCorrection && sparseMomentum != nil && sparseMomentum != .fold && sparseMomentum != .correction {
+            throw ValidationError("--momentum-correction contradicts --sparse-momentum \(sparseMomentum!.rawValue)")
         }
         if (momentumCorrection || sparseMomentum == .correction) && noErrorFeedback {
             throw ValidationError("--momentum-correction needs error feedback; drop --no-error-feedback")
@@ -147,20 +181,30 @@ struct CompressionOptions: ParsableArguments {
     }
 
     func settings() -> CompressionSettings? {
-        guard compression == .groupTopK else { return nil }
+        guard let method = CompressionMethod(rawValue: compression.rawValue) else { return nil }
         var s = CompressionSettings()
+        s.method = method
         s.ratio = ratio
         s.groupSize = groupSize
         s.policy = sparseReduce
-        s.errorFeedback = !noErrorFeedback
-        s.momentum = momentumCorrection ? .correction : sparseMomentum
+        s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
+        s.momentum = momentumCorrection ? .correction : (sparseMomentum ?? (method == .groupTopK ? .fold : .optimizer))
+        s.bucketSize = bucketSize
+        s.levels = qsgdLevels
+        s.stochasticRounding = stochasticRounding
+        s.powerRank = powersgdRank
         return s
     }
 }
 
+/// `--compression`: none or a `CompressionMethod`.
 enum CompressionKind: String, CaseIterable, ExpressibleByArgument {
-    case groupTopK = "group-topk"
     case none
+    case groupTopK = "group-topk"
+    case groupTopKFP16 = "group-topk-fp16"
+    case groupTopKInt8 = "group-topk-int8"
+    case fp16, int8, qsgd, sign
+    case powerSGD = "powersgd"
 }
 
 extension SparseReducePolicy: ExpressibleByArgument {}

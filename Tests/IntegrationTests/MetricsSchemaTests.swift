@@ -37,7 +37,7 @@ final class MetricsSchemaTests: XCTestCase {
         XCTAssertEqual(Set(schema.schemas.keys), [
             "train eval", "train epoch", "train final", "federated round", "federated round client", "federated final",
             "cloud-edge round", "cloud-edge round device", "cloud-edge final",
-            "bench train", "bench train profile", "bench compress", "bench allreduce",
+            "bench train", "bench train profile", "bench compress", "bench codecs", "bench allreduce",
         ])
         XCTAssertEqual(schema.schemas["bench allreduce"]?.filter { $0.name.hasPrefix("exact_") }.count, 8)
     }
@@ -129,6 +129,11 @@ final class MetricsSchemaTests: XCTestCase {
                                       ranks: 1, timeout: 60)
         XCTAssertEqual(compress.status, 0, compress.stderr)
         XCTAssertEqual(compress.jsonLines.count, 1)
+        let codecs = try MPIJob.run("edgetrain", ["bench", "codecs", "--size", "3001", "--iters", "2", "--powersgd-shape", "16x24", "--json"],
+                                    ranks: 1, timeout: 60)
+        XCTAssertEqual(codecs.status, 0, codecs.stderr)
+        XCTAssertEqual(codecs.jsonLines.map { $0["codec"] as? String }, ["fp16", "int8", "qsgd", "sign", "group-topk", "group-topk-fp16",
+                                                                          "group-topk-int8", "powersgd"])
         let allreduce = try MPIJob.run(
             "edgetrain", ["bench", "allreduce", "--sizes", "1,1003", "--iters", "2", "--sparse", "--group-size", "64",
                           "--ratio", "0.05", "--json"], ranks: 3, timeout: 60)

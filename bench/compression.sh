@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Issue 18: every compression method side by side.
+#
+#   bench/compression.sh [group ...]      groups: kernels accuracy edge (default: all)
+#
+# kernels: `edgetrain bench codecs` and PyTorch's implementation of each
+#   method (bench/peers/codec_kernels.py, /tmp/peer's torch), one core each,
+#   the same sizes, alternately, 3 rounds.
+# accuracy: `train`, 4 ranks on this machine (oversubscribed), dense and
+#   every method: the MLP 5 epochs with seeds 1 2 3, the CNN 1 epoch with
+#   seed 1 (a CNN epoch is about a minute a run here: 3 seeds x 5 epochs x 9
+#   methods would take hours). Accuracy, bytes a step, compression seconds.
+# edge: the step time on 4 emulated hosts (scripts/edge-cluster: network
+#   namespaces and tc tbf links, OpenMPI over TCP) at 100 Mbit/s and 1
+#   Gbit/s, every method, MLP and CNN, one epoch of 5,120 synthetic images
+#   of Fashion-MNIST's shape (20 steps of 64 a rank), compression included
+#   (needs root).
+# Records go to bench/results/compression.jsonl; bench/tables.py makes the tables.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(kernels accuracy edge)
+results=bench/results/compression.jsonl
+swift build -c release >/dev/null
+python="${PYTHON:-/tmp/peer/bin/python3}"
+methods="none group-topk group-topk-fp16 group-topk-int8 fp16 int8 qsgd sign powersgd"
+et=.build/release/edgetrain
+metrics=$(mktemp)
+cleanup() { rm -f "$metrics"; scripts/edge-cluster down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+for group in "${groups[@]}"; do
+    sed -i "/\"bench\": \"compression-$group\"/d" "$results" 2>/dev/null || true
+done
+for group in "${groups[@]}"; do
+    case "$group" in
+    kernels)
+        for round in 1 2 3; do
+            ROUND=$round record "$results" compression-kernels edgetrain "" $et bench codecs --json
+            if "$python" -c "import torch" 2>/dev/null; then
+                ROUND=$round record "$results" compression-kernels pytorch "" "$python" bench/peers/codec_kernels.py --json
+            fi
+        done
+        ;;
+    accuracy)
+        for seed in 1 2 3; do
+            for m in $methods; do
+                record "$results" compression-accuracy "mlp $m" "$seed" \
+                    scripts/mpirun --oversubscribe -np 4 $et train --model mlp --epochs 5 --seed "$seed" --compression "$m" --json
+            done
+        done
+        for m in $methods; do
+            record "$results" compression-accuracy "cnn $m" 1 \
+                scripts/mpirun --oversubscribe -np 4 $et train --model cnn --epochs 1 --seed 1 --compression "$m" --json
+        done
+        ;;
+    edge)
+        for rate in 100mbit 1gbit; do
+            scripts/edge-cluster up --hosts 4 --rate "$rate" >/dev/null
+            for model in mlp cnn; do
+                for m in $methods; do
+                    : > "$metrics"
+                    METRICS="$metrics" record "$results" compression-edge "$rate $model $m" 1 \
+                        scripts/mpirun --hostfile hostfiles/emulated -am hostfiles/emulated.mca -np 4 $et train --model "$model" \
+                        --synthetic --synthetic-train 5120 --synthetic-test 500 --epochs 1 --batch 64 --compression "$m" \
+                        --metrics "$metrics" --json
+                done
+            done
+            scripts/edge-cluster down >/dev/null
+        done
+        ;;
+    *) echo "compression.sh: unknown group $group (kernels accuracy edge)" >&2; exit 2 ;;
+    esac
+done
+python3 bench/tables.py
