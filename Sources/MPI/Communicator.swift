@@ -141,8 +141,12 @@ public final class Communicator {
         let owned = MessageBuffer.take(&staging, sizedLike: UnsafeBufferPointer(buffer))
         let request = try irecv(into: owned, range: 0..<buffer.count, from: source, tag: tag)
         guard let status = try request.wait(timeout: timeout) else { preconditionFailure("a receive has a status") }
-        owned.withUnsafeMutableBufferPointer {
-            UnsafeMutableBufferPointer(rebasing: buffer[0..<status.count]).update(from: $0[0..<status.count])
+        // One memcpy. (`update(from:)` with a slice went element by element
+        // through the generic path: 85 ms for a 0.47 MB ring step, half a
+        // second for a ring all-reduce of the MLP's gradient under a deadline.)
+        precondition(status.count <= buffer.count, "received \(status.count) elements into \(buffer.count)")
+        if status.count > 0, let destination = buffer.baseAddress {
+            owned.withUnsafeMutableBufferPointer { destination.update(from: $0.baseAddress!, count: status.count) }
         }
         staging = owned
         return status
