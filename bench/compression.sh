@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 18: every compression method side by side.
 #
-#   bench/compression.sh [group ...]      groups: kernels accuracy edge (default: all)
+#   bench/compression.sh [group ...]      groups: kernels accuracy fold edge (default: all)
 #
 # kernels: `edgetrain bench codecs` and PyTorch's implementation of each
 #   method (bench/peers/codec_kernels.py, /tmp/peer's torch), one core each,
@@ -12,6 +12,8 @@
 #   methods would take hours). Accuracy, bytes a step, compression seconds.
 #   Every method runs with momentum 0.9 in the optimizer (--sparse-momentum
 #   optimizer), as dense does: one optimizer on every row.
+# fold: Group-TopK's three forms and sign again with momentum folded into
+#   the rate (Group-TopK's default), MLP, 3 seeds.
 # edge: the step time on 4 emulated hosts (scripts/edge-cluster: network
 #   namespaces and tc tbf links, OpenMPI over TCP) at 100 Mbit/s and 1
 #   Gbit/s, every method, MLP and CNN, one epoch of 5,120 synthetic images
@@ -22,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(kernels accuracy edge)
+[ ${#groups[@]} -gt 0 ] || groups=(kernels accuracy fold edge)
 results=bench/results/compression.jsonl
 swift build -c release >/dev/null
 python="${PYTHON:-/tmp/peer/bin/python3}"
@@ -36,7 +38,8 @@ metrics=$(mktemp)
 cleanup() { rm -f "$metrics"; scripts/edge-cluster down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 for group in "${groups[@]}"; do
-    sed -i "/\"bench\": \"compression-$group\"/d" "$results" 2>/dev/null || true
+    [ "$group" = fold ] && sed -i "/, fold\"/d" "$results" 2>/dev/null || true
+    [ "$group" = fold ] || sed -i "/\"bench\": \"compression-$group\"/d" "$results" 2>/dev/null || true
 done
 for group in "${groups[@]}"; do
     case "$group" in
@@ -58,6 +61,18 @@ for group in "${groups[@]}"; do
         for m in $methods; do
             record "$results" compression-accuracy "cnn $m" 1 \
                 scripts/mpirun --oversubscribe -np 4 $et train --model cnn --epochs 1 --seed 1 --compression "$m" $(momentum "$m") --json
+        done
+        ;;
+    fold)
+        # The methods that fall short with optimizer momentum, again with
+        # Group-TopK's default: momentum folded into the rate (plain SGD at
+        # lr / (1 - m), error feedback carrying it; docs/design.md).
+        for seed in 1 2 3; do
+            for m in group-topk group-topk-fp16 group-topk-int8 sign; do
+                record "$results" compression-accuracy "mlp $m, fold" "$seed" \
+                    scripts/mpirun --oversubscribe -np 4 $et train --model mlp --epochs 5 --seed "$seed" --compression "$m" \
+                    --sparse-momentum fold --json
+            done
         done
         ;;
     edge)

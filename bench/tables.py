@@ -882,7 +882,7 @@ def compression_table(records):
         return rs[-1]["epoch_s"] / rs[-1]["step"] if rs else None
     dense_mlp = mean([r["test_accuracy"] for r in finals("mlp", "none")])
     rows, points = [], []
-    for m in COMPRESSION_METHODS:
+    for m in COMPRESSION_METHODS + [f"{x}, fold" for x in ("group-topk", "group-topk-fp16", "group-topk-int8", "sign")]:
         mlp, cnn = finals("mlp", m), finals("cnn", m)
         if not mlp and not cnn:
             continue
@@ -892,7 +892,7 @@ def compression_table(records):
             return mean([r[key] / max(r["steps"], 1) for r in rs]) if rs else float("nan")
         rows.append([m, spread(accs), f"{gap:+.2f}" if gap == gap else "-",
                      spread([r["test_accuracy"] for r in cnn]),
-                     f"{per_step(mlp, 'bytes_sent'):,.0f}", f"{per_step(cnn, 'bytes_sent'):,.0f}",
+                     *[f"{v:,.0f}" if v == v else "-" for v in (per_step(mlp, "bytes_sent"), per_step(cnn, "bytes_sent"))],
                      secs(per_step(mlp, "compress_s")), secs(per_step(cnn, "compress_s")),
                      secs(step_time("100mbit", "mlp", m)), secs(step_time("1gbit", "mlp", m)),
                      secs(step_time("100mbit", "cnn", m)), secs(step_time("1gbit", "cnn", m))])
