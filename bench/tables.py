@@ -676,6 +676,12 @@ def setup_seconds(run):
 VC_RSS_ROUNDS = (1, 10, 50, 100)
 
 
+def peak_of(timeline):
+    """A rank's peak resident memory: the larger of ru_maxrss and the largest VmRSS sample."""
+    values = [v for v in (timeline.get("peak_rss_bytes"), timeline.get("peak_sampled_rss_bytes")) if v]
+    return max(values) if values else None
+
+
 def virtual_clients(records):
     many = runs_of(records, "virtual-clients-1k")
     huge = runs_of(records, "virtual-clients-10k")
@@ -706,7 +712,7 @@ def virtual_clients(records):
                 rss_rows.append([seed, rank, "coordinator" if rank == 0 else "executor"]
                                 + [mib(b) for b in at]
                                 + [f"{(at[-1] - at[0]) / 2**20:+.1f}" if None not in (at[0], at[-1]) else "-",
-                                   mib(tl.get("peak_rss_bytes")), tl.get("samples", len(tl["t_s"]))])
+                                   mib(peak_of(tl)), tl.get("samples", len(tl["t_s"]))])
         blocks.append("1,000 clients: round time against the compute-only time of the round's sampled clients "
                       "divided over the executors (overhead = round_s / (sum of the round's clients' compute_s / "
                       "executors) - 1, per round; over all rounds: the sums' ratio - 1; round_s is the coordinator's "
@@ -719,8 +725,9 @@ def virtual_clients(records):
             blocks.append("1,000 clients: resident memory per rank (MiB) at the end of rounds "
                           + ", ".join(map(str, marks)) + " (the last bench/rss-timeline.py sample, every 0.25 s, at "
                           "or before the round's wall_s on the process's clock, which starts at launch: up to the "
-                          "MPI start-up earlier), its change over the run, and the peak (the kernel's high-water "
-                          "mark, ru_maxrss)\n\n"
+                          "MPI start-up earlier), its change over the run, and the peak (the larger of the "
+                          "kernel's high-water mark, ru_maxrss, and the largest sample: ru_maxrss can read a "
+                          "little below a sample)\n\n"
                           + table(["seed", "rank", "role"] + [f"round {n}" for n in marks]
                                   + [f"round {marks[0]} to {marks[-1]}", "peak", "samples"], rss_rows))
     if huge:
@@ -730,7 +737,7 @@ def virtual_clients(records):
                 rows.append([label, seed, failed_text(run)] + [""] * 7)
                 continue
             executors = run["final"]["ranks"] - 1
-            peaks = [tl.get("peak_rss_bytes") for _, tl in sorted(run["timelines"].items()) if _ >= 0]
+            peaks = [peak_of(tl) for _, tl in sorted(run["timelines"].items()) if _ >= 0]
             lifetime = run["timelines"].get(0, {}).get("lifetime_s")
             rows.append([label, seed, len(run["rounds"]), f"{setup_seconds(run):.2f}",
                          ", ".join(f"{r['round_s']:.2f}" for r in run["rounds"]),
@@ -738,8 +745,9 @@ def virtual_clients(records):
                          " / ".join(mib(p) for p in peaks), mib(sum(p for p in peaks if p)) if peaks else "-",
                          f"{lifetime:.1f}" if lifetime else "-", f"{run['final']['test_accuracy']:.4f}"])
         blocks.append("10,000 clients: start-up, round times and memory (set-up and round_s as above; peak RSS "
-                      "per rank in MiB, coordinator first, each rank's ru_maxrss; their sum bounds the run's total "
-                      "from above; launch to exit: rank 0's process, mpirun's start-up not included)\n\n"
+                      "per rank in MiB, coordinator first, each the larger of ru_maxrss and the largest sample; "
+                      "their sum is at least the run's peak total, which may be lower since the ranks need not "
+                      "peak together; launch to exit: rank 0's process, mpirun's start-up not included)\n\n"
                       + table(["run", "seed", "rounds", "set-up s", "round s, each round",
                                "compute s / executors, each round", "peak RSS per rank MiB", "sum of peaks MiB",
                                "launch to exit s", "final test accuracy"], rows))

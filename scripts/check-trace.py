@@ -80,6 +80,9 @@ def main():
     ranks = None
     if "--ranks" in args:
         i = args.index("--ranks")
+        if i + 1 >= len(args) or not args[i + 1].isdigit():
+            print("check-trace: --ranks needs a whole number", file=sys.stderr)
+            sys.exit(2)
         ranks = int(args[i + 1])
         del args[i:i + 2]
     if len(args) != 1:

@@ -73,7 +73,10 @@ final class FederatedClient {
     func unparked(_ state: ClientState) throws -> ClientState {
         guard let spill, state.residualSpilled else { return state }
         var s = state
-        s.residual = try spill.load(client: s.id) ?? []
+        guard let residual = try spill.load(client: s.id) else {
+            throw FederatedError.failed("rank \(peers.rank): client \(s.id)'s residual is marked spilled but the spill file has no slot for it")
+        }
+        s.residual = residual
         s.residualSpilled = false
         return s
     }

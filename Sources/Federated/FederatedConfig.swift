@@ -164,3 +164,15 @@ public struct FederatedConfig: Sendable {
         return b.count == 1 ? b[0] : b[rank - 1]
     }
 }
+
+extension FederatedConfig {
+    /// The upload compression's one-line problem, or nil: PowerSGD sums
+    /// factors with an all-reduce, which one client's upload does not have.
+    public var compressionProblem: String? {
+        guard compression?.method == .powerSGD else { return nil }
+        return """
+            --compression powersgd sums low-rank factors with an all-reduce over ranks; a federated upload is one \
+            client's change: use qsgd, int8, fp16, sign or a group-topk method
+            """
+    }
+}

@@ -22,6 +22,7 @@ public func runFederated(config: FederatedConfig, peers: PeerGroup) throws -> Fe
         throw FederatedError.setup("federated mode needs at least 2 ranks (a coordinator and a client), got \(peers.size)")
     }
     if let problem = virtualClientsProblem(config, executors: executors) { throw FederatedError.setup(problem) }
+    if let problem = config.compressionProblem { throw FederatedError.setup(problem) }
     if let speed = config.clientSpeed, speed.count != clients {
         throw FederatedError.setup("--client-speed has \(speed.count) values for \(clients) clients")
     }

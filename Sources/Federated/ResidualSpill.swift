@@ -35,6 +35,17 @@ final class ResidualSpill {
     /// Bytes written to the file so far (slots are reused).
     var bytesOnDisk: Int { slots.count * length * MemoryLayout<Float>.stride }
 
+    /// Residuals written to any spill in this process (tests check that a
+    /// run meant to spill did).
+    package static let stores = Counter()
+
+    package final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        package var value: Int { lock.withLock { count } }
+        func increment() { lock.withLock { count += 1 } }
+    }
+
     /// Writes `residual` as client `client`'s.
     func store(_ residual: [Float], client: Int) throws {
         precondition(residual.count == length, "a residual of \(residual.count) floats, expected \(length)")
@@ -42,6 +53,7 @@ final class ResidualSpill {
         slots[client] = slot
         let written = residual.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(slot * $0.count)) }
         guard written == length * MemoryLayout<Float>.stride else { throw failure("writing client \(client)'s residual") }
+        Self.stores.increment()
     }
 
     /// Client `client`'s residual, or nil when none was stored.

@@ -61,6 +61,7 @@ func executorClients(parts: [[Int]], executorOf: [Int], rank: Int) -> (samples: 
 }
 
 extension FederatedConfig {
+
     /// The first flag combination `--clients` does not cover, as one line;
     /// nil when there is none (or without `--clients`). An async run's
     /// checkpoint would have to save the reports the coordinator holds back

@@ -178,11 +178,18 @@ public struct Report {
                 let n = max(1, Int(r.number("participants") ?? 1))
                 return (r.number("idle_s") ?? 0) / Double(n)
             }
+            // The rest of a participant's own round time (emulated_s with
+            // --clients, else round_s): the model's download and queueing.
+            let other = rounds.map { r -> Double in
+                let total = r.number("emulated_round_s") != nil ? mean(r, "emulated_s") : mean(r, "round_s")
+                return max(0, total - mean(r, "compute_s") - mean(r, "wait_s") - mean(r, "upload_s"))
+            }
             let bars = StackedBars(
                 title: "\(run.name): a participant's round, on average", xLabel: "round", yLabel: "seconds",
                 categories: rounds.map { "\($0.fields["round"] ?? "?")" },
                 parts: [("compute", rounds.map { mean($0, "compute_s") }), ("slowdown (wait_s)", rounds.map { mean($0, "wait_s") }),
-                        ("upload", rounds.map { mean($0, "upload_s") }), ("idle (waiting for the slowest)", idle)])
+                        ("upload", rounds.map { mean($0, "upload_s") }), ("other (download, queue)", other),
+                        ("idle (waiting for the slowest)", idle)])
             return Figure(id: "federated-time-\(slug(run.name))", title: bars.title, svg: bars.svg())
         case .cloudEdge:
             return nil

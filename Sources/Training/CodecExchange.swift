@@ -43,6 +43,7 @@ public final class CodecExchange: GradientExchange {
         message = errorFeedback ? try codec.encode(gradient: g, residual: &residual, using: &generator)
                                 : try codec.encode(g, using: &generator)
         stats.compressSeconds = monotonicSeconds() - t0
+        stats.compressIntervals.append((t0, t0 + stats.compressSeconds))
         let (all, traffic) = try gather.gather(message)
         stats.traffic = traffic
         stats.communicateSeconds = traffic.seconds
@@ -61,7 +62,9 @@ public final class CodecExchange: GradientExchange {
         }
         let scale = 1 / Float(n)
         if scale != 1 { for i in 0..<gradients.count { gradients[i] *= scale } }
-        stats.compressSeconds += monotonicSeconds() - t1
+        let t2 = monotonicSeconds()
+        stats.compressSeconds += t2 - t1
+        stats.compressIntervals.append((t1, t2))
         var nonZero = 0
         for i in 0..<gradients.count where gradients[i] != 0 { nonZero += 1 }
         stats.density = gradients.isEmpty ? 0 : Double(nonZero) / Double(gradients.count)
@@ -126,7 +129,7 @@ public final class PowerSGDExchange: GradientExchange {
             first.replaceSubrange(offset..<offset + range.count, with: gradients[range])
             offset += range.count
         }
-        stats.compressSeconds += monotonicSeconds() - t
+        stats.record(compressFrom: t)
         var traffic = try ring.sum(&first)
         t = monotonicSeconds()
         for i in first.indices { first[i] /= n }
@@ -143,7 +146,7 @@ public final class PowerSGDExchange: GradientExchange {
             for (k, i) in range.enumerated() { gradients[i] = first[offset + k] }
             offset += range.count
         }
-        stats.compressSeconds += monotonicSeconds() - t
+        stats.record(compressFrom: t)
         let secondTraffic = try ring.sum(&second)
         traffic = traffic + secondTraffic
         t = monotonicSeconds()
@@ -155,7 +158,7 @@ public final class PowerSGDExchange: GradientExchange {
             var out = MutableSpan(_unsafeElements: UnsafeMutableBufferPointer(rebasing: gradients[range]))
             try state.finish(into: &out)
         }
-        stats.compressSeconds += monotonicSeconds() - t
+        stats.record(compressFrom: t)
         stats.traffic = traffic
         stats.communicateSeconds = traffic.seconds
         return stats

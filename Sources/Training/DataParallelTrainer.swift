@@ -52,6 +52,7 @@ public final class DataParallelTrainer {
         metrics = MetricsLog(path: peers.rank == 0 ? config.metricsPath : nil)
         peers.timeout = config.communicationTimeout
         let ranks = peers.size
+        try peers.agree { if let problem = config.settingsProblem { throw TrainingError.invalidSettings(problem) } }
         let (train, test) = try peers.agree { try loadData(config.data, seed: config.seed) }
         partitions = try peers.agree {
             let parts = try partition(labels: train.labels, classes: train.classes, parts: ranks, scheme: config.partition, seed: config.seed)
@@ -168,9 +169,8 @@ public final class DataParallelTrainer {
         state.lossSum += result.loss * Double(config.batch)
         state.correct += Double(result.correct)
         state.epochCompute += monotonicSeconds() - t0
-        let exchangeStart = tracer.now()
         let stats = try exchange.average(model.store.gradients)
-        if stats.compressSeconds > 0 { tracer.record("compress", "compress", from: exchangeStart, to: exchangeStart + stats.compressSeconds) }
+        for part in stats.compressIntervals where part.end > part.start { tracer.record("compress", "compress", from: part.start, to: part.end) }
         state.epochExchange.add(stats)
         state.total.add(stats)
         state.densitySum += stats.density

@@ -7,12 +7,22 @@ public struct ExchangeStats: Sendable {
     public var traffic = TrafficStats()
     /// Seconds selecting and encoding (zero for dense).
     public var compressSeconds = 0.0
+    /// When the compression work happened (monotonic seconds, start and
+    /// end of each part: before and after the collective), for `--trace`.
+    public var compressIntervals = [(start: Double, end: Double)]()
     /// Seconds in the collective itself.
     public var communicateSeconds = 0.0
     /// Fraction of non-zero entries in the summed gradient (1 for dense).
     public var density = 1.0
 
     public init() {}
+
+    /// Adds the compression work from `start` to now.
+    mutating func record(compressFrom start: Double) {
+        let end = monotonicSeconds()
+        compressSeconds += end - start
+        compressIntervals.append((start, end))
+    }
 }
 
 /// How the ranks combine their gradients at every step (collective: every
@@ -96,6 +106,7 @@ public final class GroupTopKExchange: GradientExchange {
             try compressor.compress(UnsafeBufferPointer(gradients), into: &sparse)
         }
         stats.compressSeconds = monotonicSeconds() - t0
+        stats.compressIntervals.append((t0, t0 + stats.compressSeconds))
         let outcome = try residual.withUnsafeMutableBufferPointer { r in
             try ring.sum(sparse, into: gradients, residual: settings.errorFeedback ? r.baseAddress : nil)
         }

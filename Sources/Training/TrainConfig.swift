@@ -105,6 +105,23 @@ public struct TrainConfig: Sendable {
         }
     }
 
+    /// The one-line problem with settings that do not combine, or nil.
+    /// Depends on the configuration only, so every rank finds the same; the
+    /// trainer checks it before any exchange and the command line before MPI.
+    public var settingsProblem: String? {
+        guard let c = compression, c.method != .groupTopK else { return nil }
+        let name = c.method.rawValue
+        if c.momentum == .correction { return "DGC momentum correction works with --compression group-topk only, not \(name)" }
+        if c.policy != .exact { return "--sparse-reduce is the sparse ring's; --compression \(name) does not use it" }
+        if checkpointEvery > 0 || resume {
+            return """
+                --compression \(name) does not combine with checkpoints yet (its error-feedback and factor state \
+                is not saved, so a resume would not continue the run); use group-topk or none, or run without checkpoints
+                """
+        }
+        return nil
+    }
+
     /// One line saying what the optimizer does.
     public var optimizerSummary: String {
         let nesterovText = nesterov ? " (Nesterov)" : ""

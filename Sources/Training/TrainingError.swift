@@ -9,17 +9,22 @@ public enum TrainingError: JobError, Equatable {
     /// staying finite, on one rank (the job stops); the text names the step,
     /// rank and layer or rate.
     case nonFinite(String)
+    /// Settings that do not combine (`TrainConfig.settingsProblem`), found
+    /// alike on every rank before any exchange.
+    case invalidSettings(String)
 
     public var raisedOnEveryRank: Bool {
-        if case .modelDivergence = self { return true }
-        return false
+        switch self {
+        case .modelDivergence, .invalidSettings: return true
+        case .nonFinite: return false
+        }
     }
 
     public var description: String {
         switch self {
         case let .modelDivergence(step, rank, hash, rankZeroHash):
             return "model diverged across ranks at step \(step): rank 0 has sha256 \(rankZeroHash), rank \(rank) has \(hash)"
-        case let .nonFinite(message):
+        case let .nonFinite(message), let .invalidSettings(message):
             return message
         }
     }

@@ -235,12 +235,6 @@ struct FederatedCommand: ParsableCommand {
         }
         let autonomous = strategy == .autonomy || earlyStop || earlyTransmit
         if autonomous && asynchronous { throw ValidationError("client autonomy works with synchronous rounds; drop --async") }
-        if compression == .powerSGD {
-            throw ValidationError("""
-                --compression powersgd sums low-rank factors with an all-reduce over ranks; a federated upload is one \
-                client's change: use qsgd, int8, fp16, sign or a group-topk method
-                """)
-        }
         guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
             throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
         }
@@ -270,7 +264,7 @@ struct FederatedCommand: ParsableCommand {
                 throw ValidationError("--spill-dir \(spillDir) is not a writable directory")
             }
         }
-        if let refusal = makeConfig().virtualClientsRefusal { throw ValidationError(refusal) }
+        if let refusal = makeConfig().virtualClientsRefusal ?? makeConfig().compressionProblem { throw ValidationError(refusal) }
     }
 
     /// The poisoned clients, when `--byzantine` and `--attack` are given (`validate()` checked that they come together).

@@ -159,13 +159,6 @@ struct CompressionOptions: ParsableArguments {
         guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
         try requireAtLeast(1, powersgdRank, "--powersgd-rank")
         if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
-        let method = CompressionMethod(rawValue: compression.rawValue)
-        if let method, method != .groupTopK, momentumCorrection || sparseMomentum == .correction {
-            throw ValidationError("DGC momentum correction works with --compression group-topk only, not \(method.rawValue)")
-        }
-        if let method, method != .groupTopK, sparseReduce != .exact {
-            throw ValidationError("--sparse-reduce is the sparse ring's; --compression \(method.rawValue) does not use it")
-        }
         if momentumCorrection && sparseMomentum != nil && sparseMomentum != .fold && sparseMomentum != .correction {
             throw ValidationError("--momentum-correction contradicts --sparse-momentum \(sparseMomentum!.rawValue)")
         }

@@ -102,13 +102,7 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let method = CompressionMethod(rawValue: compression.compression.rawValue), method != .groupTopK,
-           checkpoints.checkpointEvery > 0 || checkpoints.resume {
-            throw ValidationError("""
-                --compression \(method.rawValue) does not combine with checkpoints yet (its error-feedback and factor state \
-                is not saved, so a resume would not continue the run); use group-topk or none, or run without checkpoints
-                """)
-        }
+        if let problem = makeConfig().settingsProblem { throw ValidationError(problem) }
         if let trace { try requireWritableDirectory(ofFile: trace, "--trace") }
         try requireAtLeast(1, epochs, "--epochs")
         try requireAtLeast(1, batch, "--batch")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MPI
 
 // The checks of option values that several commands share. Each throws one
 // `ValidationError` naming the option and the bad value; the commands call
@@ -38,8 +39,11 @@ func checkGroupSize(_ g: Int) throws {
 }
 
 /// An output file's directory must exist and be writable (checked before MPI
-/// starts, so that no rank runs for hours to fail at the end).
+/// starts, so that no rank runs for hours to fail at the end). Only the
+/// launcher's rank 0 writes such files, so only its host is checked: on a
+/// cluster the other hosts need not have the directory.
 func requireWritableDirectory(ofFile path: String, _ flag: String) throws {
+    guard MPIEnvironment.launcherRank ?? 0 == 0 else { return }
     let directory = (path as NSString).deletingLastPathComponent
     let dir = directory.isEmpty ? "." : directory
     var isDirectory: ObjCBool = false

@@ -2,6 +2,7 @@ import Collectives
 import Federated
 import Foundation
 import RunSupport
+import Compression
 import Training
 import XCTest
 
@@ -103,5 +104,42 @@ final class TraceTests: XCTestCase {
             XCTAssertEqual(clientSlices.filter { $0.hasSuffix("client \(client): upload") }.count, 2)
         }
         XCTAssertTrue(perRank[1]!.contains("wait for the coordinator"))
+    }
+
+    /// The codec and PowerSGD exchanges report their compression in parts
+    /// (encode before the collective, decode after; PowerSGD around each
+    /// ring): their compress slices sit between the ring steps, never over
+    /// them, so every track nests, as the viewers require.
+    func testCompressSlicesOfEveryExchangeNestWithTheRingSteps() throws {
+        for method in [CompressionMethod.fp16, .sign, .powerSGD, .groupTopK] {
+            let path = NSTemporaryDirectory() + "trace-\(UUID().uuidString).json"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var c = TrainConfig()
+            c.data = .synthetic(trainCount: 200, testCount: 50)
+            c.hidden = [16]
+            c.epochs = 1
+            c.batch = 16
+            c.evalBatch = 50
+            c.json = true
+            c.compression!.method = method
+            c.compression!.momentum = .optimizer
+            c.tracePath = path
+            let config = c
+            _ = try LoopbackTransport.run(ranks: 3) { try DataParallelTrainer(config: config, peers: $0).run() }
+            let perRank = Dictionary(grouping: try events(path).all.filter { $0["ph"] as? String == "X" }, by: { $0["pid"] as! Int })
+            for (rank, slices) in perRank {
+                let spans = slices.map { (start: $0["ts"] as! Double, end: ($0["ts"] as! Double) + ($0["dur"] as! Double), name: $0["name"] as! String) }
+                    .sorted { ($0.start, -$0.end) < ($1.start, -$1.end) }
+                XCTAssertTrue(spans.contains { $0.name == "compress" }, "\(method.rawValue) rank \(rank)")
+                var open = [(start: Double, end: Double, name: String)]()
+                for s in spans {
+                    while let top = open.last, s.start >= top.end - 1e-3 { open.removeLast() }
+                    if let top = open.last {
+                        XCTAssertLessThanOrEqual(s.end, top.end + 1e-3, "\(method.rawValue) rank \(rank): \(s.name) overlaps \(top.name)")
+                    }
+                    open.append(s)
+                }
+            }
+        }
     }
 }

@@ -350,7 +350,9 @@ final class VirtualClientsRunTests: XCTestCase {
             // the spill file: the same bits, fresh and resumed.
             var spilled = c
             spilled.residualMemoryBytes = 0
+            let stored = ResidualSpill.stores.value
             XCTAssertEqual(try federate(spilled, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: spilled")
+            XCTAssertGreaterThan(ResidualSpill.stores.value, stored, "the run spilled residuals")
             spilled.checkpointDir = dir
             spilled.checkpointEvery = 2
             spilled.resume = true

@@ -311,7 +311,10 @@ final class TraceTimelineTests: XCTestCase {
         XCTAssertEqual(trace.slices[1]?.count, 10_000)
         let whole = TraceTimeline(title: "t", trace: trace).svg()
         XCTAssertTrue(whole.contains(">rank 0 (a)</text>") && whole.contains(">rank 1 (b)</text>"))
-        XCTAssertLessThanOrEqual(whole.components(separatedBy: "<rect x=").count - 1, 2 * 630 + 1)
+        // One rectangle at most per pixel column and rank, plus the page's background.
+        var box = PlotBox()
+        box.left = 150
+        XCTAssertLessThanOrEqual(whole.components(separatedBy: "<rect x=").count - 1, 2 * Int(box.plotWidth) + 1)
         let zoomed = TraceTimeline(title: "t", trace: trace, window: 0...0.0001).svg()
         let row0 = zoomed.components(separatedBy: "data-rank=\"0\"")[1].components(separatedBy: "</g>")[0]
         let categories = row0.components(separatedBy: "data-category=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }

@@ -11,5 +11,29 @@ final class TrainingErrorTests: XCTestCase {
         // A non-finite number is seen by one rank; the trainer agrees it
         // (`PeerGroup.agree`) before it reaches the top.
         XCTAssertFalse(TrainingError.nonFinite("non-finite loss nan at step 3 on rank 1").raisedOnEveryRank)
+        // Settings are the same on every rank, and checked inside `agree`.
+        XCTAssertTrue(TrainingError.invalidSettings("--compression qsgd does not combine with checkpoints yet").raisedOnEveryRank)
+    }
+
+    /// The library refuses what the command line refuses, so an API caller
+    /// cannot write checkpoints that drop a codec's state or lose momentum.
+    func testSettingsThatDoNotCombine() {
+        var c = TrainConfig()
+        XCTAssertNil(c.settingsProblem, "group-topk with checkpoints is fine")
+        c.checkpointEvery = 5
+        XCTAssertNil(c.settingsProblem)
+        c.compression!.method = .qsgd
+        XCTAssertTrue(c.settingsProblem?.hasPrefix("--compression qsgd does not combine with checkpoints yet") == true)
+        c.checkpointEvery = 0
+        c.resume = true
+        XCTAssertNotNil(c.settingsProblem)
+        c.resume = false
+        c.compression!.momentum = .correction
+        XCTAssertEqual(c.settingsProblem, "DGC momentum correction works with --compression group-topk only, not qsgd")
+        c.compression!.momentum = .optimizer
+        c.compression!.policy = .reselect
+        XCTAssertEqual(c.settingsProblem, "--sparse-reduce is the sparse ring's; --compression qsgd does not use it")
+        c.compression!.policy = .exact
+        XCTAssertNil(c.settingsProblem)
     }
 }
