@@ -71,3 +71,31 @@ struct CodecHeader: Equatable {
 /// `count` elements is cut into, the last one possibly shorter.
 @inline(__always)
 func bucketCount(_ count: Int, _ size: Int) -> Int { (count + size - 1) / size }
+
+/// A dense codec: one 12-byte `CodecHeader`, then its payload.
+protocol DenseCodec: GradientCodec {
+    /// The header of a message of `count` floats.
+    func header(count: Int) -> CodecHeader
+}
+
+extension DenseCodec {
+    /// What every dense codec's encoding does first: checks that `bytes` is
+    /// exactly one message long and that every value is finite (else
+    /// `CompressionError.notFinite`, nothing written), writes the header,
+    /// then hands `body` the values (nil when there are none), their count
+    /// and the payload after the header.
+    func encodeFrame(_ values: Span<Float>, into bytes: inout MutableRawSpan,
+                     _ body: (UnsafePointer<Float>?, Int, UnsafeMutableRawPointer) -> Void) throws {
+        let n = values.count
+        precondition(bytes.byteCount == encodedBytes(count: n), "\(name) needs \(encodedBytes(count: n)) bytes for \(n) floats, not \(bytes.byteCount)")
+        let h = header(count: n)
+        try values.withUnsafeBufferPointer { x in
+            try requireFinite(x, encoding: name)
+            bytes.withUnsafeMutableBytes { out in
+                let p = out.baseAddress!
+                h.write(to: p)
+                body(x.baseAddress, n, p + CodecHeader.byteCount)
+            }
+        }
+    }
+}

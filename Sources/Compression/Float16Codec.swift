@@ -20,7 +20,7 @@ import Random
 ///   so values below 2^-25 become zero. Gradients of order 1e-6 keep only a
 ///   few bits; a caller that cares scales first (loss scaling).
 /// The decoder refuses a NaN or infinity pattern, which no encoder writes.
-public struct Float16Codec: GradientCodec, Sendable {
+public struct Float16Codec: GradientCodec, DenseCodec, Sendable {
     public init() {}
 
     public var name: String { "fp16" }
@@ -31,16 +31,8 @@ public struct Float16Codec: GradientCodec, Sendable {
     func header(count: Int) -> CodecHeader { CodecHeader(format: .float16, bits: 16, elements: count, bucket: 0) }
 
     public func encode(_ values: Span<Float>, into bytes: inout MutableRawSpan, using generator: inout SeededGenerator) throws {
-        let n = values.count
-        precondition(bytes.byteCount == encodedBytes(count: n), "fp16 needs \(encodedBytes(count: n)) bytes for \(n) floats, not \(bytes.byteCount)")
-        let h = header(count: n)
-        try values.withUnsafeBufferPointer { x in
-            try requireFinite(x, encoding: name)
-            bytes.withUnsafeMutableBytes { out in
-                let p = out.baseAddress!
-                h.write(to: p)
-                if n > 0 { encodeHalves(x.baseAddress!, count: n, into: p + CodecHeader.byteCount) }
-            }
+        try encodeFrame(values, into: &bytes) { x, n, payload in
+            if n > 0 { encodeHalves(x!, count: n, into: payload) }
         }
     }
 

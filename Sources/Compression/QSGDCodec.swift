@@ -31,7 +31,7 @@ import Random
 /// bucket whose norm exceeds Float32's range (elements near 3.4e38) sends
 /// the largest finite float as its norm and clamps t to s: finite, but
 /// biased, in a case no gradient reaches.
-public struct QSGDCodec: GradientCodec, Sendable {
+public struct QSGDCodec: GradientCodec, DenseCodec, Sendable {
     /// s, in 1...32767 (at most 16 bits a field).
     public let levels: Int
     public let bucketSize: Int
@@ -61,41 +61,33 @@ public struct QSGDCodec: GradientCodec, Sendable {
     }
 
     public func encode(_ values: Span<Float>, into bytes: inout MutableRawSpan, using generator: inout SeededGenerator) throws {
-        let n = values.count
-        precondition(bytes.byteCount == encodedBytes(count: n), "qsgd needs \(encodedBytes(count: n)) bytes for \(n) floats, not \(bytes.byteCount)")
-        let h = header(count: n)
-        try values.withUnsafeBufferPointer { x in
-            try requireFinite(x, encoding: name)
-            bytes.withUnsafeMutableBytes { out in
-                let p = out.baseAddress!
-                h.write(to: p)
-                guard let x0 = x.baseAddress else { return }
-                let buckets = bucketCount(n, bucketSize)
-                let norms = p + CodecHeader.byteCount
-                let stream = norms + 4 * buckets
-                var writer = BitWriter(stream)
-                var draws = UniformDraws()
-                let s = Float(levels), width = bitsPerElement
-                let fields = UnsafeMutablePointer<UInt32>.allocate(capacity: min(bucketSize, n))
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(bucketSize, n))
-                defer {
-                    fields.deallocate()
-                    scratch.deallocate()
-                }
-                for b in 0..<buckets {
-                    let start = b * bucketSize, count = min(bucketSize, n - start)
-                    let norm = min(l2Norm(x0 + start, count: count), Float.greatestFiniteMagnitude)
-                    storeFloat(norm, norms, 4 * b)
-                    qsgdFields(x0 + start, count: count, norm: norm, levels: s, into: fields, draws: &draws, scratch: scratch, generator: &generator)
-                    if width == 8 {
-                        // Byte-aligned fields (s = 64...127): one byte each.
-                        for i in 0..<count { stream.storeBytes(of: UInt8(truncatingIfNeeded: fields[i]), toByteOffset: start + i, as: UInt8.self) }
-                    } else {
-                        for i in 0..<count { writer.append(UInt64(fields[i]), width: width) }
-                    }
-                }
-                writer.finish()
+        try encodeFrame(values, into: &bytes) { x, n, payload in
+            guard let x0 = x else { return }
+            let buckets = bucketCount(n, bucketSize)
+            let norms = payload
+            let stream = norms + 4 * buckets
+            var writer = BitWriter(stream)
+            var draws = UniformDraws()
+            let s = Float(levels), width = bitsPerElement
+            let fields = UnsafeMutablePointer<UInt32>.allocate(capacity: min(bucketSize, n))
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(bucketSize, n))
+            defer {
+                fields.deallocate()
+                scratch.deallocate()
             }
+            for b in 0..<buckets {
+                let start = b * bucketSize, count = min(bucketSize, n - start)
+                let norm = min(l2Norm(x0 + start, count: count), Float.greatestFiniteMagnitude)
+                storeFloat(norm, norms, 4 * b)
+                qsgdFields(x0 + start, count: count, norm: norm, levels: s, into: fields, draws: &draws, scratch: scratch, generator: &generator)
+                if width == 8 {
+                    // Byte-aligned fields (s = 64...127): one byte each.
+                    for i in 0..<count { stream.storeBytes(of: UInt8(truncatingIfNeeded: fields[i]), toByteOffset: start + i, as: UInt8.self) }
+                } else {
+                    for i in 0..<count { writer.append(UInt64(fields[i]), width: width) }
+                }
+            }
+            writer.finish()
         }
     }
 

@@ -23,7 +23,7 @@ import Random
 ///   and the Float32 roundings above) and |decoded - x| < m / 127.
 /// A bucket of zeros has scale 0 and decodes to zeros. NaN and infinity
 /// are refused (`CompressionError.notFinite`): a scale cannot hold them.
-public struct ScaledInt8Codec: GradientCodec, Sendable {
+public struct ScaledInt8Codec: GradientCodec, DenseCodec, Sendable {
     public enum Rounding: String, Sendable, CaseIterable { case nearest, stochastic }
 
     public let bucketSize: Int
@@ -45,31 +45,23 @@ public struct ScaledInt8Codec: GradientCodec, Sendable {
     func header(count: Int) -> CodecHeader { CodecHeader(format: .int8, bits: 8, elements: count, bucket: bucketSize) }
 
     public func encode(_ values: Span<Float>, into bytes: inout MutableRawSpan, using generator: inout SeededGenerator) throws {
-        let n = values.count
-        precondition(bytes.byteCount == encodedBytes(count: n), "int8 needs \(encodedBytes(count: n)) bytes for \(n) floats, not \(bytes.byteCount)")
-        let h = header(count: n)
-        try values.withUnsafeBufferPointer { x in
-            try requireFinite(x, encoding: name)
-            bytes.withUnsafeMutableBytes { out in
-                let p = out.baseAddress!
-                h.write(to: p)
-                guard let x0 = x.baseAddress else { return }
-                let buckets = bucketCount(n, bucketSize)
-                let scales = p + CodecHeader.byteCount, q = scales + 4 * buckets
-                var draws = UniformDraws()
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rounding == .stochastic ? min(bucketSize, n) : 0)
-                defer { scratch.deallocate() }
-                for b in 0..<buckets {
-                    let start = b * bucketSize, count = min(bucketSize, n - start)
-                    let m = maxMagnitude(x0 + start, count: count)
-                    storeFloat(m, scales, 4 * b)
-                    let codes = (q + start).assumingMemoryBound(to: Int8.self)
-                    if rounding == .nearest {
-                        quantizeNearest(x0 + start, count: count, scale: m, into: codes)
-                    } else {
-                        quantizeStochastic(x0 + start, count: count, scale: m, into: codes, draws: &draws, scratch: scratch,
-                                           generator: &generator)
-                    }
+        try encodeFrame(values, into: &bytes) { x, n, payload in
+            guard let x0 = x else { return }
+            let buckets = bucketCount(n, bucketSize)
+            let scales = payload, q = scales + 4 * buckets
+            var draws = UniformDraws()
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rounding == .stochastic ? min(bucketSize, n) : 0)
+            defer { scratch.deallocate() }
+            for b in 0..<buckets {
+                let start = b * bucketSize, count = min(bucketSize, n - start)
+                let m = maxMagnitude(x0 + start, count: count)
+                storeFloat(m, scales, 4 * b)
+                let codes = (q + start).assumingMemoryBound(to: Int8.self)
+                if rounding == .nearest {
+                    quantizeNearest(x0 + start, count: count, scale: m, into: codes)
+                } else {
+                    quantizeStochastic(x0 + start, count: count, scale: m, into: codes, draws: &draws, scratch: scratch,
+                                       generator: &generator)
                 }
             }
         }

@@ -28,7 +28,7 @@ import Random
 ///     bytes = 12 + 4 ceil(n / G) + ceil(n / 8)
 ///
 /// NaN and infinity are refused (`CompressionError.notFinite`).
-public struct ScaledSignCodec: GradientCodec, Sendable {
+public struct ScaledSignCodec: GradientCodec, DenseCodec, Sendable {
     public let groupSize: Int
 
     public init(groupSize: Int = 512) {
@@ -46,23 +46,15 @@ public struct ScaledSignCodec: GradientCodec, Sendable {
     func header(count: Int) -> CodecHeader { CodecHeader(format: .sign, bits: 1, elements: count, bucket: groupSize) }
 
     public func encode(_ values: Span<Float>, into bytes: inout MutableRawSpan, using generator: inout SeededGenerator) throws {
-        let n = values.count
-        precondition(bytes.byteCount == encodedBytes(count: n), "sign needs \(encodedBytes(count: n)) bytes for \(n) floats, not \(bytes.byteCount)")
-        let h = header(count: n)
-        try values.withUnsafeBufferPointer { x in
-            try requireFinite(x, encoding: name)
-            bytes.withUnsafeMutableBytes { out in
-                let p = out.baseAddress!
-                h.write(to: p)
-                guard let x0 = x.baseAddress else { return }
-                let groups = bucketCount(n, groupSize)
-                let scales = p + CodecHeader.byteCount
-                for g in 0..<groups {
-                    let start = g * groupSize, count = min(groupSize, n - start)
-                    storeFloat(meanMagnitude(x0 + start, count: count), scales, 4 * g)
-                }
-                packSigns(x0, count: n, into: scales + 4 * groups)
+        try encodeFrame(values, into: &bytes) { x, n, payload in
+            guard let x0 = x else { return }
+            let groups = bucketCount(n, groupSize)
+            let scales = payload
+            for g in 0..<groups {
+                let start = g * groupSize, count = min(groupSize, n - start)
+                storeFloat(meanMagnitude(x0 + start, count: count), scales, 4 * g)
             }
+            packSigns(x0, count: n, into: scales + 4 * groups)
         }
     }
 

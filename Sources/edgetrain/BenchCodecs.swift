@@ -28,11 +28,7 @@ struct BenchCodecs: ParsableCommand {
     @Option(help: CommaSeparated.help("Methods, comma-separated.", default: allMethods), transform: CommaSeparated.parser(of: String.self))
     var codecs: [String] = allMethods
 
-    @Option(help: "int8 and qsgd elements per scale; sign elements per group.")
-    var bucketSize: Int = 512
-
-    @Option(help: "qsgd levels s.")
-    var qsgdLevels: Int = 127
+    @OptionGroup var codec: CodecFlags
 
     @Option(help: "Group-TopK group size and ratio (group-topk methods).")
     var groupSize: Int = 1024
@@ -62,8 +58,6 @@ struct BenchCodecs: ParsableCommand {
         try requireAtLeast(1, size, "--size")
         try requireAtLeast(1, iters, "--iters")
         try requireEach(codecs, "--codecs", "must be one of \(Self.allMethods.joined(separator: ", "))", { Self.allMethods.contains($0) })
-        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else { throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)") }
-        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
         try checkGroupSize(groupSize)
         try checkRatio(ratio)
         try requireAtLeast(1, powersgdRank, "--powersgd-rank")
@@ -74,7 +68,8 @@ struct BenchCodecs: ParsableCommand {
         let gradient = try input.map { try FloatFile.read($0) } ?? gaussianVector(length: size)
         let name = input.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "gaussian"
         var options = CodecOptions()
-        (options.bucketSize, options.levels, options.groupSize, options.ratio) = (bucketSize, qsgdLevels, groupSize, ratio)
+        (options.bucketSize, options.levels, options.groupSize, options.ratio) = (codec.bucketSize, codec.qsgdLevels, groupSize, ratio)
+        options.rounding = codec.stochasticRounding ? .stochastic : .nearest
         for method in codecs {
             let record: BenchCodecRecord
             if method == "powersgd" {

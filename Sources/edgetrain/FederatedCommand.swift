@@ -111,14 +111,7 @@ struct FederatedCommand: ParsableCommand {
         """)
     var compression: CompressionKind = .none
 
-    @Option(help: "Uploads: int8 and qsgd elements per scale; sign elements per scale group.")
-    var bucketSize: Int = 512
-
-    @Option(help: "Uploads: qsgd levels s (1...32767).")
-    var qsgdLevels: Int = 127
-
-    @Flag(help: "Uploads: int8 stochastic rounding instead of round-to-nearest.")
-    var stochasticRounding = false
+    @OptionGroup var codec: CodecFlags
 
     @Flag(name: .customLong("error-feedback"), help: "Uploads: error feedback for qsgd or fp16 too.")
     var errorFeedback = false
@@ -235,10 +228,6 @@ struct FederatedCommand: ParsableCommand {
         }
         let autonomous = strategy == .autonomy || earlyStop || earlyTransmit
         if autonomous && asynchronous { throw ValidationError("client autonomy works with synchronous rounds; drop --async") }
-        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
-            throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
-        }
-        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
         if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
         if (strategy == .autonomy || earlyTransmit) && compression != .none {
             throw ValidationError("--early-transmit sends dense layers; it does not combine with --compression \(compression.rawValue)")
@@ -309,9 +298,7 @@ struct FederatedCommand: ParsableCommand {
             s.method = method
             s.ratio = ratio
             s.groupSize = groupSize
-            s.bucketSize = bucketSize
-            s.levels = qsgdLevels
-            s.stochasticRounding = stochasticRounding
+            codec.apply(to: &s)
             s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
             c.compression = s
         }

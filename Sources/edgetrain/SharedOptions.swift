@@ -135,14 +135,7 @@ struct CompressionOptions: ParsableArguments {
         """)
     var sparseMomentum: SparseMomentum?
 
-    @Option(help: "int8 and qsgd: elements per scale; sign: elements per scale group.")
-    var bucketSize: Int = 512
-
-    @Option(help: "qsgd: quantization levels s (1...32767).")
-    var qsgdLevels: Int = 127
-
-    @Flag(help: "int8: stochastic rounding (unbiased) instead of round-to-nearest.")
-    var stochasticRounding = false
+    @OptionGroup var codec: CodecFlags
 
     @Option(help: "powersgd: the rank of the factors.")
     var powersgdRank: Int = 2
@@ -153,10 +146,6 @@ struct CompressionOptions: ParsableArguments {
     func validate() throws {
         try checkRatio(ratio)
         try checkGroupSize(groupSize)
-        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
-            throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
-        }
-        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
         try requireAtLeast(1, powersgdRank, "--powersgd-rank")
         if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
         if momentumCorrection && sparseMomentum != nil && sparseMomentum != .fold && sparseMomentum != .correction {
@@ -182,11 +171,35 @@ struct CompressionOptions: ParsableArguments {
         s.policy = sparseReduce
         s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
         s.momentum = momentumCorrection ? .correction : (sparseMomentum ?? (method == .groupTopK ? .fold : .optimizer))
+        codec.apply(to: &s)
+        s.powerRank = powersgdRank
+        return s
+    }
+}
+
+/// The dense codecs' options, shared by `train`'s compression and
+/// `federated`'s uploads.
+struct CodecFlags: ParsableArguments {
+    @Option(help: "int8 and qsgd: elements per scale; sign: elements per scale group.")
+    var bucketSize: Int = 512
+
+    @Option(help: "qsgd: quantization levels s (1...32767).")
+    var qsgdLevels: Int = 127
+
+    @Flag(help: "int8: stochastic rounding (unbiased) instead of round-to-nearest.")
+    var stochasticRounding = false
+
+    func validate() throws {
+        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
+            throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
+        }
+        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
+    }
+
+    func apply(to s: inout CompressionSettings) {
         s.bucketSize = bucketSize
         s.levels = qsgdLevels
         s.stochasticRounding = stochasticRounding
-        s.powerRank = powersgdRank
-        return s
     }
 }
 

@@ -13,24 +13,22 @@ final class TraceIntegrationTests: XCTestCase {
         XCTAssertTrue(outcome.stdout.hasSuffix("well formed\n"), outcome.stdout)
     }
 
-    func testAFourRankTrainingTraceIsWellFormed() throws {
+    /// Runs `edgetrain ARGUMENTS --trace FILE` on 4 ranks and checks the trace.
+    func traceOfAFourRankRun(_ arguments: [String]) throws {
         let path = temporaryFilePath("trace") + ".json"
-        let run = try MPIJob.run(
-            "edgetrain", ["train", "--synthetic", "--synthetic-train", "800", "--synthetic-test", "200", "--epochs", "1",
-                          "--batch", "16", "--lr", "0.02", "--eval-every", "5", "--trace", path, "--json"],
-            ranks: 4)
+        let run = try MPIJob.run("edgetrain", arguments + ["--synthetic", "--synthetic-train", "800", "--synthetic-test", "200",
+                                                          "--batch", "16", "--trace", path, "--json"], ranks: 4)
         XCTAssertEqual(run.status, 0, run.stderr)
         try check(path, ranks: 4)
     }
 
+    func testAFourRankTrainingTraceIsWellFormed() throws {
+        try traceOfAFourRankRun(["train", "--epochs", "1", "--lr", "0.02", "--eval-every", "5"])
+        try traceOfAFourRankRun(["train", "--epochs", "1", "--lr", "0.02", "--compression", "powersgd"])
+    }
+
     func testAFourRankFederatedTraceIsWellFormed() throws {
-        let path = temporaryFilePath("trace") + ".json"
-        let run = try MPIJob.run(
-            "edgetrain", ["federated", "--synthetic", "--synthetic-train", "800", "--synthetic-test", "200", "--rounds", "2",
-                          "--clients", "6", "--local-steps", "3", "--batch", "16", "--trace", path, "--json"],
-            ranks: 4)
-        XCTAssertEqual(run.status, 0, run.stderr)
-        try check(path, ranks: 4)
+        try traceOfAFourRankRun(["federated", "--rounds", "2", "--clients", "6", "--local-steps", "3"])
     }
 
     func testATraceIntoAMissingDirectoryIsRefusedBeforeTheRun() throws {
