@@ -20,11 +20,18 @@ final class TraceTests: XCTestCase {
         Dictionary(grouping: all.filter { $0["ph"] as? String == "X" }, by: { $0["pid"] as! Int }).mapValues { $0.map { $0["name"] as! String } }
     }
 
-    /// A 4-rank data-parallel run with Group-TopK: every rank has a track
-    /// named by rank and host, with forward/backward, compress and each of
-    /// the ring's 2 x 3 steps every step; every event is well formed; the
-    /// clock offsets of threads of one process are within their error bound.
+    /// Data-parallel runs with Group-TopK on 1, 2, 4 and 5 ranks: every rank
+    /// has a track named by rank and host, with forward/backward, compress
+    /// and each of the ring's 2 (N - 1) steps every step; every event is
+    /// well formed; the clock offsets of threads of one process are within
+    /// their error bound.
     func testATrainingRunTracesEveryRanksPhases() throws {
+        for ranks in [1, 2, 4, 5] {
+            try traceEveryRanksPhases(ranks: ranks)
+        }
+    }
+
+    func traceEveryRanksPhases(ranks: Int) throws {
         let path = NSTemporaryDirectory() + "trace-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
         var c = TrainConfig()
@@ -36,19 +43,21 @@ final class TraceTests: XCTestCase {
         c.json = true
         c.tracePath = path
         let config = c
-        let steps = try LoopbackTransport.run(ranks: 4) { try DataParallelTrainer(config: config, peers: $0).run().figures.steps }
+        let steps = try LoopbackTransport.run(ranks: ranks) { try DataParallelTrainer(config: config, peers: $0).run().figures.steps }
         let (all, metadata) = try events(path)
         let names = all.filter { $0["ph"] as? String == "M" && $0["name"] as? String == "process_name" }
             .map { ($0["pid"] as! Int, ($0["args"] as! [String: Any])["name"] as! String) }.sorted { $0.0 < $1.0 }
-        XCTAssertEqual(names.map(\.0), [0, 1, 2, 3])
+        XCTAssertEqual(names.map(\.0), Array(0..<ranks))
         XCTAssertTrue(names.allSatisfy { $0.1.hasPrefix("rank \($0.0) (") }, "\(names)")
         let perRank = slices(all)
-        for r in 0..<4 {
-            let mine = try XCTUnwrap(perRank[r], "rank \(r)")
-            for name in ["forward/backward", "compress", "sgd step", "reduce-scatter 1", "reduce-scatter 3", "all-gather 1", "all-gather 3"] {
-                XCTAssertEqual(mine.filter { $0 == name }.count, steps[r], "rank \(r): \(name) once a step")
+        // N - 1 reduce-scatter and N - 1 all-gather steps a step (none on one rank).
+        let ringSteps = (1..<max(ranks, 1)).flatMap { ["reduce-scatter \($0)", "all-gather \($0)"] }
+        for r in 0..<ranks {
+            let mine = try XCTUnwrap(perRank[r], "rank \(r) of \(ranks)")
+            for name in ["forward/backward", "compress", "sgd step"] + ringSteps {
+                XCTAssertEqual(mine.filter { $0 == name }.count, steps[r], "\(ranks) ranks, rank \(r): \(name) once a step")
             }
-            XCTAssertFalse(mine.contains("reduce-scatter 4"), "3 steps on 4 ranks")
+            XCTAssertFalse(mine.contains("reduce-scatter \(ranks)"), "\(ranks - 1) steps on \(ranks) ranks")
         }
         for e in all where e["ph"] as? String == "X" {
             let ts = try XCTUnwrap(e["ts"] as? Double), dur = try XCTUnwrap(e["dur"] as? Double)
@@ -58,9 +67,9 @@ final class TraceTests: XCTestCase {
             XCTAssertEqual(e["tid"] as? Int, 0)
         }
         let offsets = try XCTUnwrap(metadata["clock_offsets_s"] as? [Double]), errors = try XCTUnwrap(metadata["clock_offset_error_s"] as? [Double])
-        XCTAssertEqual(offsets.count, 4)
+        XCTAssertEqual(offsets.count, ranks)
         // One process, one clock: the true offset is 0, so each estimate is within its bound.
-        for r in 0..<4 { XCTAssertLessThanOrEqual(abs(offsets[r]), errors[r] + 1e-9, "rank \(r)") }
+        for r in 0..<ranks { XCTAssertLessThanOrEqual(abs(offsets[r]), errors[r] + 1e-9, "rank \(r)") }
     }
 
     /// Offsets move every rank onto rank 0's clock: slices recorded at the
