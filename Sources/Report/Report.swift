@@ -259,7 +259,10 @@ public struct Report {
     }
 
     /// The whole page.
-    public func html(title: String) -> String {
+    public func html(title: String) -> String { html(title: title, figures: figures()) }
+
+    /// The page around `figures` (made once by a caller that also writes them as SVG files).
+    public func html(title: String, figures: [(figure: Figure, caption: String)]) -> String {
         var s = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(SVG.escape(title))</title>
@@ -279,7 +282,7 @@ public struct Report {
         for w in runs.flatMap(\.warnings) { s += "<p class=\"warn\">\(SVG.escape(w))</p>\n" }
         // Curves two to a row; bars and timelines full width.
         var inGrid = false
-        for (figure, caption) in figures() {
+        for (figure, caption) in figures {
             let curve = figure.id.contains("-accuracy-") || figure.id.contains("-loss-")
             if curve != inGrid { s += curve ? "<div class=\"curves\">\n" : "</div>\n" }
             inGrid = curve

@@ -47,12 +47,14 @@ struct ReportCommand: ParsableCommand {
         for w in files.flatMap(\.warnings) { writeStandardError("edgetrain: warning: \(w)") }
         var report = Report(runs: files, traces: try traces.map { try TraceFile(path: $0) })
         report.traceWindow = traceWindow.flatMap(window)
-        let page = report.html(title: title ?? "EdgeTrain report: " + (files.map(\.name) + report.traces.map(\.name)).joined(separator: ", "))
+        let figures = report.figures()
+        let page = report.html(title: title ?? "EdgeTrain report: " + (files.map(\.name) + report.traces.map(\.name)).joined(separator: ", "),
+                               figures: figures)
         try writeAtomically(Array(page.utf8), to: output)
         var written = [output]
         if let svg {
             try FileManager.default.createDirectory(atPath: svg, withIntermediateDirectories: true)
-            for (figure, _) in report.figures() {
+            for (figure, _) in figures {
                 let path = (svg as NSString).appendingPathComponent(figure.id + ".svg")
                 try writeAtomically(Array(figure.svg.utf8), to: path)
                 written.append(path)
