@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Takes a screenshot of an HTML page (an `edgetrain report`) in headless
-# Chromium (Debian's `chromium`; installed if missing, not needed by CI):
+# Chromium (Debian's `chromium`; installed if missing):
 #
 #   bench/screenshot.sh PAGE.html OUT.png [WIDTH HEIGHT]
 #
@@ -11,10 +11,7 @@
 set -euo pipefail
 page="$1" out="$2" width="${3:-1150}" height="${4:-2400}"
 [ -f "$page" ] || { echo "screenshot: $page: no such file" >&2; exit 1; }
-if ! command -v chromium >/dev/null; then
-    [ "$(id -u)" = 0 ] || { echo "screenshot: chromium is missing; apt-get install chromium" >&2; exit 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+"$(dirname "$0")/../scripts/install-deps" chromium >&2
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 start=$(date +%s.%N)

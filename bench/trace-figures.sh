@@ -3,7 +3,8 @@
 # one epoch of 5,120 synthetic images) and a 4-rank `federated` run (6
 # virtual clients on 3 executors, 3 rounds) with --trace, each drawn by
 # `edgetrain report --trace` whole and zoomed into three steps (rounds) of
-# rank 0, into docs/figures/trace/.
+# rank 0, into docs/figures/trace/, and screenshots of both in the Perfetto UI
+# (scripts/check-trace-perfetto.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release >/dev/null
@@ -18,6 +19,10 @@ scripts/mpirun -np 4 --oversubscribe $et federated --model mlp --synthetic --syn
     --clients 6 --rounds 3 --local-steps 20 --batch 16 --trace "$work/federated.json" --json >/dev/null
 python3 scripts/check-trace.py "$work/train.json" --ranks 4
 python3 scripts/check-trace.py "$work/federated.json" --ranks 4
+# Both open in the Perfetto UI (headless Chromium, offline) with no import error; a screenshot of each.
+scripts/install-deps chromium >&2
+python3 scripts/check-trace-perfetto.py "$work/train.json" --ranks 4 --screenshot "$out/perfetto-train.png"
+python3 scripts/check-trace-perfetto.py "$work/federated.json" --ranks 4 --screenshot "$out/perfetto-federated.png"
 # Three steps of rank 0 (train: forward/backward 10 to 13; federated: rounds 2 and 3), in seconds from the trace's start.
 window() {
     python3 - "$1" "$2" <<'PY'

@@ -76,7 +76,8 @@ final class TraceTests: XCTestCase {
     /// same instant on clocks 5 s and -2 s apart land on the same `ts`.
     func testOffsetsLineTheRanksUp() throws {
         let json = Tracer.chromeTraceForTesting(
-            [("a", [("x", 10.0, 10.5)]), ("b", [("x", 15.0, 15.25)]), ("c", [("x", 8.0, 8.1)])], offsets: [0, 5, -2])
+            [("a", [("x", 10.0, 10.5)]), ("b", [("x", 15.0, 15.25)]), ("c", [("forward/backward", 8.0, 8.1)])], offsets: [0, 5, -2])
+        XCTAssertTrue(json.contains("\"forward/backward\""), "a slash written as is: Perfetto shows \\/ as two characters")
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let x = (object["traceEvents"] as! [[String: Any]]).filter { $0["ph"] as? String == "X" }
         XCTAssertEqual(x.map { $0["ts"] as! Double }, [0, 0, 0])
