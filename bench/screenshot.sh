@@ -11,7 +11,7 @@
 set -euo pipefail
 page="$1" out="$2" width="${3:-1150}" height="${4:-2400}"
 [ -f "$page" ] || { echo "screenshot: $page: no such file" >&2; exit 1; }
-"$(dirname "$0")/../scripts/install-deps" chromium >&2
+command -v chromium >/dev/null || "$(dirname "$0")/../scripts/install-deps" chromium >&2
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 start=$(date +%s.%N)

