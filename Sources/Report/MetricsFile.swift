@@ -56,11 +56,9 @@ public struct MetricsFile: @unchecked Sendable {
     public var final: MetricsRecord? { records.last { $0.event == "final" } }
     public func events(_ name: String) -> [MetricsRecord] { records.filter { $0.event == name } }
 
-    /// The short name of the run: the file name without `.jsonl`.
-    public var name: String {
-        let base = (path as NSString).lastPathComponent
-        return base.hasSuffix(".jsonl") ? String(base.dropLast(6)) : base
-    }
+    /// The short name of the run: the file name without `.jsonl`, made
+    /// distinct from the other runs' by a `Report` (`distinctNames`).
+    public internal(set) var name: String
 
     public init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -72,6 +70,7 @@ public struct MetricsFile: @unchecked Sendable {
 
     public init(path: String, bytes: [UInt8]) throws {
         self.path = path
+        self.name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let complete = text.hasSuffix("\n") || text.isEmpty

@@ -14,12 +14,41 @@ import Foundation
 public struct Report {
     public let runs: [MetricsFile]
     /// `--trace` files to draw, each over `traceWindow` (seconds from its start; nil: all).
-    public var traces: [TraceFile] = []
+    public let traces: [TraceFile]
     public var traceWindow: ClosedRange<Double>?
 
+    /// Runs (and traces) whose file names are alike are told apart by their
+    /// directories, so their legend entries, table rows and figure ids differ.
     public init(runs: [MetricsFile], traces: [TraceFile] = []) {
+        var runs = runs, traces = traces
+        for (i, name) in Self.distinctNames(runs.map(\.path)).enumerated() { runs[i].name = name }
+        for (i, name) in Self.distinctNames(traces.map(\.path)).enumerated() { traces[i].name = name }
         self.runs = runs
         self.traces = traces
+    }
+
+    /// Each path's file name without its extension; where two are alike,
+    /// as many of their directories as tell them apart ("a/metrics",
+    /// "b/metrics"), and a count where nothing does (one file given twice).
+    static func distinctNames(_ paths: [String]) -> [String] {
+        let parts = paths.map { path in
+            var c = (path as NSString).pathComponents.filter { $0 != "/" }
+            if let last = c.last { c[c.count - 1] = (last as NSString).deletingPathExtension }
+            return c
+        }
+        func name(_ i: Int, _ depth: Int) -> String { parts[i].suffix(depth).joined(separator: "/") }
+        var names = parts.indices.map { name($0, 1) }
+        let deepest = parts.map(\.count).max() ?? 1
+        for depth in 2...max(2, deepest) {
+            let alike = Dictionary(grouping: names.indices, by: { names[$0] }).values.filter { $0.count > 1 }.flatMap { $0 }
+            if alike.isEmpty { break }
+            for i in alike { names[i] = name(i, depth) }
+        }
+        var seen = [String: Int]()
+        return names.map { n in
+            seen[n, default: 0] += 1
+            return seen[n]! == 1 ? n : "\(n) (\(seen[n]!))"
+        }
     }
 
     /// Settings that tell runs apart in a legend, when they differ.
@@ -144,7 +173,18 @@ public struct Report {
             out.append((Figure(id: "trace-\(slug(trace.name))", title: t.title, svg: t.svg()),
                         "Each pixel column shows the phase that took most of its time; --trace-window zooms in."))
         }
-        return out
+        // Ids are file names under --svg: names that differ only in what slug() replaces get a count.
+        var used = Set<String>()
+        let all = Set(out.map(\.figure.id))
+        return out.map { entry in
+            var id = entry.figure.id, n = 1
+            while used.contains(id) || (id != entry.figure.id && all.contains(id)) {
+                n += 1
+                id = "\(entry.figure.id)-\(n)"
+            }
+            used.insert(id)
+            return id == entry.figure.id ? entry : (Figure(id: id, title: entry.figure.title, svg: entry.figure.svg), entry.caption)
+        }
     }
 
     /// Where the time went: train per epoch (compute, compress,

@@ -9,7 +9,9 @@ public struct TraceFile: @unchecked Sendable {
     /// Complete events by pid: (name, category, start, end) in seconds.
     public let slices: [Int: [(name: String, category: String, start: Double, end: Double)]]
 
-    public var name: String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
+    /// The file name without its extension, made distinct from the other
+    /// traces' by a `Report` (`distinctNames`).
+    public internal(set) var name: String
 
     public init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -30,6 +32,7 @@ public struct TraceFile: @unchecked Sendable {
         }
         guard !slices.isEmpty else { throw ReportError.empty(file: path) }
         self.path = path
+        self.name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         self.names = names
         self.slices = slices
     }

@@ -48,7 +48,7 @@ struct ReportCommand: ParsableCommand {
         var report = Report(runs: files, traces: try traces.map { try TraceFile(path: $0) })
         report.traceWindow = traceWindow.flatMap(window)
         let figures = report.figures()
-        let page = report.html(title: title ?? "EdgeTrain report: " + (files.map(\.name) + report.traces.map(\.name)).joined(separator: ", "),
+        let page = report.html(title: title ?? "EdgeTrain report: " + (report.runs.map(\.name) + report.traces.map(\.name)).joined(separator: ", "),
                                figures: figures)
         try writeAtomically(Array(page.utf8), to: output)
         var written = [output]

@@ -124,6 +124,28 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// Runs whose files are alike are told apart by their directories (a
+    /// file given twice by a count), and no two figures share an id (a
+    /// file name under --svg), also when names differ only in what ids drop.
+    func testRunsWithAlikeFileNamesGetDistinctNamesAndFigureIds() throws {
+        XCTAssertEqual(Report.distinctNames(["x/a/metrics.jsonl", "y/a/metrics.jsonl", "z/run.jsonl", "/r/z/run2.jsonl"]),
+                       ["x/a/metrics", "y/a/metrics", "run", "run2"])
+        XCTAssertEqual(Report.distinctNames(["/runs/m.jsonl", "m.jsonl", "/runs/m.jsonl"]), ["runs/m", "m", "runs/m (2)"])
+        XCTAssertEqual(Report.distinctNames(["a/1/m.jsonl", "b/1/m.jsonl", "c/2/m.jsonl"]), ["a/1/m", "b/1/m", "2/m"])
+        var rows = trainRecords(steps: 100, every: 20)
+        rows.insert(["event": "epoch", "epoch": 1, "compute_s": 1.0, "compress_s": 0.1, "communicate_s": 0.2, "epoch_s": 1.5], at: rows.count - 1)
+        let records = jsonl(rows)
+        let runs = try ["x/a/metrics.jsonl", "y/a/metrics.jsonl", "run 1.jsonl", "run-1.jsonl"].map { try MetricsFile(path: $0, bytes: records) }
+        let report = Report(runs: runs)
+        XCTAssertEqual(report.runs.map(\.name), ["x/a/metrics", "y/a/metrics", "run 1", "run-1"])
+        let ids = report.figures().map(\.figure.id)
+        XCTAssertEqual(ids.count, Set(ids).count, "figure ids are distinct: \(ids)")
+        XCTAssertEqual(ids.filter { $0.hasPrefix("train-time-") }.count, 4, "one time breakdown per run")
+        XCTAssertTrue(ids.contains("train-time-run-1") && ids.contains("train-time-run-1-2"), "\(ids)")
+        let legend = try curves(in: try XCTUnwrap(report.figures().first { $0.figure.id == "train-accuracy-progress" }?.figure.svg))
+        XCTAssertEqual(Set(legend.keys), ["x/a/metrics", "y/a/metrics", "run 1", "run-1"])
+    }
+
     func testFederatedAndCloudEdgeCurvesMapBack() throws {
         let fed = try MetricsFile(path: "fed.jsonl", bytes: jsonl(federatedRecords(rounds: 30, clients: 4)))
         XCTAssertEqual(fed.command, .federated)
