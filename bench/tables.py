@@ -876,7 +876,7 @@ COMPRESSION_METHODS = ["none", "group-topk", "group-topk-fp16", "group-topk-int8
 
 
 def compression_table(records):
-    """Issue 18's one table: per method, accuracy (MLP 3 seeds, CNN 1), bytes
+    """Issue 18's one table: per method, accuracy (MLP and CNN, over seeds), bytes
     and compression seconds a step per rank, and the step time on the
     emulated edge cluster at 100 Mbit/s and 1 Gbit/s."""
     acc = [r for r in records if r["bench"] == "compression-accuracy" and r.get("event") == "final"]
@@ -888,18 +888,19 @@ def compression_table(records):
     def step_time(rate, model, m):
         rs = [r for r in edge if r["label"] == f"{rate} {model} {m}"]
         return rs[-1]["epoch_s"] / rs[-1]["step"] if rs else None
-    dense_mlp = mean([r["test_accuracy"] for r in finals("mlp", "none")])
+    dense = {model: mean([r["test_accuracy"] for r in finals(model, "none")]) for model in ("mlp", "cnn")}
+    def versus_dense(model, accs):
+        gap = (mean(accs) - dense[model]) * 100 if accs and dense[model] == dense[model] else float("nan")
+        return f"{gap:+.2f}" if gap == gap else "-"
     rows, points = [], []
     for m in COMPRESSION_METHODS + [f"{x}, fold" for x in ("group-topk", "group-topk-fp16", "group-topk-int8", "sign")]:
         mlp, cnn = finals("mlp", m), finals("cnn", m)
         if not mlp and not cnn:
             continue
-        accs = [r["test_accuracy"] for r in mlp]
-        gap = (mean(accs) - dense_mlp) * 100 if accs and dense_mlp == dense_mlp else float("nan")
+        accs, cnn_accs = [r["test_accuracy"] for r in mlp], [r["test_accuracy"] for r in cnn]
         def per_step(rs, key):
             return mean([r[key] / max(r["steps"], 1) for r in rs]) if rs else float("nan")
-        rows.append([m, spread(accs), f"{gap:+.2f}" if gap == gap else "-",
-                     spread([r["test_accuracy"] for r in cnn]),
+        rows.append([m, spread(accs), versus_dense("mlp", accs), spread(cnn_accs), versus_dense("cnn", cnn_accs),
                      *[f"{v:,.0f}" if v == v else "-" for v in (per_step(mlp, "bytes_sent"), per_step(cnn, "bytes_sent"))],
                      secs(per_step(mlp, "compress_s")), secs(per_step(cnn, "compress_s")),
                      secs(step_time("100mbit", "mlp", m)), secs(step_time("1gbit", "mlp", m)),
@@ -907,7 +908,11 @@ def compression_table(records):
         if accs:
             points.append((m, per_step(mlp, "bytes_sent"), mean(accs)))
     front = [p for p in points if not any(q[1] <= p[1] and q[2] >= p[2] and (q[1] < p[1] or q[2] > p[2]) for q in points)]
-    header = ["method", "MLP accuracy (3 seeds)", "MLP vs dense (points)", "CNN accuracy (1 seed)", "MLP bytes/step/rank",
+    seeds = {model: len({r["seed"] for r in acc if r["label"].startswith(model + " ")}) for model in ("mlp", "cnn")}
+    def over(model):
+        return f"{seeds[model]} seed{'' if seeds[model] == 1 else 's'}"
+    header = ["method", f"MLP accuracy ({over('mlp')})", "MLP vs dense (points)", f"CNN accuracy ({over('cnn')})",
+              "CNN vs dense (points)", "MLP bytes/step/rank",
               "CNN bytes/step/rank", "MLP compress s/step", "CNN compress s/step", "MLP step @100 Mbit/s", "MLP step @1 Gbit/s",
               "CNN step @100 Mbit/s", "CNN step @1 Gbit/s"]
     pareto = ("Pareto front of MLP accuracy against bytes a step (no other method both smaller and more accurate): "
