@@ -34,13 +34,50 @@ public enum CompressionMethod: String, CaseIterable, Sendable {
     /// Error feedback by default: on for the biased methods, off for QSGD
     /// (unbiased) and for Float16 (its error is a rounding).
     public var errorFeedbackByDefault: Bool { self != .qsgd && self != .fp16 }
+
+    /// Whether the method reads `field` of its `CompressionSettings`: the
+    /// command line refuses an option a method would ignore
+    /// (docs/compression.md, "What `train` and `federated` use").
+    ///
+    /// - `groupSize`, `ratio`: the Group-TopK methods (the sparse ring's
+    ///   `GroupLayout`, `GroupTopKCodec`'s selection).
+    /// - `policy`, `momentumCorrection`: `group-topk` only; the other two
+    ///   Group-TopK forms are all-gathered, not merged on the sparse ring,
+    ///   and only the sparse ring's exchange keeps DGC's velocity.
+    /// - `errorFeedback`, `momentum` (fold or optimizer): every method.
+    /// - `bucketSize`: int8 and QSGD (elements per scale) and sign (per
+    ///   group); `group-topk-int8` scales per group of `groupSize`.
+    /// - `levels`: QSGD; `stochasticRounding`: int8 (`group-topk-int8`
+    ///   rounds to nearest); `powerRank`: PowerSGD.
+    public func reads(_ field: CompressionSettings.Field) -> Bool {
+        switch field {
+        case .groupSize, .ratio: return isTopK
+        case .policy, .momentumCorrection: return self == .groupTopK
+        case .errorFeedback, .momentum: return true
+        case .bucketSize: return self == .int8 || self == .qsgd || self == .sign
+        case .levels: return self == .qsgd
+        case .stochasticRounding: return self == .int8
+        case .powerRank: return self == .powerSGD
+        }
+    }
 }
 
-/// The compression settings of a run.
+/// The compression settings of a run. Each method reads only some of them
+/// (`CompressionMethod.reads(_:)`); the defaults are the command line's.
 public struct CompressionSettings: Sendable, Equatable {
+    /// A setting only some methods read.
+    public enum Field: CaseIterable, Sendable {
+        case groupSize, ratio, policy, errorFeedback
+        /// `momentum` `.fold` or `.optimizer`: where SGD's momentum goes.
+        case momentum
+        /// `momentum` `.correction`: DGC's momentum correction.
+        case momentumCorrection
+        case bucketSize, levels, stochasticRounding, powerRank
+    }
+
     public var method: CompressionMethod = .groupTopK
-    public var groupSize = 1024
-    public var ratio = 0.01
+    public var groupSize = CodecOptions().groupSize
+    public var ratio = CodecOptions().ratio
     /// `reselect` needs `errorFeedback`: the residual is where it keeps the
     /// mass its merges drop (the command line refuses the combination).
     public var policy: SparseReducePolicy = .exact
@@ -48,8 +85,8 @@ public struct CompressionSettings: Sendable, Equatable {
     public var momentum: SparseMomentum = .fold
     /// The dense codecs' options: bucket (int8, qsgd) or sign group size,
     /// QSGD's levels, int8's rounding.
-    public var bucketSize = 512
-    public var levels = 127
+    public var bucketSize = CodecOptions().bucketSize
+    public var levels = CodecOptions().levels
     public var stochasticRounding = false
     /// PowerSGD's rank.
     public var powerRank = 2

@@ -329,13 +329,11 @@ public final class DataParallelTrainer {
         if let layout {
             (keys.ratio, keys.effectiveRatio, keys.groupSize) = (c.ratio, layout.effectiveRatio, c.groupSize)
         }
-        switch c.method {
-        case .groupTopK: keys.sparseReduce = c.policy.rawValue
-        case .int8, .sign: keys.bucketSize = c.bucketSize
-        case .qsgd: (keys.bucketSize, keys.levels) = (c.bucketSize, c.levels)
-        case .powerSGD: keys.powerRank = c.powerRank
-        case .fp16, .groupTopKFP16, .groupTopKInt8: break
-        }
+        // The options the method reads (`CompressionMethod.reads(_:)`).
+        if c.method.reads(.policy) { keys.sparseReduce = c.policy.rawValue }
+        if c.method.reads(.bucketSize) { keys.bucketSize = c.bucketSize }
+        if c.method.reads(.levels) { keys.levels = c.levels }
+        if c.method.reads(.powerRank) { keys.powerRank = c.powerRank }
         return keys
     }
 

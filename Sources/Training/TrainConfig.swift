@@ -111,8 +111,10 @@ public struct TrainConfig: Sendable {
     public var settingsProblem: String? {
         guard let c = compression, c.method != .groupTopK else { return nil }
         let name = c.method.rawValue
-        if c.momentum == .correction { return "DGC momentum correction works with --compression group-topk only, not \(name)" }
-        if c.policy != .exact { return "--sparse-reduce is the sparse ring's; --compression \(name) does not use it" }
+        if c.momentum == .correction && !c.method.reads(.momentumCorrection) {
+            return "DGC momentum correction works with --compression group-topk only, not \(name)"
+        }
+        if c.policy != .exact && !c.method.reads(.policy) { return "--sparse-reduce is the sparse ring's; --compression \(name) does not use it" }
         if checkpointEvery > 0 || resume {
             return """
                 --compression \(name) does not combine with checkpoints yet (its error-feedback and factor state \

@@ -68,8 +68,8 @@ struct BenchCodecs: ParsableCommand {
         let gradient = try input.map { try FloatFile.read($0) } ?? gaussianVector(length: size)
         let name = input.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "gaussian"
         var options = CodecOptions()
-        (options.bucketSize, options.levels, options.groupSize, options.ratio) = (codec.bucketSize, codec.qsgdLevels, groupSize, ratio)
-        options.rounding = codec.stochasticRounding ? .stochastic : .nearest
+        codec.apply(to: &options)
+        (options.groupSize, options.ratio) = (groupSize, ratio)
         for method in codecs {
             let record: BenchCodecRecord
             if method == "powersgd" {

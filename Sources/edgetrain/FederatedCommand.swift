@@ -107,7 +107,8 @@ struct FederatedCommand: ParsableCommand {
 
     @Option(help: """
         Upload compression: none, group-topk, group-topk-fp16, group-topk-int8, fp16, int8, qsgd or sign, with the \
-        client's own error-feedback residual (off for qsgd and fp16 unless --error-feedback); docs/compression.md.
+        client's own error-feedback residual (off for qsgd and fp16 unless --error-feedback); docs/compression.md. \
+        An option the method does not read is refused.
         """)
     var compression: CompressionKind = .none
 
@@ -119,11 +120,11 @@ struct FederatedCommand: ParsableCommand {
     @Flag(name: .customLong("no-error-feedback"), help: "Uploads: no error feedback (drop what compression does not send).")
     var noErrorFeedback = false
 
-    @Option(help: "Group-TopK ratio of uploads.")
-    var ratio: Double = 0.01
+    @Option(help: "Group-TopK methods: ratio of uploads (default: \(CompressionOptions.defaults.ratio)).")
+    var ratio: Double?
 
-    @Option(help: "Group-TopK group size of uploads.")
-    var groupSize: Int = 1024
+    @Option(help: "Group-TopK methods: group size of uploads (default: \(CompressionOptions.defaults.groupSize)).")
+    var groupSize: Int?
 
     @Option(help: "Slowdown factor per client, comma-separated (one per client, e.g. 1,1,1,4).",
             transform: CommaSeparated.parser(of: Double.self))
@@ -193,8 +194,8 @@ struct FederatedCommand: ParsableCommand {
         try requirePositive(lr, "--lr")
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         guard mu >= 0 && mu.isFinite else { throw ValidationError("--mu must be >= 0, got \(mu)") }
-        try checkRatio(ratio)
-        try checkGroupSize(groupSize)
+        if let ratio { try checkRatio(ratio) }
+        if let groupSize { try checkGroupSize(groupSize) }
         if let clientSpeed {
             try requireEach(clientSpeed, "--client-speed", "factors must be numbers >= 1", { $0 >= 1 && $0.isFinite })
         }
@@ -254,6 +255,26 @@ struct FederatedCommand: ParsableCommand {
             }
         }
         if let refusal = makeConfig().virtualClientsRefusal ?? makeConfig().compressionProblem { throw ValidationError(refusal) }
+        try compression.refuseInapplicable(givenCompressionOptions, methods: Self.uploadMethods)
+    }
+
+    /// The upload compression options given, each with the setting it fills.
+    var givenCompressionOptions: [(flag: String, field: CompressionSettings.Field)] {
+        var given = [(flag: String, field: CompressionSettings.Field)]()
+        given += codec.given
+        if errorFeedback { given.append(("--error-feedback", .errorFeedback)) }
+        if noErrorFeedback { given.append(("--no-error-feedback", .errorFeedback)) }
+        if ratio != nil { given.append(("--ratio", .ratio)) }
+        if groupSize != nil { given.append(("--group-size", .groupSize)) }
+        return given
+    }
+
+    /// The methods uploads take (those `FederatedConfig.compressionProblem` accepts).
+    static let uploadMethods = CompressionMethod.allCases.filter { method in
+        var config = FederatedConfig()
+        config.compression = CompressionSettings()
+        config.compression!.method = method
+        return config.compressionProblem == nil
     }
 
     /// The poisoned clients, when `--byzantine` and `--attack` are given (`validate()` checked that they come together).
@@ -293,11 +314,11 @@ struct FederatedCommand: ParsableCommand {
         c.partition = data.scheme()
         c.data = data.source()
         c.seed = seed
-        if let method = CompressionMethod(rawValue: compression.rawValue) {
+        if let method = compression.method {
             var s = CompressionSettings()
             s.method = method
-            s.ratio = ratio
-            s.groupSize = groupSize
+            s.ratio = ratio ?? s.ratio
+            s.groupSize = groupSize ?? s.groupSize
             codec.apply(to: &s)
             s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
             c.compression = s

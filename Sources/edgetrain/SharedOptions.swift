@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Compression
 import Data
 import Foundation
 import NN
@@ -107,21 +108,27 @@ enum PartitionKind: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// Gradient compression options of `train` (federated uploads have their own, off by default).
+/// The options a method does not read are optional (nil: not given) and
+/// refused with another method (`CompressionKind.refuseInapplicable`).
 struct CompressionOptions: ParsableArguments {
     @Option(help: """
         Gradient compression: none (dense ring), group-topk (sparse ring), group-topk-fp16, group-topk-int8, fp16, int8, \
-        qsgd, sign (each rank's message all-gathered) or powersgd (low-rank factors on the dense ring); docs/compression.md.
+        qsgd, sign (each rank's message all-gathered) or powersgd (low-rank factors on the dense ring); docs/compression.md. \
+        An option the method does not read is refused.
         """)
     var compression: CompressionKind = .groupTopK
 
-    @Option(help: "Group-TopK: fraction of each group kept (k = max(1, round(ratio x group size))).")
-    var ratio: Double = 0.01
+    @Option(help: "Group-TopK methods: fraction of each group kept (k = max(1, round(ratio x group size))) (default: \(defaults.ratio)).")
+    var ratio: Double?
 
-    @Option(help: "Group-TopK: elements per group.")
-    var groupSize: Int = 1024
+    @Option(help: "Group-TopK methods: elements per group (default: \(defaults.groupSize)).")
+    var groupSize: Int?
 
-    @Option(help: "Sparse ring merge: exact (union, dense when smaller) or reselect (cut back to top-k).")
-    var sparseReduce: SparseReducePolicy = .exact
+    @Option(help: """
+        group-topk: the sparse ring's merge, exact (union, dense when smaller) or reselect (cut back to top-k) \
+        (default: \(defaults.policy.rawValue)).
+        """)
+    var sparseReduce: SparseReducePolicy?
 
     @Flag(name: .customLong("no-error-feedback"), help: "Drop what the compression does not send instead of accumulating it.")
     var noErrorFeedback = false
@@ -137,16 +144,37 @@ struct CompressionOptions: ParsableArguments {
 
     @OptionGroup var codec: CodecFlags
 
-    @Option(help: "powersgd: the rank of the factors.")
-    var powersgdRank: Int = 2
+    @Option(help: "powersgd: the rank of the factors (default: \(defaults.powerRank)).")
+    var powersgdRank: Int?
 
-    @Flag(help: "DGC momentum correction; the same as --sparse-momentum correction.")
+    @Flag(help: "DGC momentum correction (group-topk only); the same as --sparse-momentum correction.")
     var momentumCorrection = false
 
+    /// The settings of an option not given.
+    static let defaults = CompressionSettings()
+
+    /// The options given, each with the setting it fills, in the order of `--help`.
+    var given: [(flag: String, field: CompressionSettings.Field)] {
+        var given = [(flag: String, field: CompressionSettings.Field)]()
+        if ratio != nil { given.append(("--ratio", .ratio)) }
+        if groupSize != nil { given.append(("--group-size", .groupSize)) }
+        if sparseReduce != nil { given.append(("--sparse-reduce", .policy)) }
+        if noErrorFeedback { given.append(("--no-error-feedback", .errorFeedback)) }
+        if errorFeedback { given.append(("--error-feedback", .errorFeedback)) }
+        if let sparseMomentum {
+            given.append(sparseMomentum == .correction ? ("--sparse-momentum correction", .momentumCorrection) : ("--sparse-momentum", .momentum))
+        }
+        given += codec.given
+        if powersgdRank != nil { given.append(("--powersgd-rank", .powerRank)) }
+        if momentumCorrection { given.append(("--momentum-correction", .momentumCorrection)) }
+        return given
+    }
+
     func validate() throws {
-        try checkRatio(ratio)
-        try checkGroupSize(groupSize)
-        try requireAtLeast(1, powersgdRank, "--powersgd-rank")
+        if let ratio { try checkRatio(ratio) }
+        if let groupSize { try checkGroupSize(groupSize) }
+        if let powersgdRank { try requireAtLeast(1, powersgdRank, "--powersgd-rank") }
+        try compression.refuseInapplicable(given)
         if noErrorFeedback && errorFeedback { throw ValidationError("give --error-feedback or --no-error-feedback, not both") }
         if momentumCorrection && sparseMomentum != nil && sparseMomentum != .fold && sparseMomentum != .correction {
             throw ValidationError("--momentum-correction contradicts --sparse-momentum \(sparseMomentum!.rawValue)")
@@ -163,46 +191,65 @@ struct CompressionOptions: ParsableArguments {
     }
 
     func settings() -> CompressionSettings? {
-        guard let method = CompressionMethod(rawValue: compression.rawValue) else { return nil }
-        var s = CompressionSettings()
+        guard let method = compression.method else { return nil }
+        var s = Self.defaults
         s.method = method
-        s.ratio = ratio
-        s.groupSize = groupSize
-        s.policy = sparseReduce
+        s.ratio = ratio ?? s.ratio
+        s.groupSize = groupSize ?? s.groupSize
+        s.policy = sparseReduce ?? s.policy
         s.errorFeedback = noErrorFeedback ? false : (errorFeedback || method.errorFeedbackByDefault)
         // Fold for the methods error feedback releases in bursts (measured:
         // optimizer momentum costs them 1.7-2.1 points on the MLP).
         let burst = method.isTopK || method == .sign
         s.momentum = momentumCorrection ? .correction : (sparseMomentum ?? (burst ? .fold : .optimizer))
         codec.apply(to: &s)
-        s.powerRank = powersgdRank
+        s.powerRank = powersgdRank ?? s.powerRank
         return s
     }
 }
 
-/// The dense codecs' options, shared by `train`'s compression and
-/// `federated`'s uploads.
+/// The dense codecs' options, shared by `train`'s compression,
+/// `federated`'s uploads and `bench codecs`; nil or false: not given.
 struct CodecFlags: ParsableArguments {
-    @Option(help: "int8 and qsgd: elements per scale; sign: elements per scale group.")
-    var bucketSize: Int = 512
+    @Option(help: "int8 and qsgd: elements per scale; sign: elements per scale group (default: \(CodecOptions().bucketSize)).")
+    var bucketSize: Int?
 
-    @Option(help: "qsgd: quantization levels s (1...32767).")
-    var qsgdLevels: Int = 127
+    @Option(help: "qsgd: quantization levels s (1...32767) (default: \(CodecOptions().levels)).")
+    var qsgdLevels: Int?
 
     @Flag(help: "int8: stochastic rounding (unbiased) instead of round-to-nearest.")
     var stochasticRounding = false
 
     func validate() throws {
-        guard bucketSize >= 1 && bucketSize <= Int(UInt32.max) else {
+        if let bucketSize, !(bucketSize >= 1 && bucketSize <= Int(UInt32.max)) {
             throw ValidationError("--bucket-size must be in 1...\(UInt32.max), got \(bucketSize)")
         }
-        guard (1...32_767).contains(qsgdLevels) else { throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)") }
+        if let qsgdLevels, !(1...32_767).contains(qsgdLevels) {
+            throw ValidationError("--qsgd-levels must be in 1...32767, got \(qsgdLevels)")
+        }
     }
 
+    /// The options given, each with the setting it fills.
+    var given: [(flag: String, field: CompressionSettings.Field)] {
+        var given = [(flag: String, field: CompressionSettings.Field)]()
+        if bucketSize != nil { given.append(("--bucket-size", .bucketSize)) }
+        if qsgdLevels != nil { given.append(("--qsgd-levels", .levels)) }
+        if stochasticRounding { given.append(("--stochastic-rounding", .stochasticRounding)) }
+        return given
+    }
+
+    /// Sets the options given; the others keep `s`'s values.
     func apply(to s: inout CompressionSettings) {
-        s.bucketSize = bucketSize
-        s.levels = qsgdLevels
+        s.bucketSize = bucketSize ?? s.bucketSize
+        s.levels = qsgdLevels ?? s.levels
         s.stochasticRounding = stochasticRounding
+    }
+
+    /// Sets the options given; the others keep `o`'s values.
+    func apply(to o: inout CodecOptions) {
+        o.bucketSize = bucketSize ?? o.bucketSize
+        o.levels = qsgdLevels ?? o.levels
+        o.rounding = stochasticRounding ? .stochastic : .nearest
     }
 }
 
@@ -214,6 +261,22 @@ enum CompressionKind: String, CaseIterable, ExpressibleByArgument {
     case groupTopKInt8 = "group-topk-int8"
     case fp16, int8, qsgd, sign
     case powerSGD = "powersgd"
+
+    /// The method; nil for none, which reads no compression option.
+    var method: CompressionMethod? { CompressionMethod(rawValue: rawValue) }
+
+    /// Refuses the first option in `given` this method does not read
+    /// (`CompressionMethod.reads(_:)`) with one line naming the option,
+    /// the methods of `methods` that read it and this one:
+    /// "--qsgd-levels applies to --compression qsgd only, not int8".
+    /// An ignored option would let a user believe they ran a setting they did not.
+    func refuseInapplicable(_ given: [(flag: String, field: CompressionSettings.Field)],
+                            methods: [CompressionMethod] = CompressionMethod.allCases) throws {
+        guard let (flag, field) = given.first(where: { method?.reads($0.field) != true }) else { return }
+        let readers = methods.filter { $0.reads(field) }.map(\.rawValue)
+        let list = readers.count > 1 ? readers.dropLast().joined(separator: ", ") + " and " + readers.last! : readers.joined()
+        throw ValidationError("\(flag) applies to --compression \(list) only, not \(rawValue)")
+    }
 }
 
 extension SparseReducePolicy: ExpressibleByArgument {}
