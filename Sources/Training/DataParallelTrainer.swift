@@ -320,21 +320,16 @@ public final class DataParallelTrainer {
         return GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio)
     }
 
-    /// The compression keys of every metrics record: `ratio` as asked,
-    /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
+    /// The compression keys of every metrics record: the method's own
+    /// (`CompressionKeys`) and train's.
     var compressionKeys: TrainCompressionKeys {
-        guard let c = config.compression else { return TrainCompressionKeys(compression: "none") }
-        var keys = TrainCompressionKeys(compression: c.method.rawValue, errorFeedback: c.errorFeedback, sparseMomentum: c.momentum.rawValue,
-                                        momentumCorrection: c.momentum == .correction)
-        if let layout {
-            (keys.ratio, keys.effectiveRatio, keys.groupSize) = (c.ratio, layout.effectiveRatio, c.groupSize)
-        }
+        var keys = TrainCompressionKeys(codec: CompressionKeys(config.compression, parameterCount: model.parameterCount))
+        guard let c = config.compression else { return keys }
+        (keys.sparseMomentum, keys.momentumCorrection) = (c.momentum.rawValue, c.momentum == .correction)
         switch c.method {
         case .groupTopK: keys.sparseReduce = c.policy.rawValue
-        case .int8, .sign: keys.bucketSize = c.bucketSize
-        case .qsgd: (keys.bucketSize, keys.levels) = (c.bucketSize, c.levels)
         case .powerSGD: keys.powerRank = c.powerRank
-        case .fp16, .groupTopKFP16, .groupTopKInt8: break
+        case .groupTopKFP16, .groupTopKInt8, .fp16, .int8, .qsgd, .sign: break
         }
         return keys
     }

@@ -42,16 +42,17 @@ final class MetricsSchemaTests: XCTestCase {
         XCTAssertEqual(schema.schemas["bench allreduce"]?.filter { $0.name.hasPrefix("exact_") }.count, 8)
     }
 
-    /// Train, dense and Group-TopK, with every optional group of keys.
+    /// Train, dense, Group-TopK and int8 with stochastic rounding, with
+    /// every optional group of keys.
     func testTrainRecordsMatchTheSchema() throws {
-        for compression in ["none", "group-topk"] {
+        for (compression, codecOptions) in [("none", []), ("group-topk", []), ("int8", ["--stochastic-rounding"])] {
             let path = temporaryFilePath("schema-train")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let outcome = try MPIJob.run(
                 "edgetrain",
                 ["train", "--synthetic", "--synthetic-train", "300", "--synthetic-test", "100", "--epochs", "2", "--batch", "16",
                  "--compression", compression, "--eval-every", "4", "--target-accuracy", "0.99", "--report-memory",
-                 "--json", "--metrics", path],
+                 "--json", "--metrics", path] + codecOptions,
                 ranks: 3, timeout: 120)
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             XCTAssertEqual(outcome.jsonLines.count, 1)
@@ -61,6 +62,7 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertTrue(final["time_to_target_s"] is NSNull, "the target 0.99 is not reached: null, not absent")
             XCTAssertEqual((final["rss_peak_kb_per_rank"] as? [Int])?.count, 3)
             XCTAssertEqual(final["sparse_reduce"] != nil, compression == "group-topk")
+            XCTAssertEqual(final["stochastic_rounding"] as? Bool, compression == "int8" ? true : nil)
         }
     }
 
