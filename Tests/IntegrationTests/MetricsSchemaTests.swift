@@ -66,7 +66,8 @@ final class MetricsSchemaTests: XCTestCase {
         }
     }
 
-    /// Federated: sync, async, and autonomy with early transmission.
+    /// Federated: sync, async, virtual clients, QSGD uploads (the final
+    /// record names the codec's options), and autonomy with early transmission.
     func testFederatedRecordsMatchTheSchema() throws {
         let common = ["federated", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--rounds", "3",
                       "--batch", "16", "--json"]
@@ -74,6 +75,7 @@ final class MetricsSchemaTests: XCTestCase {
                               ("async", ["--local-steps", "5", "--async"]),
                               ("virtual", ["--local-steps", "5", "--clients", "5", "--client-speed", "1,1,1,1,3",
                                            "--client-bandwidth", "100"]),
+                              ("qsgd", ["--local-steps", "5", "--compression", "qsgd", "--qsgd-levels", "15", "--bucket-size", "64"]),
                               ("autonomy", ["--local-steps", "30", "--strategy", "autonomy", "--sample-every", "2",
                                             "--converge-threshold", "0.5", "--resend-threshold", "0.5"])] {
             let path = temporaryFilePath("schema-fed")
@@ -89,6 +91,11 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertEqual(rounds.allSatisfy { $0["selected"] != nil }, name != "async", name)
             XCTAssertEqual(rounds.allSatisfy { $0["emulated_round_s"] != nil }, name == "virtual", name)
             XCTAssertEqual(clients.allSatisfy { $0["client"] != nil && $0["emulated_s"] != nil }, name == "virtual", name)
+            let final = try XCTUnwrap(outcome.jsonLines.last, name)
+            XCTAssertEqual(final["compression"] as? String, name == "qsgd" ? "qsgd" : "none", name)
+            XCTAssertEqual(final["qsgd_levels"] as? Int, name == "qsgd" ? 15 : nil, name)
+            XCTAssertEqual(final["bucket_size"] as? Int, name == "qsgd" ? 64 : nil, name)
+            XCTAssertEqual(final["error_feedback"] as? Bool, name == "qsgd" ? false : nil, name)
         }
     }
 
