@@ -325,6 +325,47 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(hashes.count, 1, "\(hashes)")
     }
 
+    /// `--async --buffer 3` with QSGD uploads: an update that does not fill
+    /// the buffer leaves the version where it was, so a client can be sent
+    /// one version twice, and in this run one is (an update's version is
+    /// its record's round - 1 - its staleness). Each upload draws from the
+    /// client's own upload count, never the executor's, so the model is the
+    /// same on 1, 2 and 4 executors.
+    func testAsyncCodecUploadsAreTheSameOnOneToFourExecutors() throws {
+        var c = config(clients: 5)
+        c.asynchronous = true
+        c.clientsPerRound = 2
+        c.buffer = 3
+        c.rounds = 4
+        c.clientBandwidth = [0.0011, 0.0013, 0.0017, 0.0019, 0.0023]
+        var qsgd = CompressionSettings()
+        qsgd.method = .qsgd
+        (qsgd.levels, qsgd.bucketSize, qsgd.errorFeedback) = (7, 128, false)
+        c.compression = qsgd
+        var hashes = Set<String>()
+        for ranks in [2, 3, 5] {
+            let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var run = c
+            run.metricsPath = path
+            let final = try federate(run, ranks: ranks)
+            XCTAssertEqual(final.figures.rejectedUpdates, 0, "\(ranks) ranks")
+            hashes.insert(final.figures.modelSHA256)
+            let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+                .filter { $0["event"] as? String == "round" }
+            var sent = [String: Int]()
+            for r in rounds {
+                for e in try XCTUnwrap(r["clients"] as? [[String: Any]]) {
+                    let version = (r["round"] as! Int) - 1 - (e["staleness"] as! Int)
+                    sent["client \(e["client"] as! Int) at version \(version)", default: 0] += 1
+                }
+            }
+            XCTAssertTrue(sent.values.contains { $0 >= 2 }, "\(ranks) ranks: no client was sent a version twice: \(sent)")
+        }
+        XCTAssertEqual(hashes.count, 1, "\(hashes)")
+    }
+
     /// Checkpoints with `--clients`: each executor saves all its clients'
     /// states (samplers, residuals) in one file; a run resumed from round 2
     /// ends with the model of the run that never stopped, with the idle
