@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Compression", "Random"]),
         .testTarget(name: "RunSupportTests", dependencies: ["RunSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "FederatedTests", dependencies: ["Federated", "NN", "RunSupport"]),
+        .testTarget(name: "FederatedTests", dependencies: ["Federated", "Collectives", "Compression", "Data", "NN", "Random", "RunSupport"]),
         .testTarget(name: "CloudEdgeTests", dependencies: ["CloudEdge", "RunSupport", "Random"]),
         // Whole runs in one process, over the in-process PeerGroup (LoopbackTransport).
         .testTarget(name: "InProcessRunTests", dependencies: ["Training", "Federated", "CloudEdge", "Collectives", "Compression", "RunSupport"]),

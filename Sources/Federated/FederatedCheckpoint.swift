@@ -7,9 +7,9 @@ import RunSupport
 
 /// Federated checkpoints: after round K, 2K, ... the coordinator asks every
 /// client to write its file (sampler, slowdown state, upload residual,
-/// autonomy curves), collects their answers, then writes its own (global
-/// model, version, FedAda and autonomy state, counters) and marks the
-/// checkpoint complete. A synchronous run without round timeouts or FedAda
+/// autonomy curves, codec upload count), collects their answers, then
+/// writes its own (global model, version, FedAda and autonomy state,
+/// counters) and marks the checkpoint complete. A synchronous run without round timeouts or FedAda
 /// resumes bitwise exactly.
 extension FederatedCoordinator {
     var checkpoints: CheckpointStore? { config.checkpointDir.map { CheckpointStore(directory: $0) } }
@@ -138,6 +138,7 @@ extension FederatedClient {
         file[p + "speed.generator"] = .integers([g.0, g.1, g.2, g.3].map { Int64(bitPattern: $0) })
         file.set(p + "speed.slow_steps_left", integer: state.speed.slowStepsLeft)
         file[p + "residual"] = .floats(state.residual)
+        file.set(p + "codec_uploads", integer: state.codecUploads)
         file[p + "curves.count"] = .integers([Int64(state.curves.count)])
         for (k, c) in state.curves.enumerated() {
             file[p + "curves.\(k).overall"] = .doubles(c.overall)
@@ -160,15 +161,17 @@ extension FederatedClient {
         for s in states.dropFirst() { others[s.id] = try parked(s) }
     }
 
-    /// `state` with the sampler, slowdown state, residual and curves saved under `prefix`.
+    /// `state` with the sampler, slowdown state, residual, curves and codec
+    /// upload count saved under `prefix`.
     func restored(_ state: ClientState, from file: CheckpointFile, prefix p: String, name: String) throws -> ClientState {
         func fail(_ problem: String) -> RunSupportError { RunSupportError.checkpoint(file: name, problem: problem) }
         let restoredSampler = try file.sampler(indices: state.indices, batchSize: config.batch, file: name, prefix: p)
         let generator = try file.integers(p + "speed.generator", file: name)
         let slowStepsLeft = try file.integer(p + "speed.slow_steps_left", file: name)
         let savedResidual = try file.floats(p + "residual", file: name)
+        let codecUploads = try file.integer(p + "codec_uploads", file: name)
         let curveCount = try file.integer(p + "curves.count", file: name)
-        guard generator.count == 4, slowStepsLeft >= 0, savedResidual.isEmpty || (config.compression?.errorFeedback == true && savedResidual.count == model.parameterCount), (0...2).contains(curveCount)
+        guard generator.count == 4, slowStepsLeft >= 0, codecUploads >= 0, savedResidual.isEmpty || (config.compression?.errorFeedback == true && savedResidual.count == model.parameterCount), (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }
         var restoredCurves = [ProgressCurve]()
         for k in 0..<curveCount {
@@ -185,6 +188,7 @@ extension FederatedClient {
         s.speed.restore(state: (words[0], words[1], words[2], words[3]), slowStepsLeft: slowStepsLeft)
         s.residual = savedResidual
         s.residualSpilled = false
+        s.codecUploads = codecUploads
         s.curves = restoredCurves
         return s
     }

@@ -178,10 +178,13 @@ final class FederatedClient {
 extension FederatedClient {
     /// One codec message of the change, with this client's residual under
     /// error feedback. QSGD's and stochastic rounding's draws come from
-    /// (seed, client id, round), so a client encodes alike on any executor.
+    /// (seed, client id, round) in synchronous runs and from (seed, client
+    /// id, the client's upload count) with `--async`
+    /// (`ClientState.nextCodecGenerator`), so a client encodes alike on any
+    /// executor.
     func encode(_ delta: [Float], with codec: any GradientCodec, errorFeedback: Bool, round: Int,
                 into update: inout FederatedMessage) throws {
-        var generator = SeededGenerator(seed: config.seed ^ (UInt64(round) &* 0x9E37_79B9_7F4A_7C15), stream: 0xC0DEC_0000 &+ UInt64(current.id))
+        var generator = current.nextCodecGenerator(seed: config.seed, round: round, asynchronous: config.asynchronous)
         if errorFeedback {
             if current.residual.isEmpty { current.residual = [Float](repeating: 0, count: model.parameterCount) }
             update.payload = try codec.encode(gradient: delta, residual: &current.residual, using: &generator)

@@ -79,20 +79,15 @@ final class FederatedCoordinator {
         try stopClients()
         let hash = SHA256.hex(model.store.copyParameters())
         let wall = monotonicSeconds() - start
-        var final = FederatedFinalRecord(
+        let final = FederatedFinalRecord(figures: FederatedFinalRecord.Figures(
             mode: config.asynchronous ? "async" : "sync", model: model.name,
             parameters: model.parameterCount, ranks: peers.size, clients: clients.count,
             rounds: config.rounds, versions: version, strategy: config.strategy.rawValue,
             aggregation: config.aggregation.rawValue, seed: config.seed, data: config.data.name,
             testAccuracy: lastTest.accuracy, testLoss: lastTest.loss, wallSeconds: wall,
             bytesSent: bytesDown, bytesReceived: bytesUp, bytesUp: bytesUp, bytesDown: bytesDown,
-            droppedUpdates: dropped, lateUpdates: late, rejectedUpdates: rejected, modelSHA256: hash,
-            compression: config.compression?.method.rawValue ?? "none")
-        if let c = config.compression, let layout {
-            final.ratio = c.ratio
-            final.effectiveRatio = layout.effectiveRatio
-            final.groupSize = c.groupSize
-        }
+            droppedUpdates: dropped, lateUpdates: late, rejectedUpdates: rejected, modelSHA256: hash),
+            compression: CompressionKeys(config.compression, parameterCount: model.parameterCount))
         try metrics.append(final)
         metricsRecords += 1
         progress.line(String(format: "done: test accuracy %.4f, test loss %.4f, %d versions, %@, %@ down, %@ up, %d dropped, %d rejected",

@@ -1,3 +1,5 @@
+import RunSupport
+
 /// The federated mode's metrics records, written by the coordinator (rank 0)
 /// to `--metrics` (JSON Lines) and, for the final one, to stdout with
 /// `--json`. `docs/metrics.md` is their schema; the JSON keys are the
@@ -141,45 +143,61 @@ struct FederatedAutonomyKeys: Codable, Sendable {
     }
 }
 
-/// `{"event":"final"}`: the end of a federated run (the coordinator's view).
+/// `{"event":"final"}`: the end of a federated run (the coordinator's view):
+/// the run's figures and the upload compression's keys (`CompressionKeys`,
+/// the same keys as train's records).
 public struct FederatedFinalRecord: Codable, Sendable {
-    public private(set) var event = "final"
-    /// "sync" or "async".
-    public var mode: String
-    public var model: String
-    public var parameters: Int
-    public var ranks: Int
-    public var clients: Int
-    public var rounds: Int
-    /// Global model versions made (fewer than rounds when rounds aggregated nothing).
-    public var versions: Int
-    public var strategy: String
-    public var aggregation: String
-    public var seed: UInt64
-    public var data: String
-    public var testAccuracy: Double
-    public var testLoss: Double
-    public var wallSeconds: Double
-    /// The coordinator's: sent = down, received = up.
-    public var bytesSent: Int
-    public var bytesReceived: Int
-    public var bytesUp: Int
-    public var bytesDown: Int
-    public var droppedUpdates: Int
-    public var lateUpdates: Int
-    public var rejectedUpdates: Int
-    public var modelSHA256: String
-    /// "none" or "group-topk"; the three keys after it are present with group-topk only.
-    public var compression: String
-    public var ratio: Double?
-    public var effectiveRatio: Double?
-    public var groupSize: Int?
+    public var figures: Figures
+    public var compression: CompressionKeys
 
-    enum CodingKeys: String, CodingKey {
-        case event, mode, model, parameters, ranks, clients, rounds, versions, strategy, aggregation, seed, data,
-             testAccuracy = "test_accuracy", testLoss = "test_loss", wallSeconds = "wall_s", bytesSent = "bytes_sent",
-             bytesReceived = "bytes_received", bytesUp = "bytes_up", bytesDown = "bytes_down",
-             droppedUpdates = "dropped_updates", lateUpdates = "late_updates", rejectedUpdates = "rejected_updates",
-             modelSHA256 = "model_sha256", compression, ratio, effectiveRatio = "ratio_effective", groupSize = "group_size"
+    public struct Figures: Codable, Sendable {
+        public private(set) var event = "final"
+        /// "sync" or "async".
+        public var mode: String
+        public var model: String
+        public var parameters: Int
+        public var ranks: Int
+        public var clients: Int
+        public var rounds: Int
+        /// Global model versions made (fewer than rounds when rounds aggregated nothing).
+        public var versions: Int
+        public var strategy: String
+        public var aggregation: String
+        public var seed: UInt64
+        public var data: String
+        public var testAccuracy: Double
+        public var testLoss: Double
+        public var wallSeconds: Double
+        /// The coordinator's: sent = down, received = up.
+        public var bytesSent: Int
+        public var bytesReceived: Int
+        public var bytesUp: Int
+        public var bytesDown: Int
+        public var droppedUpdates: Int
+        public var lateUpdates: Int
+        public var rejectedUpdates: Int
+        public var modelSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case event, mode, model, parameters, ranks, clients, rounds, versions, strategy, aggregation, seed, data,
+                 testAccuracy = "test_accuracy", testLoss = "test_loss", wallSeconds = "wall_s", bytesSent = "bytes_sent",
+                 bytesReceived = "bytes_received", bytesUp = "bytes_up", bytesDown = "bytes_down",
+                 droppedUpdates = "dropped_updates", lateUpdates = "late_updates", rejectedUpdates = "rejected_updates",
+                 modelSHA256 = "model_sha256"
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try figures.encode(to: encoder)
+        try compression.encode(to: encoder)
+    }
+
+    public init(figures: Figures, compression: CompressionKeys) {
+        (self.figures, self.compression) = (figures, compression)
+    }
+
+    public init(from decoder: Decoder) throws {
+        figures = try Figures(from: decoder)
+        compression = try CompressionKeys(from: decoder)
     }
 }

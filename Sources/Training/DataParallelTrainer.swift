@@ -320,19 +320,14 @@ public final class DataParallelTrainer {
         return GroupLayout(length: model.parameterCount, groupSize: c.groupSize, ratio: c.ratio)
     }
 
-    /// The compression keys of every metrics record: `ratio` as asked,
-    /// `ratio_effective` as kept (see `GroupLayout.effectiveRatio`).
+    /// The compression keys of every metrics record: the method's own
+    /// (`CompressionKeys`) and train's.
     var compressionKeys: TrainCompressionKeys {
-        guard let c = config.compression else { return TrainCompressionKeys(compression: "none") }
-        var keys = TrainCompressionKeys(compression: c.method.rawValue, errorFeedback: c.errorFeedback, sparseMomentum: c.momentum.rawValue,
-                                        momentumCorrection: c.momentum == .correction)
-        if let layout {
-            (keys.ratio, keys.effectiveRatio, keys.groupSize) = (c.ratio, layout.effectiveRatio, c.groupSize)
-        }
-        // The options the method reads (`CompressionMethod.reads(_:)`).
+        var keys = TrainCompressionKeys(codec: CompressionKeys(config.compression, parameterCount: model.parameterCount))
+        guard let c = config.compression else { return keys }
+        (keys.sparseMomentum, keys.momentumCorrection) = (c.momentum.rawValue, c.momentum == .correction)
+        // The train-only options the method reads (`CompressionMethod.reads(_:)`).
         if c.method.reads(.policy) { keys.sparseReduce = c.policy.rawValue }
-        if c.method.reads(.bucketSize) { keys.bucketSize = c.bucketSize }
-        if c.method.reads(.levels) { keys.levels = c.levels }
         if c.method.reads(.powerRank) { keys.powerRank = c.powerRank }
         return keys
     }

@@ -1,3 +1,5 @@
+import RunSupport
+
 /// The data-parallel mode's metrics records, written by rank 0 to
 /// `--metrics` (JSON Lines) and, for the final one, to stdout with `--json`.
 /// `docs/metrics.md` is their schema (the key, its JSON type, unit and
@@ -157,30 +159,43 @@ public struct TrainFinalRecord: Codable, Sendable {
     }
 }
 
-/// The compression keys of the epoch and final records: `compression` is
-/// "none" or "group-topk"; the others are present with Group-TopK only.
+/// The compression keys of the epoch and final records: the keys every
+/// compressing mode writes (`CompressionKeys`: the method and the options
+/// it reads) and train's own, present with compression only.
 public struct TrainCompressionKeys: Codable, Sendable {
-    public var compression: String
-    /// As asked.
-    public var ratio: Double?
-    /// As kept (see `GroupLayout.effectiveRatio`).
-    public var effectiveRatio: Double?
-    public var groupSize: Int?
+    public var codec: CompressionKeys
+    /// group-topk: the sparse ring's policy.
     public var sparseReduce: String?
-    public var errorFeedback: Bool?
     public var sparseMomentum: String?
     public var momentumCorrection: Bool?
-    /// int8, qsgd: elements per scale; sign: per group.
-    public var bucketSize: Int?
-    /// qsgd: s.
-    public var levels: Int?
     /// powersgd: the factors' rank.
     public var powerRank: Int?
 
     enum CodingKeys: String, CodingKey {
-        case compression, ratio, effectiveRatio = "ratio_effective", groupSize = "group_size", sparseReduce = "sparse_reduce",
-             errorFeedback = "error_feedback", sparseMomentum = "sparse_momentum", momentumCorrection = "momentum_correction",
-             bucketSize = "bucket_size", levels = "qsgd_levels", powerRank = "powersgd_rank"
+        case sparseReduce = "sparse_reduce", sparseMomentum = "sparse_momentum", momentumCorrection = "momentum_correction",
+             powerRank = "powersgd_rank"
+    }
+
+    public init(codec: CompressionKeys) {
+        self.codec = codec
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try codec.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(sparseReduce, forKey: .sparseReduce)
+        try c.encodeIfPresent(sparseMomentum, forKey: .sparseMomentum)
+        try c.encodeIfPresent(momentumCorrection, forKey: .momentumCorrection)
+        try c.encodeIfPresent(powerRank, forKey: .powerRank)
+    }
+
+    public init(from decoder: Decoder) throws {
+        codec = try CompressionKeys(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sparseReduce = try c.decodeIfPresent(String.self, forKey: .sparseReduce)
+        sparseMomentum = try c.decodeIfPresent(String.self, forKey: .sparseMomentum)
+        momentumCorrection = try c.decodeIfPresent(Bool.self, forKey: .momentumCorrection)
+        powerRank = try c.decodeIfPresent(Int.self, forKey: .powerRank)
     }
 }
 

@@ -139,9 +139,9 @@ final class CompressionMethodsRunTests: XCTestCase {
             c.compression = settings(method)
             let config = c
             let final = try LoopbackTransport.run(ranks: 4) { try runFederated(config: config, peers: $0) }[0]!
-            XCTAssertEqual(final.rejectedUpdates, 0, method.rawValue)
-            XCTAssertEqual(final.compression, method.rawValue)
-            XCTAssertLessThan(final.bytesUp, dense.bytesUp, method.rawValue)
+            XCTAssertEqual(final.figures.rejectedUpdates, 0, method.rawValue)
+            XCTAssertEqual(final.compression.compression, method.rawValue)
+            XCTAssertLessThan(final.figures.bytesUp, dense.figures.bytesUp, method.rawValue)
         }
         var virtual = base
         virtual.virtualClients = 7
@@ -149,9 +149,78 @@ final class CompressionMethodsRunTests: XCTestCase {
         virtual.compression = settings(.qsgd)
         let config = virtual
         let hashes = try [3, 4].map { ranks in
-            try LoopbackTransport.run(ranks: ranks) { try runFederated(config: config, peers: $0) }[0]!.modelSHA256
+            try LoopbackTransport.run(ranks: ranks) { try runFederated(config: config, peers: $0) }[0]!.figures.modelSHA256
         }
         XCTAssertEqual(hashes[0], hashes[1])
+    }
+
+    /// The federated final record names the upload setting as train's final
+    /// record names the same setting: the same compression keys with the same
+    /// values, each option only with a method that reads it, here for qsgd
+    /// with 15 levels and buckets of 64, int8 with stochastic rounding, and
+    /// group-topk-int8 at ratio 0.05 in groups of 256 without error
+    /// feedback (none of them the defaults). The record decodes back to the
+    /// keys it was written from.
+    func testTheFederatedFinalRecordCarriesTheUploadCodecsOptions() throws {
+        var qsgd = settings(.qsgd)
+        (qsgd.levels, qsgd.bucketSize) = (15, 64)
+        var int8 = settings(.int8)
+        int8.stochasticRounding = true
+        var topK = settings(.groupTopKInt8)
+        topK.errorFeedback = false
+        var qsgdKeys = CompressionKeys(compression: "qsgd")
+        (qsgdKeys.errorFeedback, qsgdKeys.bucketSize, qsgdKeys.levels) = (false, 64, 15)
+        var int8Keys = CompressionKeys(compression: "int8")
+        (int8Keys.errorFeedback, int8Keys.bucketSize, int8Keys.stochasticRounding) = (true, 128, true)
+        var topKKeys = CompressionKeys(compression: "group-topk-int8")
+        (topKKeys.errorFeedback, topKKeys.ratio, topKKeys.groupSize) = (false, 0.05, 256)
+        let codecKeys: Set = ["compression", "ratio", "ratio_effective", "group_size", "error_feedback", "bucket_size", "qsgd_levels",
+                              "stochastic_rounding"]
+        for (setting, keys) in [(qsgd, qsgdKeys), (int8, int8Keys), (topK, topKKeys)] {
+            var federated = FederatedConfig()
+            federated.data = .synthetic(trainCount: 420, testCount: 60)
+            federated.hidden = [16]
+            federated.rounds = 1
+            federated.batch = 8
+            federated.localSteps = 2
+            federated.evalBatch = 60
+            federated.json = true
+            federated.compression = setting
+            var trained = TrainConfig()
+            trained.data = federated.data
+            trained.hidden = [16]
+            trained.epochs = 1
+            trained.batch = 16
+            trained.evalBatch = 60
+            trained.json = true
+            trained.compression = setting
+            let name = setting.method.rawValue
+            let path = NSTemporaryDirectory() + "codec-record-\(UUID().uuidString)"
+            defer { for p in [path + ".fed", path + ".train"] { try? FileManager.default.removeItem(atPath: p) } }
+            federated.metricsPath = path + ".fed"
+            trained.metricsPath = path + ".train"
+            let (f, t) = (federated, trained)
+            let record = try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: f, peers: $0) }[0])
+            _ = try LoopbackTransport.run(ranks: 2) { try DataParallelTrainer(config: t, peers: $0).run() }
+            var wanted = keys
+            if setting.method.isTopK {
+                wanted.effectiveRatio = GroupLayout(length: record.figures.parameters, groupSize: 256, ratio: 0.05).effectiveRatio
+            }
+            let wantedNames = Set(try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(wanted)) as? [String: Any]).keys)
+            // The final line of each file: its compression keys by name, and decoded.
+            for (file, mode) in [(path + ".fed", "federated"), (path + ".train", "train")] {
+                let line = try XCTUnwrap(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").last.map(String.init))
+                let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                XCTAssertEqual(object["event"] as? String, "final", "\(name), \(mode)")
+                XCTAssertEqual(Set(object.keys).intersection(codecKeys), wantedNames, "\(name), \(mode)")
+                XCTAssertEqual(try JSONDecoder().decode(CompressionKeys.self, from: Data(line.utf8)), wanted, "\(name), \(mode)")
+                if mode == "federated" {
+                    let decoded = try JSONDecoder().decode(FederatedFinalRecord.self, from: Data(line.utf8))
+                    XCTAssertEqual(decoded.compression, record.compression, name)
+                    XCTAssertEqual(decoded.figures.modelSHA256, record.figures.modelSHA256, name)
+                }
+            }
+        }
     }
 
     /// A client whose int8 uploads arrive cut short: each is a rejected
@@ -176,8 +245,8 @@ final class CompressionMethodsRunTests: XCTestCase {
             try runFederated(config: config, peers: peers.rank == 3 ? FaultyPeer(peers, fault: cutting) : peers)
         }
         let final = try XCTUnwrap(finals[0])
-        XCTAssertEqual(final.rejectedUpdates, 3, "rank 3's update in each of 3 rounds")
-        XCTAssertEqual(final.versions, 3)
+        XCTAssertEqual(final.figures.rejectedUpdates, 3, "rank 3's update in each of 3 rounds")
+        XCTAssertEqual(final.figures.versions, 3)
     }
 
     /// Federated checkpoints keep each client's codec residual: a sign-upload
@@ -196,7 +265,7 @@ final class CompressionMethodsRunTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "codec-ckpt-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func run(_ config: FederatedConfig) throws -> String {
-            try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).modelSHA256
+            try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
         }
         let reference = try run(c)
         c.checkpointDir = dir

@@ -97,7 +97,7 @@ final class CompressionReadsRunTests: XCTestCase {
             c.compression = settings
             XCTAssertNil(c.compressionProblem, settings.method.rawValue)
             let config = c
-            return try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).modelSHA256
+            return try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
         }
         let uploadFields: [CompressionSettings.Field] = [.groupSize, .ratio, .errorFeedback, .bucketSize, .levels, .stochasticRounding]
         for method in CompressionMethod.allCases where method != .powerSGD {

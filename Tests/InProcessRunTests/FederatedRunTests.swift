@@ -35,7 +35,7 @@ final class FederatedRunTests: XCTestCase {
         let finals = try LoopbackTransport.run(ranks: ranks) { peers -> (hash: String, versions: Int, rejected: Int)? in
             var group: PeerGroup = peers
             if let fault, fault.rank == peers.rank { group = FaultyPeer(peers, fault: fault.1) }
-            return try runFederated(config: config, peers: group).map { ($0.modelSHA256, $0.versions, $0.rejectedUpdates) }
+            return try runFederated(config: config, peers: group).map { ($0.figures.modelSHA256, $0.figures.versions, $0.figures.rejectedUpdates) }
         }
         XCTAssertTrue(finals.dropFirst().allSatisfy { $0 == nil }, "clients return no record")
         return try XCTUnwrap(finals[0], "the coordinator returns the final record")

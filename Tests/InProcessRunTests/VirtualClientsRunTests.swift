@@ -73,7 +73,7 @@ final class VirtualClientsRunTests: XCTestCase {
         ]
         var perVariant = Set<String>()
         for (name, c) in variants {
-            let hashes = try (2...5).map { try federate(c, ranks: $0).modelSHA256 }
+            let hashes = try (2...5).map { try federate(c, ranks: $0).figures.modelSHA256 }
             XCTAssertEqual(Set(hashes).count, 1, "\(name): \(hashes)")
             perVariant.insert(hashes[0])
         }
@@ -113,8 +113,8 @@ final class VirtualClientsRunTests: XCTestCase {
         legacy.clientsPerRound = 3
         var virtual = config(clients: 4)
         virtual.clientsPerRound = 3
-        XCTAssertEqual(try federate(virtual, ranks: 5).modelSHA256, try federate(legacy, ranks: 5).modelSHA256)
-        XCTAssertEqual(try federate(virtual, ranks: 3).modelSHA256, try federate(legacy, ranks: 5).modelSHA256)
+        XCTAssertEqual(try federate(virtual, ranks: 5).figures.modelSHA256, try federate(legacy, ranks: 5).figures.modelSHA256)
+        XCTAssertEqual(try federate(virtual, ranks: 3).figures.modelSHA256, try federate(legacy, ranks: 5).figures.modelSHA256)
     }
 
     /// Round records name each client and its executor, and the emulated
@@ -129,7 +129,7 @@ final class VirtualClientsRunTests: XCTestCase {
         c.clientBandwidth = [40, 40, 40, 40, 40, 4]
         c.metricsPath = path
         let final = try federate(c, ranks: 3)
-        XCTAssertEqual(final.clients, 6)
+        XCTAssertEqual(final.figures.clients, 6)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         let rounds = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
             .filter { $0["event"] as? String == "round" }
@@ -172,9 +172,9 @@ final class VirtualClientsRunTests: XCTestCase {
         c.evalBatch = 100
         c.json = true
         let two = try federate(c, ranks: 3)
-        XCTAssertEqual(two.clients, 1000)
-        XCTAssertEqual(two.versions, 3)
-        XCTAssertEqual(two.modelSHA256, try federate(c, ranks: 4).modelSHA256)
+        XCTAssertEqual(two.figures.clients, 1000)
+        XCTAssertEqual(two.figures.versions, 3)
+        XCTAssertEqual(two.figures.modelSHA256, try federate(c, ranks: 4).figures.modelSHA256)
     }
 
     /// The entries of each round record, by client id.
@@ -208,7 +208,7 @@ final class VirtualClientsRunTests: XCTestCase {
             }
             var hashed = c
             hashed.metricsPath = nil
-            hashes.insert(try federate(hashed, ranks: ranks).modelSHA256)
+            hashes.insert(try federate(hashed, ranks: ranks).figures.modelSHA256)
         }
         XCTAssertEqual(hashes.count, 1, "\(hashes)")
     }
@@ -272,7 +272,7 @@ final class VirtualClientsRunTests: XCTestCase {
             var run = c
             run.metricsPath = path
             last = try federate(run, ranks: ranks)
-            XCTAssertEqual(last?.rejectedUpdates, 0, "\(ranks) ranks")
+            XCTAssertEqual(last?.figures.rejectedUpdates, 0, "\(ranks) ranks")
             let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
                 .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
                 .filter { $0["event"] as? String == "round" }
@@ -299,7 +299,7 @@ final class VirtualClientsRunTests: XCTestCase {
             defer { try? FileManager.default.removeItem(atPath: path) }
             var run = c
             run.metricsPath = path
-            hashes.insert(try federate(run, ranks: ranks).modelSHA256)
+            hashes.insert(try federate(run, ranks: ranks).figures.modelSHA256)
             let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
                 .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
                 .filter { $0["event"] as? String == "round" }
@@ -325,6 +325,47 @@ final class VirtualClientsRunTests: XCTestCase {
         XCTAssertEqual(hashes.count, 1, "\(hashes)")
     }
 
+    /// `--async --buffer 3` with QSGD uploads: an update that does not fill
+    /// the buffer leaves the version where it was, so a client can be sent
+    /// one version twice, and in this run one is (an update's version is
+    /// its record's round - 1 - its staleness). Each upload draws from the
+    /// client's own upload count, never the executor's, so the model is the
+    /// same on 1, 2 and 4 executors.
+    func testAsyncCodecUploadsAreTheSameOnOneToFourExecutors() throws {
+        var c = config(clients: 5)
+        c.asynchronous = true
+        c.clientsPerRound = 2
+        c.buffer = 3
+        c.rounds = 4
+        c.clientBandwidth = [0.0011, 0.0013, 0.0017, 0.0019, 0.0023]
+        var qsgd = CompressionSettings()
+        qsgd.method = .qsgd
+        (qsgd.levels, qsgd.bucketSize, qsgd.errorFeedback) = (7, 128, false)
+        c.compression = qsgd
+        var hashes = Set<String>()
+        for ranks in [2, 3, 5] {
+            let path = NSTemporaryDirectory() + "vc-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var run = c
+            run.metricsPath = path
+            let final = try federate(run, ranks: ranks)
+            XCTAssertEqual(final.figures.rejectedUpdates, 0, "\(ranks) ranks")
+            hashes.insert(final.figures.modelSHA256)
+            let rounds = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+                .filter { $0["event"] as? String == "round" }
+            var sent = [String: Int]()
+            for r in rounds {
+                for e in try XCTUnwrap(r["clients"] as? [[String: Any]]) {
+                    let version = (r["round"] as! Int) - 1 - (e["staleness"] as! Int)
+                    sent["client \(e["client"] as! Int) at version \(version)", default: 0] += 1
+                }
+            }
+            XCTAssertTrue(sent.values.contains { $0 >= 2 }, "\(ranks) ranks: no client was sent a version twice: \(sent)")
+        }
+        XCTAssertEqual(hashes.count, 1, "\(hashes)")
+    }
+
     /// Checkpoints with `--clients`: each executor saves all its clients'
     /// states (samplers, residuals) in one file; a run resumed from round 2
     /// ends with the model of the run that never stopped, with the idle
@@ -338,25 +379,25 @@ final class VirtualClientsRunTests: XCTestCase {
         for ranks in [2, 3, 5] {
             let dir = NSTemporaryDirectory() + "vc-ckpt-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let reference = try federate(c, ranks: ranks).modelSHA256
+            let reference = try federate(c, ranks: ranks).figures.modelSHA256
             var run = c
             run.checkpointDir = dir
             run.checkpointEvery = 2
-            XCTAssertEqual(try federate(run, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: checkpointing changed the run")
+            XCTAssertEqual(try federate(run, ranks: ranks).figures.modelSHA256, reference, "\(ranks) ranks: checkpointing changed the run")
             // The last round writes no checkpoint: the resume starts after round 2.
             run.resume = true
-            XCTAssertEqual(try federate(run, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: resumed")
+            XCTAssertEqual(try federate(run, ranks: ranks).figures.modelSHA256, reference, "\(ranks) ranks: resumed")
             // With no memory for residuals, idle clients' residuals go to
             // the spill file: the same bits, fresh and resumed.
             var spilled = c
             spilled.residualMemoryBytes = 0
             let stored = ResidualSpill.stores.value
-            XCTAssertEqual(try federate(spilled, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: spilled")
+            XCTAssertEqual(try federate(spilled, ranks: ranks).figures.modelSHA256, reference, "\(ranks) ranks: spilled")
             XCTAssertGreaterThan(ResidualSpill.stores.value, stored, "the run spilled residuals")
             spilled.checkpointDir = dir
             spilled.checkpointEvery = 2
             spilled.resume = true
-            XCTAssertEqual(try federate(spilled, ranks: ranks).modelSHA256, reference, "\(ranks) ranks: spilled, resumed")
+            XCTAssertEqual(try federate(spilled, ranks: ranks).figures.modelSHA256, reference, "\(ranks) ranks: spilled, resumed")
             XCTAssertThrowsError(try federate(run, ranks: ranks == 3 ? 4 : 3), "another executor count is refused")
         }
     }
@@ -425,7 +466,7 @@ final class VirtualClientsRunTests: XCTestCase {
                 return try runFederated(config: c, peers: group)
             }
             let final = try XCTUnwrap(finals[0])
-            XCTAssertEqual(final.versions, 3, "N \(ranks)")
+            XCTAssertEqual(final.figures.versions, 3, "N \(ranks)")
             let entries = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
                 .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
                 .filter { $0["event"] as? String == "round" }
@@ -434,7 +475,7 @@ final class VirtualClientsRunTests: XCTestCase {
             XCTAssertFalse(fromLiar.isEmpty, "N \(ranks): the executor took part")
             XCTAssertTrue(fromLiar.allSatisfy { ($0["rejected"] as? String)?.contains("as client 999") == true }, "N \(ranks)")
             XCTAssertTrue(entries.filter { $0["rank"] as? Int != liar }.allSatisfy { $0["rejected"] == nil }, "N \(ranks)")
-            XCTAssertEqual(final.rejectedUpdates, fromLiar.count, "N \(ranks)")
+            XCTAssertEqual(final.figures.rejectedUpdates, fromLiar.count, "N \(ranks)")
         }
     }
 

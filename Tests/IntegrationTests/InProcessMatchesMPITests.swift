@@ -39,7 +39,7 @@ final class InProcessMatchesMPITests: XCTestCase {
         for ranks in 2...8 {
             let config = try FederatedCommand.parse(Array(federatedArguments.dropFirst())).makeConfig()
             let inProcess = try LoopbackTransport.run(ranks: ranks) { peers in
-                try runFederated(config: config, peers: peers)?.modelSHA256
+                try runFederated(config: config, peers: peers)?.figures.modelSHA256
             }
             XCTAssertNotNil(inProcess[0], "federated N \(ranks)")
             XCTAssertEqual(inProcess[0], try mpiHash(federatedArguments, ranks: ranks), "federated N \(ranks)")

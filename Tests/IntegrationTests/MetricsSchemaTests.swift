@@ -42,16 +42,17 @@ final class MetricsSchemaTests: XCTestCase {
         XCTAssertEqual(schema.schemas["bench allreduce"]?.filter { $0.name.hasPrefix("exact_") }.count, 8)
     }
 
-    /// Train, dense and Group-TopK, with every optional group of keys.
+    /// Train, dense, Group-TopK and int8 with stochastic rounding, with
+    /// every optional group of keys.
     func testTrainRecordsMatchTheSchema() throws {
-        for compression in ["none", "group-topk"] {
+        for (compression, codecOptions) in [("none", []), ("group-topk", []), ("int8", ["--stochastic-rounding"])] {
             let path = temporaryFilePath("schema-train")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let outcome = try MPIJob.run(
                 "edgetrain",
                 ["train", "--synthetic", "--synthetic-train", "300", "--synthetic-test", "100", "--epochs", "2", "--batch", "16",
                  "--compression", compression, "--eval-every", "4", "--target-accuracy", "0.99", "--report-memory",
-                 "--json", "--metrics", path],
+                 "--json", "--metrics", path] + codecOptions,
                 ranks: 3, timeout: 120)
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             XCTAssertEqual(outcome.jsonLines.count, 1)
@@ -61,10 +62,12 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertTrue(final["time_to_target_s"] is NSNull, "the target 0.99 is not reached: null, not absent")
             XCTAssertEqual((final["rss_peak_kb_per_rank"] as? [Int])?.count, 3)
             XCTAssertEqual(final["sparse_reduce"] != nil, compression == "group-topk")
+            XCTAssertEqual(final["stochastic_rounding"] as? Bool, compression == "int8" ? true : nil)
         }
     }
 
-    /// Federated: sync, async, and autonomy with early transmission.
+    /// Federated: sync, async, virtual clients, QSGD uploads (the final
+    /// record names the codec's options), and autonomy with early transmission.
     func testFederatedRecordsMatchTheSchema() throws {
         let common = ["federated", "--synthetic", "--synthetic-train", "600", "--synthetic-test", "100", "--rounds", "3",
                       "--batch", "16", "--json"]
@@ -72,6 +75,7 @@ final class MetricsSchemaTests: XCTestCase {
                               ("async", ["--local-steps", "5", "--async"]),
                               ("virtual", ["--local-steps", "5", "--clients", "5", "--client-speed", "1,1,1,1,3",
                                            "--client-bandwidth", "100"]),
+                              ("qsgd", ["--local-steps", "5", "--compression", "qsgd", "--qsgd-levels", "15", "--bucket-size", "64"]),
                               ("autonomy", ["--local-steps", "30", "--strategy", "autonomy", "--sample-every", "2",
                                             "--converge-threshold", "0.5", "--resend-threshold", "0.5"])] {
             let path = temporaryFilePath("schema-fed")
@@ -87,6 +91,11 @@ final class MetricsSchemaTests: XCTestCase {
             XCTAssertEqual(rounds.allSatisfy { $0["selected"] != nil }, name != "async", name)
             XCTAssertEqual(rounds.allSatisfy { $0["emulated_round_s"] != nil }, name == "virtual", name)
             XCTAssertEqual(clients.allSatisfy { $0["client"] != nil && $0["emulated_s"] != nil }, name == "virtual", name)
+            let final = try XCTUnwrap(outcome.jsonLines.last, name)
+            XCTAssertEqual(final["compression"] as? String, name == "qsgd" ? "qsgd" : "none", name)
+            XCTAssertEqual(final["qsgd_levels"] as? Int, name == "qsgd" ? 15 : nil, name)
+            XCTAssertEqual(final["bucket_size"] as? Int, name == "qsgd" ? 64 : nil, name)
+            XCTAssertEqual(final["error_feedback"] as? Bool, name == "qsgd" ? false : nil, name)
         }
     }
 
