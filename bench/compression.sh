@@ -101,7 +101,7 @@ for group in "${groups[@]}"; do
             scripts/edge-cluster down >/dev/null
         done
         ;;
-    *) echo "compression.sh: unknown group $group (kernels accuracy edge)" >&2; exit 2 ;;
+    *) echo "compression.sh: unknown group $group (kernels accuracy cnn fold edge)" >&2; exit 2 ;;
     esac
 done
 python3 bench/tables.py

@@ -908,9 +908,12 @@ def compression_table(records):
         if accs:
             points.append((m, per_step(mlp, "bytes_sent"), mean(accs)))
     front = [p for p in points if not any(q[1] <= p[1] and q[2] >= p[2] and (q[1] < p[1] or q[2] > p[2]) for q in points)]
-    seeds = {model: len({r["seed"] for r in acc if r["label"].startswith(model + " ")}) for model in ("mlp", "cnn")}
     def over(model):
-        return f"{seeds[model]} seed{'' if seeds[model] == 1 else 's'}"
+        # Seeds per method of the model's rows (a partial rerun can leave some with fewer).
+        counts = [len({r["seed"] for r in acc if r["label"] == f"{model} {m}"}) for m in COMPRESSION_METHODS]
+        lo, hi = min(c for c in counts if c) if any(counts) else 0, max(counts)
+        n = f"{lo}" if lo == hi else f"{lo}-{hi}"
+        return f"{n} seed{'' if n == '1' else 's'}"
     header = ["method", f"MLP accuracy ({over('mlp')})", "MLP vs dense (points)", f"CNN accuracy ({over('cnn')})",
               "CNN vs dense (points)", "MLP bytes/step/rank",
               "CNN bytes/step/rank", "MLP compress s/step", "CNN compress s/step", "MLP step @100 Mbit/s", "MLP step @1 Gbit/s",

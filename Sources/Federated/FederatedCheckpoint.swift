@@ -169,7 +169,9 @@ extension FederatedClient {
         let generator = try file.integers(p + "speed.generator", file: name)
         let slowStepsLeft = try file.integer(p + "speed.slow_steps_left", file: name)
         let savedResidual = try file.floats(p + "residual", file: name)
-        let codecUploads = try file.integer(p + "codec_uploads", file: name)
+        // Absent from checkpoints written before async uploads were counted:
+        // a synchronous run never reads the count, and an async one starts it at 0.
+        let codecUploads = file[p + "codec_uploads"] == nil ? 0 : try file.integer(p + "codec_uploads", file: name)
         let curveCount = try file.integer(p + "curves.count", file: name)
         guard generator.count == 4, slowStepsLeft >= 0, codecUploads >= 0, savedResidual.isEmpty || (config.compression?.errorFeedback == true && savedResidual.count == model.parameterCount), (0...2).contains(curveCount)
         else { throw fail("client state does not fit this run") }

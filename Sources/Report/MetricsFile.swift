@@ -41,6 +41,11 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A file name without the extension `ext` (a run's or a trace's short name).
+func shortName(_ fileName: String, dropping ext: String) -> String {
+    fileName.hasSuffix("." + ext) ? String(fileName.dropLast(ext.count + 1)) : fileName
+}
+
 /// A metrics file of `train`, `federated` or `cloud-edge` (`--metrics FILE`,
 /// docs/metrics.md), read whole. A last line cut short (a run killed while
 /// writing stdout, a copy of a file being written) is left out with a
@@ -70,7 +75,7 @@ public struct MetricsFile: @unchecked Sendable {
 
     public init(path: String, bytes: [UInt8]) throws {
         self.path = path
-        self.name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        self.name = shortName((path as NSString).lastPathComponent, dropping: "jsonl")
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let complete = text.hasSuffix("\n") || text.isEmpty

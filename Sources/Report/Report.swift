@@ -21,19 +21,20 @@ public struct Report {
     /// directories, so their legend entries, table rows and figure ids differ.
     public init(runs: [MetricsFile], traces: [TraceFile] = []) {
         var runs = runs, traces = traces
-        for (i, name) in Self.distinctNames(runs.map(\.path)).enumerated() { runs[i].name = name }
-        for (i, name) in Self.distinctNames(traces.map(\.path)).enumerated() { traces[i].name = name }
+        for (i, name) in Self.distinctNames(runs.map(\.path), dropping: "jsonl").enumerated() { runs[i].name = name }
+        for (i, name) in Self.distinctNames(traces.map(\.path), dropping: "json").enumerated() { traces[i].name = name }
         self.runs = runs
         self.traces = traces
     }
 
-    /// Each path's file name without its extension; where two are alike,
-    /// as many of their directories as tell them apart ("a/metrics",
-    /// "b/metrics"), and a count where nothing does (one file given twice).
-    static func distinctNames(_ paths: [String]) -> [String] {
+    /// Each path's file name without the extension `ext`; where two are
+    /// alike, as many of their directories as tell them apart
+    /// ("a/metrics", "b/metrics"), and a count where nothing does (one
+    /// file given twice).
+    static func distinctNames(_ paths: [String], dropping ext: String) -> [String] {
         let parts = paths.map { path in
-            var c = (path as NSString).pathComponents.filter { $0 != "/" }
-            if let last = c.last { c[c.count - 1] = (last as NSString).deletingPathExtension }
+            var c = ((path as NSString).standardizingPath as NSString).pathComponents.filter { $0 != "/" && $0 != "." }
+            if let last = c.last { c[c.count - 1] = shortName(last, dropping: ext) }
             return c
         }
         func name(_ i: Int, _ depth: Int) -> String { parts[i].suffix(depth).joined(separator: "/") }
@@ -44,10 +45,14 @@ public struct Report {
             if alike.isEmpty { break }
             for i in alike { names[i] = name(i, depth) }
         }
-        var seen = [String: Int]()
+        // The first of alike names keeps it; the others get the first count no name has.
+        var taken = Set(names), kept = Set<String>()
         return names.map { n in
-            seen[n, default: 0] += 1
-            return seen[n]! == 1 ? n : "\(n) (\(seen[n]!))"
+            if kept.insert(n).inserted { return n }
+            var k = 2
+            while taken.contains("\(n) (\(k))") { k += 1 }
+            taken.insert("\(n) (\(k))")
+            return "\(n) (\(k))"
         }
     }
 

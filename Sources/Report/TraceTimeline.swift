@@ -9,7 +9,7 @@ public struct TraceFile: @unchecked Sendable {
     /// Complete events by pid: (name, category, start, end) in seconds.
     public let slices: [Int: [(name: String, category: String, start: Double, end: Double)]]
 
-    /// The file name without its extension, made distinct from the other
+    /// The file name without `.json`, made distinct from the other
     /// traces' by a `Report` (`distinctNames`).
     public internal(set) var name: String
 
@@ -32,7 +32,7 @@ public struct TraceFile: @unchecked Sendable {
         }
         guard !slices.isEmpty else { throw ReportError.empty(file: path) }
         self.path = path
-        self.name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        self.name = shortName((path as NSString).lastPathComponent, dropping: "json")
         self.names = names
         self.slices = slices
     }

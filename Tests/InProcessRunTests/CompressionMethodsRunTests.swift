@@ -274,4 +274,44 @@ final class CompressionMethodsRunTests: XCTestCase {
         c.resume = true
         XCTAssertEqual(try run(c), reference, "resumed with the clients' sign residuals")
     }
+
+    /// A checkpoint written before clients counted their codec uploads (no
+    /// `client...codec_uploads` sections) still resumes a synchronous QSGD
+    /// run bitwise: only --async reads the count.
+    func testAFederatedCheckpointWithoutUploadCountsResumes() throws {
+        var c = FederatedConfig()
+        c.data = .synthetic(trainCount: 420, testCount: 60)
+        c.hidden = [16]
+        c.rounds = 4
+        c.batch = 8
+        c.localSteps = 3
+        c.evalBatch = 60
+        c.json = true
+        c.compression = settings(.qsgd)
+        let dir = NSTemporaryDirectory() + "codec-ckpt-old-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func run(_ config: FederatedConfig) throws -> String {
+            try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
+        }
+        let reference = try run(c)
+        c.checkpointDir = dir
+        c.checkpointEvery = 2
+        XCTAssertEqual(try run(c), reference)
+        // Round 2's checkpoint (the last round writes none), without the counts.
+        let tags = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("ckpt-") }
+        XCTAssertEqual(tags, ["ckpt-000000002"])
+        var stripped = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/ckpt-000000002") where name.hasSuffix(".ckpt") {
+            let path = dir + "/ckpt-000000002/" + name
+            var file = try CheckpointFile(decoding: Array(try Data(contentsOf: URL(fileURLWithPath: path))), file: path)
+            for key in file.sections.keys where key.hasSuffix("codec_uploads") {
+                file.sections[key] = nil
+                stripped += 1
+            }
+            try Data(file.encoded()).write(to: URL(fileURLWithPath: path))
+        }
+        XCTAssertGreaterThan(stripped, 0, "the checkpoint held upload counts")
+        c.resume = true
+        XCTAssertEqual(try run(c), reference, "resumed from round 2 without the counts")
+    }
 }

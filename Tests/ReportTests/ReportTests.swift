@@ -128,10 +128,15 @@ final class ReportTests: XCTestCase {
     /// file given twice by a count), and no two figures share an id (a
     /// file name under --svg), also when names differ only in what ids drop.
     func testRunsWithAlikeFileNamesGetDistinctNamesAndFigureIds() throws {
-        XCTAssertEqual(Report.distinctNames(["x/a/metrics.jsonl", "y/a/metrics.jsonl", "z/run.jsonl", "/r/z/run2.jsonl"]),
+        func names(_ paths: [String]) -> [String] { Report.distinctNames(paths, dropping: "jsonl") }
+        XCTAssertEqual(names(["x/a/metrics.jsonl", "y/a/metrics.jsonl", "z/run.jsonl", "/r/z/run2.jsonl"]),
                        ["x/a/metrics", "y/a/metrics", "run", "run2"])
-        XCTAssertEqual(Report.distinctNames(["/runs/m.jsonl", "m.jsonl", "/runs/m.jsonl"]), ["runs/m", "m", "runs/m (2)"])
-        XCTAssertEqual(Report.distinctNames(["a/1/m.jsonl", "b/1/m.jsonl", "c/2/m.jsonl"]), ["a/1/m", "b/1/m", "2/m"])
+        XCTAssertEqual(names(["/runs/m.jsonl", "m.jsonl", "/runs/m.jsonl"]), ["runs/m", "m", "runs/m (2)"])
+        XCTAssertEqual(names(["a/1/m.jsonl", "b/1/m.jsonl", "c/2/m.jsonl"]), ["a/1/m", "b/1/m", "2/m"])
+        // Only .jsonl is dropped; a path and the same path spelled with ./ are one file; a count never repeats a name.
+        XCTAssertEqual(names(["/tmp/tmp.abc", "/tmp/tmp.def", "lr-0.1.jsonl", "lr-0.5.jsonl"]), ["tmp.abc", "tmp.def", "lr-0.1", "lr-0.5"])
+        XCTAssertEqual(names(["m.jsonl", "./m.jsonl"]), ["m", "m (2)"])
+        XCTAssertEqual(names(["m.jsonl", "m.jsonl", "m (2).jsonl"]), ["m", "m (3)", "m (2)"])
         var rows = trainRecords(steps: 100, every: 20)
         rows.insert(["event": "epoch", "epoch": 1, "compute_s": 1.0, "compress_s": 0.1, "communicate_s": 0.2, "epoch_s": 1.5], at: rows.count - 1)
         let records = jsonl(rows)
