@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 18: every compression method side by side.
 #
-#   bench/compression.sh [group ...]      groups: kernels accuracy cnn fold edge (default: all)
+#   bench/compression.sh [group ...]      groups: kernels accuracy cnn fold cnn-fold edge (default: all)
 #
 # kernels: `edgetrain bench codecs` and PyTorch's implementation of each
 #   method (bench/peers/codec_kernels.py, /tmp/peer's torch), one core each,
@@ -14,7 +14,8 @@
 # cnn: the same for the CNN, 1 epoch, seeds 1 2 3 (a CNN epoch is about a
 #   minute a run here: 5 epochs x 3 seeds x 9 methods would take hours).
 # fold: Group-TopK's three forms and sign again with momentum folded into
-#   the rate (Group-TopK's default), MLP, 3 seeds.
+#   the rate (their default), MLP, 3 seeds.
+# cnn-fold: the same for the CNN, 1 epoch, 3 seeds.
 # edge: the step time on 4 emulated hosts (scripts/edge-cluster: network
 #   namespaces and tc tbf links, OpenMPI over TCP) at 100 Mbit/s and 1
 #   Gbit/s, every method, MLP and CNN, one epoch of 5,120 synthetic images
@@ -25,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(kernels accuracy cnn fold edge)
+[ ${#groups[@]} -gt 0 ] || groups=(kernels accuracy cnn fold cnn-fold edge)
 results=bench/results/compression.jsonl
 swift build -c release >/dev/null
 python="${PYTHON:-/tmp/peer/bin/python3}"
@@ -39,12 +40,13 @@ metrics=$(mktemp)
 cleanup() { rm -f "$metrics"; scripts/edge-cluster down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 # A group's earlier records go; accuracy, cnn and fold share the bench name
-# compression-accuracy and differ by label ("mlp M", "cnn M", "mlp M, fold").
+# compression-accuracy and differ by label ("mlp M", "cnn M", "mlp M, fold", "cnn M, fold").
 for group in "${groups[@]}"; do
     case "$group" in
-    fold) sed -i "/, fold\"/d" "$results" 2>/dev/null || true ;;
+    fold) sed -i "/\"label\": \"mlp [^\"]*, fold\"/d" "$results" 2>/dev/null || true ;;
+    cnn-fold) sed -i "/\"label\": \"cnn [^\"]*, fold\"/d" "$results" 2>/dev/null || true ;;
     accuracy) sed -i "/\"bench\": \"compression-accuracy\"/{/\"label\": \"mlp /{/, fold\"/!d}}" "$results" 2>/dev/null || true ;;
-    cnn) sed -i "/\"bench\": \"compression-accuracy\"/{/\"label\": \"cnn /d}" "$results" 2>/dev/null || true ;;
+    cnn) sed -i "/\"bench\": \"compression-accuracy\"/{/\"label\": \"cnn /{/, fold\"/!d}}" "$results" 2>/dev/null || true ;;
     *) sed -i "/\"bench\": \"compression-$group\"/d" "$results" 2>/dev/null || true ;;
     esac
 done
@@ -86,6 +88,15 @@ for group in "${groups[@]}"; do
             done
         done
         ;;
+    cnn-fold)
+        for seed in 1 2 3; do
+            for m in group-topk group-topk-fp16 group-topk-int8 sign; do
+                record "$results" compression-accuracy "cnn $m, fold" "$seed" \
+                    scripts/mpirun --oversubscribe -np 4 $et train --model cnn --epochs 1 --seed "$seed" --compression "$m" \
+                    --sparse-momentum fold --json
+            done
+        done
+        ;;
     edge)
         for rate in 100mbit 1gbit; do
             scripts/edge-cluster up --hosts 4 --rate "$rate" >/dev/null
@@ -101,7 +112,7 @@ for group in "${groups[@]}"; do
             scripts/edge-cluster down >/dev/null
         done
         ;;
-    *) echo "compression.sh: unknown group $group (kernels accuracy cnn fold edge)" >&2; exit 2 ;;
+    *) echo "compression.sh: unknown group $group (kernels accuracy cnn fold cnn-fold edge)" >&2; exit 2 ;;
     esac
 done
 python3 bench/tables.py
