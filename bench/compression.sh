@@ -36,6 +36,18 @@ et=.build/release/edgetrain
 # averaged gradient (dense's, and the codecs' default; Group-TopK's default
 # would fold it into the rate).
 momentum() { [ "$1" = none ] || echo "--sparse-momentum optimizer"; }
+# The methods that fall short with optimizer momentum, again with their
+# default: momentum folded into the rate (plain SGD at lr / (1 - m), the
+# error-feedback residual carrying it; docs/design.md). MODEL EPOCHS.
+fold_runs() {
+    for seed in 1 2 3; do
+        for m in group-topk group-topk-fp16 group-topk-int8 sign; do
+            record "$results" compression-accuracy "$1 $m, fold" "$seed" \
+                scripts/mpirun --oversubscribe -np 4 $et train --model "$1" --epochs "$2" --seed "$seed" --compression "$m" \
+                --sparse-momentum fold --json
+        done
+    done
+}
 metrics=$(mktemp)
 cleanup() { rm -f "$metrics"; scripts/edge-cluster down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -76,27 +88,8 @@ for group in "${groups[@]}"; do
             done
         done
         ;;
-    fold)
-        # The methods that fall short with optimizer momentum, again with
-        # Group-TopK's default: momentum folded into the rate (plain SGD at
-        # lr / (1 - m), error feedback carrying it; docs/design.md).
-        for seed in 1 2 3; do
-            for m in group-topk group-topk-fp16 group-topk-int8 sign; do
-                record "$results" compression-accuracy "mlp $m, fold" "$seed" \
-                    scripts/mpirun --oversubscribe -np 4 $et train --model mlp --epochs 5 --seed "$seed" --compression "$m" \
-                    --sparse-momentum fold --json
-            done
-        done
-        ;;
-    cnn-fold)
-        for seed in 1 2 3; do
-            for m in group-topk group-topk-fp16 group-topk-int8 sign; do
-                record "$results" compression-accuracy "cnn $m, fold" "$seed" \
-                    scripts/mpirun --oversubscribe -np 4 $et train --model cnn --epochs 1 --seed "$seed" --compression "$m" \
-                    --sparse-momentum fold --json
-            done
-        done
-        ;;
+    fold) fold_runs mlp 5 ;;
+    cnn-fold) fold_runs cnn 1 ;;
     edge)
         for rate in 100mbit 1gbit; do
             scripts/edge-cluster up --hosts 4 --rate "$rate" >/dev/null

@@ -6,6 +6,25 @@ import RunSupport
 @testable import Training
 import XCTest
 
+/// A small federated run (synthetic data, an MLP with one hidden layer, 3 local steps of
+/// batch 8, JSON records) for the compression tests of this target.
+func smallFederatedConfig(train: Int = 420, test: Int = 60, hidden: Int = 16, rounds: Int = 2) -> FederatedConfig {
+    var c = FederatedConfig()
+    c.data = .synthetic(trainCount: train, testCount: test)
+    c.hidden = [hidden]
+    c.rounds = rounds
+    c.batch = 8
+    c.localSteps = 3
+    c.evalBatch = test
+    c.json = true
+    return c
+}
+
+/// The final model's SHA-256 of `config` run in process on `ranks` ranks.
+func federatedModelSHA256(_ config: FederatedConfig, ranks: Int = 3) throws -> String {
+    try XCTUnwrap(try LoopbackTransport.run(ranks: ranks) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
+}
+
 /// Issue 18's methods in whole runs and in their exchanges, in one process
 /// over `LoopbackTransport`.
 final class CompressionMethodsRunTests: XCTestCase {
@@ -124,14 +143,7 @@ final class CompressionMethodsRunTests: XCTestCase {
     /// from (seed, client, round), so 7 virtual clients give one model on 2
     /// and 3 executors.
     func testFederatedUploadsWithEveryCodec() throws {
-        var base = FederatedConfig()
-        base.data = .synthetic(trainCount: 420, testCount: 60)
-        base.hidden = [16]
-        base.rounds = 2
-        base.batch = 8
-        base.localSteps = 3
-        base.evalBatch = 60
-        base.json = true
+        let base = smallFederatedConfig()
         let denseConfig = base
         let dense = try LoopbackTransport.run(ranks: 4) { try runFederated(config: denseConfig, peers: $0) }[0]!
         for method in Self.methods where method != .powerSGD && method != .groupTopK {
@@ -253,50 +265,30 @@ final class CompressionMethodsRunTests: XCTestCase {
     /// run resumed after round 2 ends with the model of the run that never
     /// stopped.
     func testAFederatedCodecRunResumesBitwise() throws {
-        var c = FederatedConfig()
-        c.data = .synthetic(trainCount: 420, testCount: 60)
-        c.hidden = [16]
-        c.rounds = 4
-        c.batch = 8
-        c.localSteps = 3
-        c.evalBatch = 60
-        c.json = true
+        var c = smallFederatedConfig(rounds: 4)
         c.compression = settings(.sign)
         let dir = NSTemporaryDirectory() + "codec-ckpt-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        func run(_ config: FederatedConfig) throws -> String {
-            try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
-        }
-        let reference = try run(c)
+        let reference = try federatedModelSHA256(c)
         c.checkpointDir = dir
         c.checkpointEvery = 2
-        XCTAssertEqual(try run(c), reference)
+        XCTAssertEqual(try federatedModelSHA256(c), reference)
         c.resume = true
-        XCTAssertEqual(try run(c), reference, "resumed with the clients' sign residuals")
+        XCTAssertEqual(try federatedModelSHA256(c), reference, "resumed with the clients' sign residuals")
     }
 
     /// A checkpoint written before clients counted their codec uploads (no
     /// `client...codec_uploads` sections) still resumes a synchronous QSGD
     /// run bitwise: only --async reads the count.
     func testAFederatedCheckpointWithoutUploadCountsResumes() throws {
-        var c = FederatedConfig()
-        c.data = .synthetic(trainCount: 420, testCount: 60)
-        c.hidden = [16]
-        c.rounds = 4
-        c.batch = 8
-        c.localSteps = 3
-        c.evalBatch = 60
-        c.json = true
+        var c = smallFederatedConfig(rounds: 4)
         c.compression = settings(.qsgd)
         let dir = NSTemporaryDirectory() + "codec-ckpt-old-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        func run(_ config: FederatedConfig) throws -> String {
-            try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
-        }
-        let reference = try run(c)
+        let reference = try federatedModelSHA256(c)
         c.checkpointDir = dir
         c.checkpointEvery = 2
-        XCTAssertEqual(try run(c), reference)
+        XCTAssertEqual(try federatedModelSHA256(c), reference)
         // Round 2's checkpoint (the last round writes none), without the counts.
         let tags = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("ckpt-") }
         XCTAssertEqual(tags, ["ckpt-000000002"])
@@ -312,6 +304,6 @@ final class CompressionMethodsRunTests: XCTestCase {
         }
         XCTAssertGreaterThan(stripped, 0, "the checkpoint held upload counts")
         c.resume = true
-        XCTAssertEqual(try run(c), reference, "resumed from round 2 without the counts")
+        XCTAssertEqual(try federatedModelSHA256(c), reference, "resumed from round 2 without the counts")
     }
 }

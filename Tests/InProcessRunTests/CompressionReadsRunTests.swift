@@ -84,20 +84,12 @@ final class CompressionReadsRunTests: XCTestCase {
     /// Federated uploads: the settings `federated` has options for (no
     /// sparse ring, momentum or PowerSGD there), for every upload method.
     func testFederatedUploadsReadWhatTheRuleSays() throws {
-        var base = FederatedConfig()
-        base.data = .synthetic(trainCount: 120, testCount: 30)
-        base.hidden = [8]
-        base.rounds = 2
-        base.batch = 8
-        base.localSteps = 3
-        base.evalBatch = 30
-        base.json = true
+        let base = smallFederatedConfig(train: 120, test: 30, hidden: 8)
         func federatedModel(_ settings: CompressionSettings) throws -> String {
             var c = base
             c.compression = settings
             XCTAssertNil(c.compressionProblem, settings.method.rawValue)
-            let config = c
-            return try XCTUnwrap(try LoopbackTransport.run(ranks: 3) { try runFederated(config: config, peers: $0) }[0]).figures.modelSHA256
+            return try federatedModelSHA256(c)
         }
         let uploadFields: [CompressionSettings.Field] = [.groupSize, .ratio, .errorFeedback, .bucketSize, .levels, .stochasticRounding]
         for method in CompressionMethod.allCases where method != .powerSGD {
