@@ -36,6 +36,15 @@ et=.build/release/edgetrain
 # averaged gradient (dense's, and the codecs' default; Group-TopK's default
 # would fold it into the rate).
 momentum() { [ "$1" = none ] || echo "--sparse-momentum optimizer"; }
+# Every method with momentum in the optimizer, 3 seeds. MODEL EPOCHS.
+method_runs() {
+    for seed in 1 2 3; do
+        for m in $methods; do
+            record "$results" compression-accuracy "$1 $m" "$seed" \
+                scripts/mpirun --oversubscribe -np 4 $et train --model "$1" --epochs "$2" --seed "$seed" --compression "$m" $(momentum "$m") --json
+        done
+    done
+}
 # The methods that fall short with optimizer momentum, again with their
 # default: momentum folded into the rate (plain SGD at lr / (1 - m), the
 # error-feedback residual carrying it; docs/design.md). MODEL EPOCHS.
@@ -72,22 +81,8 @@ for group in "${groups[@]}"; do
             fi
         done
         ;;
-    accuracy)
-        for seed in 1 2 3; do
-            for m in $methods; do
-                record "$results" compression-accuracy "mlp $m" "$seed" \
-                    scripts/mpirun --oversubscribe -np 4 $et train --model mlp --epochs 5 --seed "$seed" --compression "$m" $(momentum "$m") --json
-            done
-        done
-        ;;
-    cnn)
-        for seed in 1 2 3; do
-            for m in $methods; do
-                record "$results" compression-accuracy "cnn $m" "$seed" \
-                    scripts/mpirun --oversubscribe -np 4 $et train --model cnn --epochs 1 --seed "$seed" --compression "$m" $(momentum "$m") --json
-            done
-        done
-        ;;
+    accuracy) method_runs mlp 5 ;;
+    cnn) method_runs cnn 1 ;;
     fold) fold_runs mlp 5 ;;
     cnn-fold) fold_runs cnn 1 ;;
     edge)
